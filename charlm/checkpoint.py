@@ -1,0 +1,117 @@
+"""The one checkpoint format: weights + config + vocabulary + loss history + run metadata.
+
+Saved atomically; loaded with ``torch.load(weights_only=True)`` so a file can never run code
+while it is read, and with ``map_location`` so a GPU checkpoint loads on the CPU. Every way a
+file can be wrong (missing, a folder, empty, truncated, random bytes, text, a pickle that
+tries to run code, another program's checkpoint, another vocabulary or architecture) gives a
+:class:`~charlm.errors.CheckpointError` with one line saying so.
+"""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .atomic import atomic_write
+from .config import TrainConfig
+from .data import VOCAB
+from .errors import CheckpointError, CharlmError
+from .model import CharRNN, build_model
+
+FORMAT = "charlm.checkpoint"
+VERSION = 1
+
+
+@dataclass
+class Checkpoint:
+    """A loaded (or about to be saved) model with everything needed to reuse it."""
+
+    model: CharRNN
+    config: TrainConfig
+    history: list[float] = field(default_factory=list)  # average loss every plot_every iterations
+    meta: dict[str, Any] = field(default_factory=dict)  # status, iterations, timings, versions...
+
+
+def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
+    """Write ``ckpt`` to ``path`` atomically (temporary file + rename). Returns the path."""
+    payload = {
+        "format": FORMAT,
+        "version": VERSION,
+        "vocab": VOCAB,
+        "config": ckpt.config.to_dict(),
+        "state_dict": {k: v.detach().cpu() for k, v in ckpt.model.state_dict().items()},
+        "history": [float(x) for x in ckpt.history],
+        "meta": dict(ckpt.meta),
+    }
+    path = Path(path)
+    with atomic_write(path) as fh:
+        torch.save(payload, fh)
+    return path
+
+
+def load_checkpoint(
+    path: str | Path, map_location: str | torch.device = "cpu", expect: dict[str, Any] | None = None
+) -> Checkpoint:
+    """Load a checkpoint written by :func:`save_checkpoint`.
+
+    ``expect`` optionally names config fields the caller needs (e.g. ``{"hidden_size": 128}``);
+    a mismatch is a :class:`CheckpointError`.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    if path.is_dir():
+        raise CheckpointError(f"checkpoint {path} is a directory, not a file")
+    if path.stat().st_size == 0:
+        raise CheckpointError(f"checkpoint {path} is empty")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if "Weights only load failed" in first or "weights_only" in str(exc):
+            raise CheckpointError(
+                f"checkpoint {path} contains objects other than tensors and plain data "
+                f"(refused: loading it could run code)"
+            ) from None
+        raise CheckpointError(f"checkpoint {path} is not a readable torch file ({first})") from None
+    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
+        reason = "truncated or corrupt" if "zip" in str(exc).lower() or isinstance(exc, EOFError) else "unreadable"
+        raise CheckpointError(
+            f"checkpoint {path} is not a charlm checkpoint ({reason} torch file)"
+        ) from None
+    except Exception:  # anything else torch raises on garbage input
+        raise CheckpointError(f"checkpoint {path} is not a charlm checkpoint (unreadable file)") from None
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is a torch file but not a charlm checkpoint")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(
+            f"checkpoint {path} has format version {payload.get('version')!r}; this charlm reads {VERSION}"
+        )
+    if payload.get("vocab") != VOCAB:
+        raise CheckpointError(
+            f"checkpoint {path} was trained with a different vocabulary "
+            f"({len(payload.get('vocab') or '')} symbols); this charlm uses string.printable (100)"
+        )
+    try:
+        config = TrainConfig.from_dict(payload["config"], what=f"checkpoint {path} config")
+    except (KeyError, CharlmError) as exc:
+        raise CheckpointError(f"checkpoint {path} has an invalid config: {exc}") from None
+    for key, want in (expect or {}).items():
+        have = getattr(config, key)
+        if have != want:
+            raise CheckpointError(f"checkpoint {path} has {key}={have!r}, but {want!r} was asked for")
+    model = build_model(config)
+    try:
+        model.load_state_dict(payload["state_dict"])
+    except (KeyError, RuntimeError) as exc:
+        first = str(exc).strip().splitlines()[0]
+        raise CheckpointError(
+            f"checkpoint {path} weights do not match its architecture ({first})"
+        ) from None
+    model.to(map_location)
+    return Checkpoint(model, config, list(payload.get("history", [])), dict(payload.get("meta", {})))

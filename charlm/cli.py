@@ -1,0 +1,189 @@
+"""The command line: the coursework's four flags plus ``generate`` and ``bpc``.
+
+    python -m charlm --default_train [--n_epochs N --hidden_size H ...] [--save PATH]
+    python -m charlm --custom_train [--settings FILE] [--log experiment_logs.csv]
+    python -m charlm --plot_loss [--lrs 0.0001,0.001,0.005,0.01,0.1]
+    python -m charlm --diff_temp [--temps 0.1,0.5,1.0,2.0] [--checkpoint runs/default.pt]
+    python -m charlm generate --checkpoint PATH --prime_str S --predict_len N --temperature T
+    python -m charlm bpc --checkpoint PATH FILE
+
+Only this module reads ``sys.argv``. Any user mistake ends in one line on stderr,
+``charlm: error: ...``, and exit status 2; Ctrl-C (or SIGTERM) ends with status 130 after
+saving what can be saved.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import signal
+import sys
+from dataclasses import fields
+from pathlib import Path
+from typing import Any, Sequence
+
+from . import paths
+from .config import TrainConfig
+from .errors import CharlmError, ConfigError
+
+MODES = ("default_train", "custom_train", "plot_loss", "diff_temp")
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse, but errors are ONE line on stderr with exit status 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(2, f"charlm: error: {message} (see --help)\n")
+
+
+def _number(kind: type, name: str):
+    def parse(text: str):
+        try:
+            return kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"must be {'an integer' if kind is int else 'a number'}, got {text!r}"
+            ) from None
+    return parse
+
+
+def parse_list(text: str, name: str, positive: bool = True, limit: int | None = None) -> list[float]:
+    """Parse a comma-separated list of finite positive numbers (``--lrs``, ``--temps``)."""
+    items = [t.strip() for t in str(text).split(",")]
+    if not text or not any(items):
+        raise ConfigError(f"--{name} must be a comma-separated list of numbers, got an empty list")
+    out = []
+    for item in items:
+        try:
+            value = float(item)
+        except ValueError:
+            raise ConfigError(
+                f"--{name} must be a comma-separated list of numbers, got {item!r} in {text!r}"
+            ) from None
+        if not math.isfinite(value) or (positive and value <= 0):
+            raise ConfigError(f"--{name} values must be finite numbers > 0, got {item!r}")
+        out.append(value)
+    if len(set(out)) != len(out):
+        raise ConfigError(f"--{name} lists a value twice: {text!r}")
+    if limit and len(out) > limit:
+        raise ConfigError(f"--{name} takes at most {limit} values, got {len(out)}")
+    return out
+
+
+def _train_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="charlm", description="Character-level LSTM language model on Dickens.",
+                epilog="Subcommands: `charlm generate --help`, `charlm bpc --help`.")
+    mode = p.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--default_train", action="store_true", help="train with the defaults (part 4.1)")
+    mode.add_argument("--custom_train", action="store_true",
+                      help="hyperparameter study with BPC on dickens_test.txt (part 4.2)")
+    mode.add_argument("--plot_loss", action="store_true",
+                      help="one run per learning rate, loss curves on one chart (part 4.3)")
+    mode.add_argument("--diff_temp", action="store_true",
+                      help="samples from the default model at several temperatures (part 4.4)")
+    hp = p.add_argument_group("hyperparameters (defaults = the coursework)")
+    for f in fields(TrainConfig):
+        kind = {"int": int, "float": float, "str": str}[getattr(f.type, "__name__", f.type)]
+        hp.add_argument(f"--{f.name}", type=_number(kind, f.name) if kind is not str else str,
+                        default=None, help=f"default {f.default!r}")
+    io = p.add_argument_group("files and studies")
+    io.add_argument("--save", default=None, help="checkpoint to write (default runs/default.pt)")
+    io.add_argument("--checkpoint", default=None,
+                    help="model for --diff_temp (default runs/default.pt; trained if missing)")
+    io.add_argument("--settings", default=None,
+                    help="YAML/JSON file of runs for --custom_train (a list of settings, or "
+                         "{base: {...}, vary: {name: [values]}})")
+    io.add_argument("--log", default="experiment_logs.csv", help="CSV log of the studies")
+    io.add_argument("--lrs", default=None, help="learning rates for --plot_loss, e.g. 0.001,0.01")
+    io.add_argument("--temps", default=None, help="temperatures for --diff_temp, e.g. 0.1,0.5,1,2")
+    io.add_argument("--workers", type=_number(int, "workers"), default=None,
+                    help="parallel training processes for studies (default: one per core)")
+    io.add_argument("--scheduler", default=None,
+                    help="Dask scheduler address for studies, e.g. tcp://host:8786 (env CHARLM_SCHEDULER)")
+    io.add_argument("--quiet", action="store_true", help="no progress bar")
+    return p
+
+
+def _sub_parser(name: str) -> argparse.ArgumentParser:
+    p = _Parser(prog=f"charlm {name}")
+    p.add_argument("--checkpoint", default=str(paths.runs_dir() / "default.pt"),
+                   help="checkpoint to use (default runs/default.pt)")
+    if name == "generate":
+        p.add_argument("--prime_str", default="A")
+        p.add_argument("--predict_len", type=_number(int, "predict_len"), default=100)
+        p.add_argument("--temperature", default="0.8", help="finite number > 0")
+        p.add_argument("--seed", type=_number(int, "seed"), default=None)
+        p.add_argument("--greedy", action="store_true", help="always take the most likely character")
+    else:
+        p.add_argument("file", help="text file to score")
+        p.add_argument("--slice_len", type=_number(int, "slice_len"), default=2048)
+    return p
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The TrainConfig the flags describe (defaults for flags not given)."""
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
+             if getattr(args, f.name) is not None}
+    return TrainConfig(**given)
+
+
+def load_settings(path: str, base: TrainConfig) -> list[TrainConfig]:
+    """Read a ``--settings`` file: a list of partial settings, or ``{base: {...}, vary: {...}}``."""
+    import yaml
+
+    from .experiments import one_at_a_time
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"settings file {path} does not exist")
+    try:
+        spec = yaml.safe_load(p.read_text())  # YAML is a superset of JSON
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        where = getattr(exc, "problem_mark", None)
+        at = f" at line {where.line + 1}" if where else ""
+        raise ConfigError(f"settings file {path} is not valid YAML/JSON{at}") from None
+    if isinstance(spec, list) and spec:
+        return [TrainConfig.from_dict(base.to_dict() | _check_map(s, path), what=f"settings file {path}")
+                for s in spec]
+    if isinstance(spec, dict) and set(spec) <= {"base", "vary"} and "vary" in spec:
+        base = TrainConfig.from_dict(base.to_dict() | _check_map(spec.get("base", {}), path),
+                                     what=f"settings file {path}")
+        vary = _check_map(spec["vary"], path)
+        for key, values in vary.items():
+            if not isinstance(values, list) or not values:
+                raise ConfigError(f"settings file {path}: vary.{key} must be a non-empty list")
+            for v in values:
+                TrainConfig.from_dict({key: v}, what=f"settings file {path}")
+        return one_at_a_time(base, vary)
+    raise ConfigError(f"settings file {path} must hold a non-empty list of settings or "
+                      f"a mapping with 'vary' (and optionally 'base')")
+
+
+def _check_map(value: Any, path: str) -> dict:
+    if not isinstance(value, dict):
+        raise ConfigError(f"settings file {path}: each entry must be a mapping, got {value!r}")
+    return value
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of ``python -m charlm`` and the ``charlm`` script. Returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    # SIGTERM behaves like Ctrl-C: finished work is kept, the current run is saved or dropped.
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        if argv and argv[0] in ("generate", "bpc"):
+            args = _sub_parser(argv[0]).parse_args(argv[1:])
+            from . import commands
+            return getattr(commands, f"cmd_{argv[0]}")(args)
+        args = _train_parser().parse_args(argv)
+        from . import commands
+        mode = next(m for m in MODES if getattr(args, m))
+        return getattr(commands, f"cmd_{mode}")(args, config_from_args(args))
+    except CharlmError as exc:
+        print(f"charlm: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("charlm: interrupted", file=sys.stderr)
+        return 130
+
+

@@ -1,0 +1,105 @@
+"""Hyperparameters as one typed dataclass.
+
+The field names are the command-line flags (``--hidden_size``), the papermill parameters of
+the notebooks and the keys of the ``config`` stored in every checkpoint. Defaults are the
+coursework's ``--default_train`` settings.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, fields
+from typing import Any
+
+from .errors import ConfigError
+
+CELLS = ("lstm", "gru", "rnn")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run (and so its cache key)."""
+
+    n_epochs: int = 3000  # iterations; each is ONE random chunk (the coursework's "epoch")
+    hidden_size: int = 128  # width of the embedding and of every recurrent layer
+    n_layers: int = 2  # stacked recurrent layers
+    lr: float = 0.005  # Adam's step size
+    print_every: int = 100  # print elapsed time, progress, average loss and a sample
+    plot_every: int = 10  # record the average loss of this many iterations in the history
+    chunk_len: int = 200  # characters of input per chunk (the chunk itself has one more)
+    batch_size: int = 1  # chunks per iteration; 1 is the coursework
+    seed: int = 1234  # seeds weight init, chunk choice and printed samples
+    cell: str = "lstm"  # recurrent layer: lstm, gru or rnn
+    clip: float = 0.0  # max gradient norm; 0 = no clipping (the coursework)
+    dropout: float = 0.0  # dropout between stacked layers; 0 = none (the coursework)
+    device: str = "cpu"  # torch device; "cuda" when asked for and present
+
+    def __post_init__(self) -> None:
+        validate(self)
+
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with some fields changed (validated)."""
+        return dataclasses.replace(self, **changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any], what: str = "settings") -> "TrainConfig":
+        """Build a config from a mapping, naming any unknown key or wrongly typed value."""
+        if not isinstance(values, dict):
+            raise ConfigError(f"{what} must be a mapping of hyperparameter names to values")
+        known = {f.name: f for f in fields(cls)}
+        kwargs = {}
+        for key, value in values.items():
+            if key not in known:
+                raise ConfigError(
+                    f"{what}: unknown key {key!r}; known keys: {', '.join(known)}"
+                )
+            kwargs[key] = coerce(key, value, known[key].type, what)
+        return cls(**kwargs)
+
+
+# Fields that change printing or placement but not the trained weights: left out of cache keys.
+NON_TRAINING_FIELDS = ("print_every", "device")
+
+_POSITIVE_INTS = ("n_epochs", "hidden_size", "n_layers", "print_every", "plot_every",
+                  "chunk_len", "batch_size")
+
+
+def coerce(key: str, value: Any, type_name: Any, what: str = "settings") -> Any:
+    """Check one value against the field's declared type (``int``, ``float`` or ``str``)."""
+    type_name = getattr(type_name, "__name__", type_name)
+    ok = {
+        "int": isinstance(value, int) and not isinstance(value, bool),
+        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
+        "str": isinstance(value, str),
+    }[type_name]
+    if not ok:
+        raise ConfigError(f"{what}: key {key!r} must be {type_name}, got {value!r}")
+    return float(value) if type_name == "float" else value
+
+
+def validate(cfg: TrainConfig) -> None:
+    """Raise :class:`ConfigError` with a one-line message for any invalid field."""
+    for name in _POSITIVE_INTS:
+        value = getattr(cfg, name)
+        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
+            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
+        raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")
+    if not _finite(cfg.lr) or cfg.lr <= 0:
+        raise ConfigError(f"lr must be a finite number > 0, got {cfg.lr!r}")
+    if not _finite(cfg.clip) or cfg.clip < 0:
+        raise ConfigError(f"clip must be a finite number >= 0 (0 = off), got {cfg.clip!r}")
+    if not _finite(cfg.dropout) or not 0 <= cfg.dropout < 1:
+        raise ConfigError(f"dropout must be in [0, 1), got {cfg.dropout!r}")
+    if cfg.cell not in CELLS:
+        raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {cfg.cell!r}")
+    if not isinstance(cfg.device, str) or not cfg.device:
+        raise ConfigError(f"device must be a torch device name such as cpu or cuda, got {cfg.device!r}")
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)

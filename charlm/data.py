@@ -1,0 +1,96 @@
+"""Text, vocabulary and training chunks.
+
+The vocabulary is Python's ``string.printable`` (100 symbols); a character is encoded as
+its index in that string. Text is first transliterated to ASCII with ``unidecode`` (so
+"cafe" with an accent becomes "cafe"); a character that is still outside the vocabulary
+afterwards (a control character, say) is an error naming the character and its position,
+never silently mapped to some index.
+"""
+
+from __future__ import annotations
+
+import string
+from pathlib import Path
+
+import torch
+from unidecode import unidecode
+
+from .errors import DataError
+
+VOCAB: str = string.printable
+VOCAB_SIZE: int = len(VOCAB)  # 100
+_INDEX = {ch: i for i, ch in enumerate(VOCAB)}
+
+
+def normalise(text: str, what: str = "text") -> str:
+    """Transliterate ``text`` to ASCII and check every character is in :data:`VOCAB`.
+
+    Raises :class:`DataError` naming the first offending character and its 0-based position
+    (in the transliterated text) and ``what`` the text was.
+    """
+    ascii_text = unidecode(text)
+    for pos, ch in enumerate(ascii_text):
+        if ch not in _INDEX:
+            raise DataError(
+                f"{what} contains character {ch!r} (code {ord(ch)}) at position {pos}, "
+                f"which is not in the vocabulary (string.printable, 100 symbols)"
+            )
+    return ascii_text
+
+
+def encode(text: str, what: str = "text") -> torch.Tensor:
+    """Normalise ``text`` and return its character indices, shape ``(len,)``, dtype long."""
+    text = normalise(text, what)
+    return torch.tensor([_INDEX[ch] for ch in text], dtype=torch.long)
+
+
+def decode(indices: torch.Tensor | list[int]) -> str:
+    """Inverse of :func:`encode` for in-vocabulary indices."""
+    if isinstance(indices, torch.Tensor):
+        indices = indices.tolist()
+    return "".join(VOCAB[i] for i in indices)
+
+
+def read_text(path: str | Path, min_len: int = 2) -> str:
+    """Read a UTF-8 text file, transliterate and validate it.
+
+    Raises :class:`DataError` when the file is missing, a directory, not UTF-8 text (e.g. a
+    binary file), shorter than ``min_len`` characters, or contains out-of-vocabulary
+    characters.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"text file {path} does not exist")
+    if not path.is_file():
+        raise DataError(f"text file {path} is not a regular file")
+    raw = path.read_bytes()
+    if b"\x00" in raw:
+        raise DataError(f"{path} is not a text file (it contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise DataError(f"{path} is not UTF-8 text (invalid byte at offset {exc.start})") from None
+    text = normalise(text, what=str(path))
+    if len(text) < min_len:
+        raise DataError(f"{path} holds {len(text)} characters; at least {min_len} are needed")
+    return text
+
+
+def random_chunks(
+    data: torch.Tensor, chunk_len: int, batch_size: int, generator: torch.Generator
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Draw ``batch_size`` random chunks of ``chunk_len + 1`` characters from ``data``.
+
+    Returns ``(inputs, targets)``, both of shape ``(batch_size, chunk_len)``: the input is the
+    first ``chunk_len`` characters of a chunk and the target is the same chunk shifted by
+    one (chunk "abc" gives input "ab", target "bc").
+    """
+    if len(data) < chunk_len + 1:
+        raise DataError(
+            f"chunk_len {chunk_len} needs a corpus of at least {chunk_len + 1} characters; "
+            f"this one has {len(data)}"
+        )
+    starts = torch.randint(0, len(data) - chunk_len, (batch_size,), generator=generator)
+    offsets = torch.arange(chunk_len + 1)
+    chunks = data[starts[:, None] + offsets]  # (batch, chunk_len + 1)
+    return chunks[:, :-1], chunks[:, 1:]

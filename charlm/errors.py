@@ -1,0 +1,25 @@
+"""The one exception type users see.
+
+Every mistake a user can make (bad flag, bad file, bad checkpoint, bad text) raises a
+:class:`CharlmError` whose message is one line saying what is wrong and what is accepted.
+The command line turns it into ``charlm: error: <message>`` on stderr and exit status 2;
+the Python API lets it propagate (it is a ``ValueError``, so generic handlers still work).
+"""
+
+from __future__ import annotations
+
+
+class CharlmError(ValueError):
+    """A user-facing error with a one-line message."""
+
+
+class DataError(CharlmError):
+    """The corpus or a text file is missing, corrupt or contains unusable characters."""
+
+
+class CheckpointError(CharlmError):
+    """A checkpoint file is missing, corrupt, foreign or does not match what is asked."""
+
+
+class ConfigError(CharlmError):
+    """A hyperparameter or option has an invalid value."""

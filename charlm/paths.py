@@ -1,0 +1,32 @@
+"""Where things live. Every default path in charlm is derived from here.
+
+The repository root is the folder above this package (charlm is installed in editable
+mode). ``CHARLM_DATA_DIR`` moves the corpus, ``CHARLM_RUNS_DIR`` the checkpoints and the
+run cache; both default to folders inside the repository so that the CLI, the notebooks
+and the tests agree whatever their working directory is.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """Folder holding the corpus files and their committed ``SHA256SUMS``."""
+    return Path(os.environ.get("CHARLM_DATA_DIR", ROOT / "data"))
+
+
+def runs_dir() -> Path:
+    """Folder for checkpoints (``default.pt``) and the cache of trained runs."""
+    return Path(os.environ.get("CHARLM_RUNS_DIR", ROOT / "runs"))
+
+
+def figures_dir() -> Path:
+    """Folder for PNG figures."""
+    return Path(os.environ.get("CHARLM_FIGURES_DIR", ROOT / "figures"))
+
+
+SUMS_FILE = ROOT / "data" / "SHA256SUMS"

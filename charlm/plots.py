@@ -1,0 +1,130 @@
+"""Figures: loss curves (at most 10 runs per chart) and BPC per varied hyperparameter."""
+
+from __future__ import annotations
+
+import io
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+import matplotlib
+
+if "ipykernel" not in sys.modules:  # keep the inline backend in notebooks
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from .atomic import atomic_write  # noqa: E402
+
+MAX_RUNS_PER_CHART = 10
+
+
+def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
+    """Save ``fig`` as PNG atomically (rendered in memory, then temporary file + rename)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    with atomic_write(path) as fh:
+        fh.write(buf.getvalue())
+    return Path(path)
+
+
+def smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Trailing moving average (window clipped at the start), for readable noisy curves."""
+    arr = np.asarray(values, dtype=float)
+    if window <= 1 or len(arr) == 0:
+        return arr
+    csum = np.cumsum(np.insert(arr, 0, 0.0))
+    idx = np.arange(1, len(arr) + 1)
+    lo = np.maximum(0, idx - window)
+    return (csum[idx] - csum[lo]) / (idx - lo)
+
+
+def plot_loss_curves(
+    runs: Sequence[dict[str, Any]],
+    path: str | Path,
+    title: str = "Training loss",
+    smooth_window: int = 1,
+    ylim: tuple[float, float] | None = None,
+    max_per_chart: int = MAX_RUNS_PER_CHART,
+) -> list[tuple[Path, Any]]:
+    """Draw loss histories, one legend entry per run, at most ``max_per_chart`` per chart.
+
+    Each run is a mapping with ``label``, ``history`` (mean loss every ``plot_every``
+    iterations) and ``plot_every``; an optional ``diverged_at`` marks where it stopped. With
+    more runs than fit, charts are numbered ``<stem>_1.png``, ``<stem>_2.png``... Returns
+    ``(path, figure)`` pairs; the x axis is in iterations.
+    """
+    path = Path(path)
+    groups = [runs[i:i + max_per_chart] for i in range(0, len(runs), max_per_chart)] or [[]]
+    out = []
+    for n, group in enumerate(groups, 1):
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
+        for run in group:
+            hist = smooth(run["history"], smooth_window)
+            x = np.arange(1, len(hist) + 1) * run["plot_every"]
+            label = run["label"]
+            if run.get("diverged_at"):
+                label += f" (diverged at {run['diverged_at']})"
+            ax.plot(x, hist, label=label, linewidth=1.2)
+        ax.set_xlabel("iteration (one random chunk each)")
+        ax.set_ylabel("cross-entropy (nats per character)")
+        suffix = f" ({n}/{len(groups)})" if len(groups) > 1 else ""
+        ax.set_title(title + suffix)
+        if ylim:
+            ax.set_ylim(*ylim)
+        ax.grid(alpha=0.3)
+        if group:
+            ax.legend(fontsize=8)
+        target = path if len(groups) == 1 else path.with_name(f"{path.stem}_{n}{path.suffix}")
+        save_figure(fig, target)
+        out.append((target, fig))
+    return out
+
+
+def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str | Path):
+    """One panel per hyperparameter: BPC on the test file against its value, others at ``base``.
+
+    ``df`` is a study table (see :func:`charlm.experiments.run_study`). Returns the figure.
+    """
+    fig, axes = plt.subplots(1, len(params), figsize=(3.6 * len(params), 3.4), squeeze=False)
+    for ax, name in zip(axes[0], params):
+        others = [p for p in params if p != name]
+        mask = np.ones(len(df), dtype=bool)
+        for p in others:
+            mask &= np.isclose(df[p].astype(float), float(base[p]))
+        sub = df[mask].sort_values(name)
+        ax.plot(sub[name].astype(float), sub["bpc_test"], "o-")
+        for _, row in sub.iterrows():
+            if row["status"] != "ok":
+                ax.annotate(row["status"], (float(row[name]), ax.get_ylim()[1]), fontsize=8)
+        if name == "lr":
+            ax.set_xscale("log")
+        ax.set_xlabel(name)
+        ax.set_ylabel("BPC on dickens_test.txt")
+        ax.grid(alpha=0.3)
+        finite = sub["bpc_test"].dropna()
+        if len(finite):
+            best = sub.loc[finite.idxmin()]
+            ax.set_title(f"best {name} = {best[name]} ({best['bpc_test']:.3f})", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_temperature_distribution(probs: dict[float, np.ndarray], labels: Sequence[str], path):
+    """Bar chart of the next-character distribution at several temperatures (top symbols)."""
+    temps = list(probs)
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    width = 0.8 / max(1, len(temps))
+    x = np.arange(len(labels))
+    for i, t in enumerate(temps):
+        ax.bar(x + i * width - 0.4 + width / 2, probs[t], width, label=f"T = {t:g}")
+    ax.set_xticks(x, [repr(c)[1:-1] or "''" for c in labels])
+    ax.set_ylabel("probability")
+    ax.set_xlabel("next character")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3, axis="y")
+    save_figure(fig, path)
+    return fig
+
+
