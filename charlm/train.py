@@ -33,6 +33,7 @@ class TrainResult:
     diverged_at: int | None = None  # iteration whose loss was NaN/inf, if any
     interrupted: bool = False  # stopped by Ctrl-C before n_epochs
     wall_time: float = 0.0  # seconds spent in the loop
+    log: list[str] = field(default_factory=list)  # the printed lines, kept for the report
 
     @property
     def status(self) -> str:
@@ -62,6 +63,7 @@ class TrainResult:
             "torch_version": str(torch.__version__),  # TorchVersion would not load with weights_only
             "threads": torch.get_num_threads(),
             "seed": self.config.seed,
+            "log": "\n".join(self.log),
         }
 
 
@@ -97,8 +99,8 @@ def train(
     ``<elapsed> (<iteration> <percent>%) <mean loss since last print>`` and a 100-character
     sample primed with "A" at temperature 0.8 are printed.
 
-    A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops the run: it is marked diverged at that iteration and keeps
-    its history so far. Ctrl-C stops it too and marks it interrupted; the caller decides
+    A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops
+    the run: it is marked diverged at that iteration and keeps its history so far. Ctrl-C stops it too and marks it interrupted; the caller decides
     whether to save it.
     """
     device = resolve_device(cfg.device)
@@ -112,14 +114,19 @@ def train(
     model = build_model(cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
     result = TrainResult(model, cfg)
-    write = log or (lambda line: tqdm.write(line, file=sys.stdout))
+    sink = log or (lambda line: tqdm.write(line, file=sys.stdout))  # keeps the bar intact
+
+    def write(line: str) -> None:
+        result.log.append(line)
+        if verbose:
+            sink(line)
 
     # As char-rnn does: a loss 3x that of guessing uniformly (3 ln 100 = 13.8 nats) is exploding.
     explode_at = EXPLODE_FACTOR * math.log(model.vocab_size)
     start = time.time()
     plot_sum = print_sum = 0.0
-    bar = tqdm(total=cfg.n_epochs, disable=not progress_enabled(progress), unit="it", dynamic_ncols=True,
-               mininterval=1.0, leave=False)
+    bar = tqdm(total=cfg.n_epochs, disable=not progress_enabled(progress), unit="it",
+               dynamic_ncols=True, mininterval=1.0, leave=False)
     try:
         for it in range(1, cfg.n_epochs + 1):
             inputs, targets = random_chunks(data, cfg.chunk_len, cfg.batch_size, gen)
@@ -144,11 +151,10 @@ def train(
             if it % cfg.plot_every == 0:
                 result.history.append(plot_sum / cfg.plot_every)
                 plot_sum = 0.0
-            if it % cfg.print_every == 0:
-                if verbose:
-                    pct = int(it / cfg.n_epochs * 100)
-                    write(f"{time_since(start)} ({it} {pct}%) {print_sum / cfg.print_every:.4f}")
-                    write(generate(model, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
+            if it % cfg.print_every == 0:  # kept in result.log always, printed when verbose
+                pct = int(it / cfg.n_epochs * 100)
+                write(f"{time_since(start)} ({it} {pct}%) {print_sum / cfg.print_every:.4f}")
+                write(generate(model, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
                 print_sum = 0.0
     except KeyboardInterrupt:
         result.interrupted = True
