@@ -9,8 +9,7 @@ tries to run code, another program's checkpoint, another vocabulary or architect
 
 from __future__ import annotations
 
-import pickle
-import zipfile
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -70,22 +69,20 @@ def load_checkpoint(
     if path.stat().st_size == 0:
         raise CheckpointError(f"checkpoint {path} is empty")
     try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        if "Weights only load failed" in first or "weights_only" in str(exc):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": noise for users
+            payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types on garbage; all mean "not readable"
+        text = str(exc)
+        if "GLOBAL" in text or "Unsupported global" in text:
             raise CheckpointError(
-                f"checkpoint {path} contains objects other than tensors and plain data "
+                f"checkpoint {path} refers to Python objects other than tensors and plain data "
                 f"(refused: loading it could run code)"
             ) from None
-        raise CheckpointError(f"checkpoint {path} is not a readable torch file ({first})") from None
-    except (RuntimeError, EOFError, zipfile.BadZipFile, OSError, ValueError) as exc:
-        reason = "truncated or corrupt" if "zip" in str(exc).lower() or isinstance(exc, EOFError) else "unreadable"
-        raise CheckpointError(
-            f"checkpoint {path} is not a charlm checkpoint ({reason} torch file)"
-        ) from None
-    except Exception:  # anything else torch raises on garbage input
-        raise CheckpointError(f"checkpoint {path} is not a charlm checkpoint (unreadable file)") from None
+        with open(path, "rb") as fh:
+            zip_start = fh.read(4) == b"PK\x03\x04"  # torch files are zip archives
+        reason = "truncated or corrupt torch file" if zip_start else "not a torch file"
+        raise CheckpointError(f"checkpoint {path} is not a charlm checkpoint ({reason})") from None
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a torch file but not a charlm checkpoint")
     if payload.get("version") != VERSION:

@@ -1,0 +1,44 @@
+"""Shared fixtures: real corpus (fetched through the data step), isolated output folders."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from charlm import TrainConfig
+from charlm.fetch import fetch
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def corpus_ready():
+    """The Dickens files in data/, verified (the same step `make data` runs)."""
+    fetch(quiet=True)
+
+
+@pytest.fixture(autouse=True)
+def isolated_outputs(tmp_path, monkeypatch):
+    """Every test writes runs, caches and figures under its own temporary folder."""
+    monkeypatch.setenv("CHARLM_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setenv("CHARLM_FIGURES_DIR", str(tmp_path / "figures"))
+    monkeypatch.setenv("CHARLM_PROGRESS", "0")
+    return tmp_path
+
+
+@pytest.fixture
+def tiny() -> TrainConfig:
+    """A configuration that trains in well under a second."""
+    return TrainConfig(n_epochs=20, hidden_size=16, n_layers=1, print_every=10, plot_every=5,
+                       chunk_len=50)
+
+
+def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300):
+    """Run ``python -m charlm`` in a subprocess; returns the CompletedProcess."""
+    full_env = os.environ | (env or {})
+    return subprocess.run([sys.executable, "-m", "charlm", *args], capture_output=True,
+                          text=True, env=full_env, cwd=cwd or ROOT, timeout=timeout)
