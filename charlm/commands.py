@@ -18,10 +18,9 @@ from .config import TrainConfig
 from .data import read_text
 from .evaluate import bpc
 from .experiments import DEFAULT_LRS, default_custom_grid, load_histories, one_at_a_time, run_study
-from .runs import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, cache_path, corpus, corpus_text, run_key
+from .runs import TEST_FILE, TEST_LARGE_FILE, cache_path, corpus, corpus_text, run_key, train_run
 from .sample import check_predict_len, check_temperature, generate
 from .temperature import DEFAULT_TEMPS, pick_prime, samples_at
-from .train import train
 
 
 def default_checkpoint() -> Path:
@@ -31,12 +30,7 @@ def default_checkpoint() -> Path:
 def train_and_save(cfg: TrainConfig, save: Path, progress: bool | None = None) -> Checkpoint:
     """Train with the coursework's printing, save to ``save`` (and to the run cache when the run
     finished), print BPC on the test files. Ctrl-C saves where it got to, then re-raises."""
-    from .fetch import expected_sums
-
-    data = corpus(TRAIN_FILE)
-    result = train(cfg, data, verbose=True, progress=progress)
-    meta = result.meta() | {"key": run_key(cfg), "data_sha256": expected_sums()[TRAIN_FILE]}
-    ckpt = Checkpoint(result.model, cfg, result.history, meta)
+    result, ckpt = train_run(cfg, verbose=True, progress=progress)
     save_checkpoint(save, ckpt)
     if result.interrupted:
         print(f"interrupted at iteration {result.iterations}/{cfg.n_epochs}; "

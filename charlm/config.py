@@ -34,6 +34,7 @@ class TrainConfig:
     clip: float = 0.0  # max gradient norm; 0 = no clipping (the coursework)
     dropout: float = 0.0  # dropout between stacked layers; 0 = none (the coursework)
     device: str = "cpu"  # torch device; "cuda" when asked for and present
+    corpus: str = "dickens_train.txt"  # training text: a file in data/ or the path of any text file
 
     def __post_init__(self) -> None:
         validate(self)
@@ -97,6 +98,8 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"dropout must be in [0, 1), got {cfg.dropout!r}")
     if cfg.cell not in CELLS:
         raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {cfg.cell!r}")
+    if not isinstance(cfg.corpus, str) or not cfg.corpus:
+        raise ConfigError(f"corpus must be a file name or path, got {cfg.corpus!r}")
     if not isinstance(cfg.device, str) or not cfg.device:
         raise ConfigError(f"device must be a torch device name such as cpu or cuda, got {cfg.device!r}")
 

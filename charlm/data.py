@@ -12,6 +12,7 @@ from __future__ import annotations
 import string
 from pathlib import Path
 
+import numpy as np
 import torch
 from unidecode import unidecode
 
@@ -19,7 +20,8 @@ from .errors import DataError
 
 VOCAB: str = string.printable
 VOCAB_SIZE: int = len(VOCAB)  # 100
-_INDEX = {ch: i for i, ch in enumerate(VOCAB)}
+_LUT = np.full(256, -1, dtype=np.int64)  # code point -> vocabulary index (-1: not in it)
+_LUT[[ord(ch) for ch in VOCAB]] = np.arange(VOCAB_SIZE)
 
 
 def normalise(text: str, what: str = "text") -> str:
@@ -29,9 +31,11 @@ def normalise(text: str, what: str = "text") -> str:
     (in the transliterated text) and ``what`` the text was.
     """
     ascii_text = unidecode(text)
-    for pos, ch in enumerate(ascii_text):
-        if ch not in _INDEX:
-            raise DataError(
+    bad = np.flatnonzero(_lookup(ascii_text) < 0)
+    if len(bad):
+        pos = int(bad[0])
+        ch = ascii_text[pos]
+        raise DataError(
                 f"{what} contains character {ch!r} (code {ord(ch)}) at position {pos}, "
                 f"which is not in the vocabulary (string.printable, 100 symbols)"
             )
@@ -40,8 +44,13 @@ def normalise(text: str, what: str = "text") -> str:
 
 def encode(text: str, what: str = "text") -> torch.Tensor:
     """Normalise ``text`` and return its character indices, shape ``(len,)``, dtype long."""
-    text = normalise(text, what)
-    return torch.tensor([_INDEX[ch] for ch in text], dtype=torch.long)
+    return torch.from_numpy(_lookup(normalise(text, what)))
+
+
+def _lookup(text: str) -> np.ndarray:
+    """Vocabulary indices of ``text`` (-1 where a character is not in the vocabulary)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    return np.where(codes < 256, _LUT[np.minimum(codes, 255)], -1)
 
 
 def decode(indices: torch.Tensor | list[int]) -> str:

@@ -14,6 +14,7 @@ import csv
 import math
 import multiprocessing as mp
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any, Iterable
@@ -29,7 +30,7 @@ from .progress import progress_enabled
 from .runs import TEST_FILE, cache_path, cached_run, corpus, run_key
 
 HYPERPARAMETERS = ("cell", "hidden_size", "n_layers", "lr", "n_epochs", "chunk_len",
-                   "batch_size", "clip", "dropout", "plot_every", "seed")
+                   "batch_size", "clip", "dropout", "plot_every", "seed", "corpus")
 COLUMNS = ("key", *HYPERPARAMETERS, "status", "iterations", "diverged_at",
            "min_loss", "final_loss", "bpc_test", "wall_time_s", "n_params",
            "torch_version", "threads", "data_sha256")
@@ -82,6 +83,37 @@ def _run_one(cfg_dict: dict[str, Any]) -> dict[str, Any]:
         return evaluate_row(ckpt)
     finally:
         torch.set_num_threads(threads)
+
+
+def _exit_with_parent(study_pid: int) -> None:
+    """Pool-worker initializer: quit when the study process dies, even by ``kill -9``.
+
+    Without this, orphaned workers would wait for work forever, keeping the forkserver and the
+    study's output pipes alive. (Their parent is the forkserver, which itself only exits once
+    every worker has, so the study process is watched directly.)
+    """
+
+    def watch() -> None:
+        while not _process_gone(study_pid):
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _process_gone(pid: int) -> bool:
+    """True when ``pid`` has exited (a zombie awaiting its parent's wait() counts as exited)."""
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] in ("Z", "X")
+    except FileNotFoundError:
+        return True
+    except OSError:  # no /proc: ask the kernel whether the pid exists
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        return False
 
 
 def read_log(path: str | Path) -> list[dict[str, str]]:
@@ -184,15 +216,21 @@ def _execute(todo, workers, scheduler):
         for _, cfg in todo:
             yield _run_one(cfg.to_dict())
         return
-    # spawn: forking a process whose OpenMP pool is running can deadlock the child
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context("spawn"))
+    # forkserver, not fork: forking a process whose OpenMP pool is running can deadlock the
+    # child. The server imports charlm (and torch) once; workers fork from it cheaply.
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["charlm.experiments"])
+    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+                                  initializer=_exit_with_parent,
+                                  initargs=(os.getpid(),))
     try:
         futures = [pool.submit(_run_one, cfg.to_dict()) for _, cfg in todo]
         for fut in cf.as_completed(futures):
             yield fut.result()
     except BaseException:
+        procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
-        for proc in list(getattr(pool, "_processes", {}).values()):
+        for proc in procs:
             proc.terminate()  # finished runs are already cached and logged
         raise
     pool.shutdown()

@@ -1,8 +1,13 @@
-"""Cached training runs: a run is keyed by its settings, the corpus checksum and the seed.
+"""Corpora and cached training runs.
 
-A run trained once is saved under ``runs/cache/<key>.pt`` (the ordinary checkpoint format)
-and reused by every later caller with the same settings: the CLI, the studies and the
-notebooks. Re-running the report after a prose edit therefore trains nothing.
+A run is keyed by its settings, the checksum of its training corpus and its seed. A run trained
+once is saved under ``runs/cache/<key>.pt`` (the ordinary checkpoint format) and reused by every
+later caller with the same settings: the CLI, the studies and the notebooks. Re-running the
+report after a prose edit therefore trains nothing.
+
+A corpus is named either by a Dickens file name (``dickens_train.txt``: taken from ``data/``
+and verified against the committed checksum) or by the path of any UTF-8 text file (its
+characters must be in the vocabulary after unidecode; see :mod:`charlm.data`).
 """
 
 from __future__ import annotations
@@ -17,34 +22,56 @@ from . import paths
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import NON_TRAINING_FIELDS, TrainConfig
 from .data import encode, read_text
-from .errors import CheckpointError
-from .fetch import corpus_path, expected_sums
-from .train import train
+from .errors import CheckpointError, DataError
+from .fetch import CORPUS_FILES, corpus_path, expected_sums, sha256
+from .train import TrainResult, train
 
 TRAIN_FILE = "dickens_train.txt"
 TEST_FILE = "dickens_test.txt"
 TEST_LARGE_FILE = "dickens_test_large.txt"
 
-_corpus_cache: dict[str, torch.Tensor] = {}
+_encoded: dict[tuple[str, int, int], torch.Tensor] = {}
 
 
-def corpus(name: str = TRAIN_FILE) -> torch.Tensor:
-    """The encoded corpus file ``name`` (verified against its checksum; memoised)."""
-    if name not in _corpus_cache:
-        _corpus_cache[name] = encode(read_text(corpus_path(name)), what=name)
-    return _corpus_cache[name]
+def corpus_file(name: str) -> Path:
+    """The path of corpus ``name``: a verified Dickens file, or any existing text file."""
+    if name in CORPUS_FILES:
+        return corpus_path(name)
+    path = Path(name)
+    if not path.is_file():
+        raise DataError(f"corpus file {name} does not exist (or is not a file); give a Dickens "
+                        f"file name ({', '.join(CORPUS_FILES)}) or the path of a text file")
+    return path
+
+
+def corpus_sha(name: str) -> str:
+    """SHA-256 of corpus ``name`` (the committed sum for the Dickens files)."""
+    return expected_sums()[name] if name in CORPUS_FILES else sha256(corpus_file(name))
 
 
 def corpus_text(name: str) -> str:
-    """The normalised text of corpus file ``name``."""
-    return read_text(corpus_path(name))
+    """The normalised text of corpus ``name``."""
+    return read_text(corpus_file(name))
 
 
-def run_key(cfg: TrainConfig, data_sha: str | None = None) -> str:
-    """A stable 16-hex-digit key for the weights ``cfg`` produces on the training corpus."""
-    data_sha = data_sha or expected_sums()[TRAIN_FILE]
+def corpus(name: str = TRAIN_FILE) -> torch.Tensor:
+    """The encoded corpus ``name``, shape ``(N,)``.
+
+    The file is verified on every call (hashing 1 MB takes milliseconds); only the encoding is
+    memoised, per path, size and modification time.
+    """
+    path = corpus_file(name)
+    st = path.stat()
+    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
+    if key not in _encoded:
+        _encoded[key] = encode(read_text(path), what=name)
+    return _encoded[key]
+
+
+def run_key(cfg: TrainConfig) -> str:
+    """A stable 16-hex-digit key for the weights ``cfg`` produces on its corpus."""
     settings = {k: v for k, v in cfg.to_dict().items() if k not in NON_TRAINING_FIELDS}
-    blob = json.dumps({"settings": settings, "data": data_sha}, sort_keys=True)
+    blob = json.dumps({"settings": settings, "data": corpus_sha(cfg.corpus)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 
@@ -53,13 +80,22 @@ def cache_path(cfg: TrainConfig) -> Path:
     return paths.runs_dir() / "cache" / f"{run_key(cfg)}.pt"
 
 
+def train_run(cfg: TrainConfig, verbose: bool = False, progress: bool | None = None
+              ) -> tuple[TrainResult, Checkpoint]:
+    """Train ``cfg`` on its corpus; returns the result and the checkpoint to save."""
+    result = train(cfg, corpus(cfg.corpus), verbose=verbose, progress=progress)
+    meta = result.meta() | {"key": run_key(cfg), "data_sha256": corpus_sha(cfg.corpus)}
+    return result, Checkpoint(result.model, cfg, result.history, meta)
+
+
 def cached_run(
     cfg: TrainConfig, verbose: bool = False, progress: bool | None = None, retrain: bool = False
 ) -> Checkpoint:
     """The trained model for ``cfg``: loaded from the cache, or trained and cached.
 
-    Interrupted runs are not cached (they would masquerade as finished ones); diverged runs
-    are, with their status, so a study does not retry them forever.
+    Interrupted runs are not cached (they would masquerade as finished ones; the
+    KeyboardInterrupt propagates); diverged runs are, with their status, so that a study does
+    not retry them forever.
     """
     path = cache_path(cfg)
     if path.is_file() and not retrain:
@@ -67,9 +103,7 @@ def cached_run(
             return load_checkpoint(path, map_location=cfg.device)
         except CheckpointError:
             pass  # a damaged cache entry is simply retrained and replaced
-    result = train(cfg, corpus(TRAIN_FILE), verbose=verbose, progress=progress)
-    meta = result.meta() | {"key": run_key(cfg), "data_sha256": expected_sums()[TRAIN_FILE]}
-    ckpt = Checkpoint(result.model, cfg, result.history, meta)
+    result, ckpt = train_run(cfg, verbose=verbose, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt
     save_checkpoint(path, ckpt)

@@ -9,7 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from charlm import TrainConfig
+# One torch thread everywhere in the tests (this process and every CLI subprocess): tiny models
+# do not gain from two, and spinning OpenMP threads on a busy 2-core machine can slow a run 100x.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import torch  # noqa: E402
+
+from charlm import TrainConfig  # noqa: E402
+
+torch.set_num_threads(1)
 from charlm.fetch import fetch
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,7 +8,8 @@ import pytest
 from charlm.cli import main
 from conftest import run_cli
 
-TINY = ["--n_epochs", "20", "--hidden_size", "16", "--print_every", "10", "--quiet"]
+# --workers 1: these tests check behaviour, not the pool (tests/test_experiments.py does)
+TINY = ["--n_epochs", "20", "--hidden_size", "16", "--print_every", "10", "--quiet", "--workers", "1"]
 
 
 def test_default_train_prints_coursework_lines_and_saves(tmp_path):
@@ -67,7 +68,8 @@ def test_plot_loss_draws_one_chart_per_ten_runs(tmp_path):
     assert r.returncode == 0, r.stderr
     assert (figs / "loss_by_lr.png").stat().st_size > 5000
     lrs = ",".join(str(0.001 * (i + 1)) for i in range(11))
-    r = run_cli("--plot_loss", *TINY, "--lrs", lrs, "--log", str(tmp_path / "l.csv"))
+    r = run_cli("--plot_loss", "--n_epochs", "10", "--hidden_size", "8", "--quiet", "--lrs", lrs,
+                "--log", str(tmp_path / "l.csv"))
     assert r.returncode == 0, r.stderr
     assert (figs / "loss_by_lr_1.png").is_file() and (figs / "loss_by_lr_2.png").is_file()
 

@@ -4,7 +4,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from charlm import (CharRNN, CheckpointError, ConfigError, TrainConfig, bpc, build_model, encode,
+from charlm import (CharRNN, ConfigError, TrainConfig, bpc, build_model, encode,
                     generate, load_checkpoint, save_checkpoint, train)
 from charlm.checkpoint import Checkpoint
 from charlm.data import VOCAB_SIZE
