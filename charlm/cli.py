@@ -47,6 +47,15 @@ def _number(kind: type, name: str):
     return parse
 
 
+def _boolean(text: str) -> bool:
+    low = text.lower()
+    if low in ("1", "true", "yes", "on"):
+        return True
+    if low in ("0", "false", "no", "off"):
+        return False
+    raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
+
+
 def parse_list(text: str, name: str, positive: bool = True, limit: int | None = None) -> list[float]:
     """Parse a comma-separated list of finite positive numbers (``--lrs``, ``--temps``)."""
     items = [t.strip() for t in str(text).split(",")]
@@ -83,9 +92,10 @@ def _train_parser() -> argparse.ArgumentParser:
                       help="samples from the default model at several temperatures (part 4.4)")
     hp = p.add_argument_group("hyperparameters (defaults = the coursework)")
     for f in fields(TrainConfig):
-        kind = {"int": int, "float": float, "str": str}[getattr(f.type, "__name__", f.type)]
-        hp.add_argument(f"--{f.name}", type=_number(kind, f.name) if kind is not str else str,
-                        default=None, help=f"default {f.default!r}")
+        kind = getattr(f.type, "__name__", f.type)
+        parse = {"int": _number(int, f.name), "float": _number(float, f.name), "str": str,
+                 "bool": _boolean}[kind]
+        hp.add_argument(f"--{f.name}", type=parse, default=None, help=f"default {f.default!r}")
     io = p.add_argument_group("files and studies")
     io.add_argument("--save", default=None, help="checkpoint to write (default runs/default.pt)")
     io.add_argument("--checkpoint", default=None,

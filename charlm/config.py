@@ -15,6 +15,7 @@ from typing import Any
 from .errors import ConfigError
 
 CELLS = ("lstm", "gru", "rnn")
+LR_SCHEDULES = ("constant", "cosine")
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,11 @@ class TrainConfig:
     dropout: float = 0.0  # dropout between stacked layers; 0 = none (the coursework)
     device: str = "cpu"  # torch device; "cuda" when asked for and present
     corpus: str = "dickens_train.txt"  # training text: a file in data/ or the path of any text file
+    # Beyond the coursework (all off by default, so the defaults ARE the coursework):
+    valid_frac: float = 0.0  # share of the corpus held out for validation (blocks; 0 = none)
+    eval_every: int = 0  # validation BPC every this many iterations (0 = only at the end)
+    carry_state: bool = False  # consecutive chunks per batch row, state carried (truncated BPTT)
+    lr_schedule: str = "constant"  # "constant" or "cosine" (decay to 5% of lr at the last iteration)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -76,6 +82,7 @@ def coerce(key: str, value: Any, type_name: Any, what: str = "settings") -> Any:
         "int": isinstance(value, int) and not isinstance(value, bool),
         "float": isinstance(value, (int, float)) and not isinstance(value, bool),
         "str": isinstance(value, str),
+        "bool": isinstance(value, bool),
     }[type_name]
     if not ok:
         raise ConfigError(f"{what}: key {key!r} must be {type_name}, got {value!r}")
@@ -98,6 +105,16 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"dropout must be in [0, 1), got {cfg.dropout!r}")
     if cfg.cell not in CELLS:
         raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {cfg.cell!r}")
+    if not _finite(cfg.valid_frac) or not 0 <= cfg.valid_frac <= 0.5:
+        raise ConfigError(f"valid_frac must be in [0, 0.5], got {cfg.valid_frac!r}")
+    if not isinstance(cfg.eval_every, int) or isinstance(cfg.eval_every, bool) or cfg.eval_every < 0:
+        raise ConfigError(f"eval_every must be an integer >= 0 (0 = at the end only), got {cfg.eval_every!r}")
+    if cfg.eval_every and not cfg.valid_frac:
+        raise ConfigError("eval_every needs a validation split: set valid_frac > 0")
+    if not isinstance(cfg.carry_state, bool):
+        raise ConfigError(f"carry_state must be true or false, got {cfg.carry_state!r}")
+    if cfg.lr_schedule not in LR_SCHEDULES:
+        raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.lr_schedule!r}")
     if not isinstance(cfg.corpus, str) or not cfg.corpus:
         raise ConfigError(f"corpus must be a file name or path, got {cfg.corpus!r}")
     if not isinstance(cfg.device, str) or not cfg.device:

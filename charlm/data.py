@@ -103,3 +103,53 @@ def random_chunks(
     offsets = torch.arange(chunk_len + 1)
     chunks = data[starts[:, None] + offsets]  # (batch, chunk_len + 1)
     return chunks[:, :-1], chunks[:, 1:]
+
+
+SPLIT_BLOCK = 10_000  # characters per validation block
+SPLIT_SEED = 0  # fixed, so every run (whatever its own seed) holds out the same blocks
+
+
+def split_corpus(data: torch.Tensor, valid_frac: float) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Hold out ``valid_frac`` of ``data`` as validation: whole blocks of 10,000 characters.
+
+    Contiguous blocks (not scattered characters) keep the held-out text readable and make
+    leakage through overlapping chunks impossible except at the few block seams. The blocks are
+    chosen with a fixed seed, the same for every run. Returns ``(train, valid)``, each the
+    concatenation of its blocks in corpus order; ``valid`` is None when ``valid_frac`` is 0.
+    """
+    if valid_frac <= 0:
+        return data, None
+    n_blocks = -(-len(data) // SPLIT_BLOCK)
+    n_valid = max(1, round(valid_frac * n_blocks))
+    if n_valid >= n_blocks:
+        raise DataError(f"the corpus ({len(data)} characters) is too short to hold out "
+                        f"{valid_frac:.0%} in blocks of {SPLIT_BLOCK}")
+    chosen = torch.randperm(n_blocks, generator=torch.Generator().manual_seed(SPLIT_SEED))[:n_valid]
+    is_valid = torch.zeros(n_blocks, dtype=torch.bool)
+    is_valid[chosen] = True
+    blocks = torch.split(data, SPLIT_BLOCK)
+    train = torch.cat([b for b, v in zip(blocks, is_valid) if not v])
+    valid = torch.cat([b for b, v in zip(blocks, is_valid) if v])
+    return train, valid
+
+
+def sequential_chunks(
+    data: torch.Tensor, chunk_len: int, batch_size: int, step: int
+) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    """Chunk number ``step`` of each of ``batch_size`` parallel streams through ``data``.
+
+    The corpus is cut into ``batch_size`` equal contiguous streams; row b of the batch reads
+    its stream from start to end ``chunk_len`` characters at a time, so consecutive steps
+    continue where the last one stopped and the recurrent state can be carried over (truncated
+    backpropagation through time). Returns ``(inputs, targets, restart)``, where ``restart`` is
+    True when the streams wrapped around to their starts (the state must then be reset).
+    """
+    stream_len = len(data) // batch_size
+    per_stream = (stream_len - 1) // chunk_len
+    if per_stream < 1:
+        raise DataError(f"chunk_len {chunk_len} x batch_size {batch_size} needs a longer corpus "
+                        f"than {len(data)} characters")
+    pos = (step % per_stream) * chunk_len
+    starts = torch.arange(batch_size) * stream_len + pos
+    chunks = data[starts[:, None] + torch.arange(chunk_len + 1)]
+    return chunks[:, :-1], chunks[:, 1:], pos == 0

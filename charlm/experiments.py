@@ -30,9 +30,10 @@ from .progress import progress_enabled
 from .runs import TEST_FILE, cache_path, cached_run, corpus, run_key
 
 HYPERPARAMETERS = ("cell", "hidden_size", "n_layers", "lr", "n_epochs", "chunk_len",
-                   "batch_size", "clip", "dropout", "plot_every", "seed", "corpus")
+                   "batch_size", "clip", "dropout", "plot_every", "seed", "corpus", "valid_frac",
+                   "carry_state", "lr_schedule")
 COLUMNS = ("key", *HYPERPARAMETERS, "status", "iterations", "diverged_at",
-           "min_loss", "final_loss", "bpc_test", "wall_time_s", "n_params",
+           "min_loss", "final_loss", "bpc_valid", "bpc_test", "wall_time_s", "n_params",
            "torch_version", "threads", "data_sha256")
 
 
@@ -63,7 +64,8 @@ def evaluate_row(ckpt: Checkpoint) -> dict[str, Any]:
     row.update(
         key=run_key(cfg), status=meta.get("status"),
         iterations=meta.get("iterations"), diverged_at=meta.get("diverged_at"),
-        min_loss=meta.get("min_loss"), final_loss=meta.get("final_loss"), bpc_test=test_bpc,
+        min_loss=meta.get("min_loss"), final_loss=meta.get("final_loss"),
+        bpc_valid=meta.get("valid_bpc", math.nan), bpc_test=test_bpc,
         wall_time_s=meta.get("wall_time"), n_params=meta.get("n_params"),
         torch_version=meta.get("torch_version"), threads=meta.get("threads"),
         data_sha256=meta.get("data_sha256"),
@@ -192,9 +194,10 @@ def run_study(
     for col in ("hidden_size", "n_layers", "n_epochs", "chunk_len", "batch_size", "plot_every",
                 "seed", "iterations", "n_params", "threads"):
         df[col] = pd.to_numeric(df[col]).astype("Int64")
-    for col in ("lr", "clip", "dropout", "min_loss", "final_loss", "bpc_test", "wall_time_s",
-                "diverged_at"):
+    for col in ("lr", "clip", "dropout", "valid_frac", "min_loss", "final_loss", "bpc_valid",
+                "bpc_test", "wall_time_s", "diverged_at"):
         df[col] = pd.to_numeric(df[col])
+    df["carry_state"] = df["carry_state"].map(lambda v: v is True or str(v) == "True")
     return df
 
 

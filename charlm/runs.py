@@ -21,7 +21,7 @@ import torch
 from . import paths
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import NON_TRAINING_FIELDS, TrainConfig
-from .data import encode, read_text
+from .data import encode, read_text, split_corpus
 from .errors import CheckpointError, DataError
 from .fetch import CORPUS_FILES, corpus_path, expected_sums, sha256
 from .train import TrainResult, train
@@ -68,6 +68,11 @@ def corpus(name: str = TRAIN_FILE) -> torch.Tensor:
     return _encoded[key]
 
 
+def validation_text(cfg: TrainConfig) -> torch.Tensor | None:
+    """The held-out validation part of ``cfg``'s corpus (None when ``valid_frac`` is 0)."""
+    return split_corpus(corpus(cfg.corpus), cfg.valid_frac)[1]
+
+
 def run_key(cfg: TrainConfig) -> str:
     """A stable 16-hex-digit key for the weights ``cfg`` produces on its corpus."""
     settings = {k: v for k, v in cfg.to_dict().items() if k not in NON_TRAINING_FIELDS}
@@ -83,7 +88,8 @@ def cache_path(cfg: TrainConfig) -> Path:
 def train_run(cfg: TrainConfig, verbose: bool = False, progress: bool | None = None
               ) -> tuple[TrainResult, Checkpoint]:
     """Train ``cfg`` on its corpus; returns the result and the checkpoint to save."""
-    result = train(cfg, corpus(cfg.corpus), verbose=verbose, progress=progress)
+    train_data, valid_data = split_corpus(corpus(cfg.corpus), cfg.valid_frac)
+    result = train(cfg, train_data, valid_data, verbose=verbose, progress=progress)
     meta = result.meta() | {"key": run_key(cfg), "data_sha256": corpus_sha(cfg.corpus)}
     return result, Checkpoint(result.model, cfg, result.history, meta)
 

@@ -13,8 +13,9 @@ import torch.nn.functional as F
 from tqdm.auto import tqdm
 
 from .config import TrainConfig
-from .data import random_chunks
+from .data import random_chunks, sequential_chunks
 from .errors import ConfigError
+from .evaluate import bpc
 from .model import CharRNN, build_model
 from .progress import progress_enabled
 from .sample import generate
@@ -34,6 +35,14 @@ class TrainResult:
     interrupted: bool = False  # stopped by Ctrl-C before n_epochs
     wall_time: float = 0.0  # seconds spent in the loop
     log: list[str] = field(default_factory=list)  # the printed lines, kept for the report
+    # (iteration, training seconds so far, validation BPC) every eval_every iterations and at
+    # the end, when a validation text was given; evaluation time is not counted as training
+    valid_curve: list[tuple[int, float, float]] = field(default_factory=list)
+
+    @property
+    def valid_bpc(self) -> float:
+        """Validation BPC at the end of training (NaN without a validation text)."""
+        return self.valid_curve[-1][2] if self.valid_curve else math.nan
 
     @property
     def status(self) -> str:
@@ -64,6 +73,8 @@ class TrainResult:
             "threads": torch.get_num_threads(),
             "seed": self.config.seed,
             "log": "\n".join(self.log),
+            "valid_curve": [list(p) for p in self.valid_curve],
+            "valid_bpc": self.valid_bpc,
         }
 
 
@@ -86,6 +97,7 @@ def resolve_device(name: str) -> torch.device:
 def train(
     cfg: TrainConfig,
     data: torch.Tensor,
+    valid: torch.Tensor | None = None,
     verbose: bool = True,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
@@ -98,6 +110,12 @@ def train(
     is appended to the history; every ``print_every`` (when ``verbose``) a line
     ``<elapsed> (<iteration> <percent>%) <mean loss since last print>`` and a 100-character
     sample primed with "A" at temperature 0.8 are printed.
+
+    With ``cfg.carry_state`` the batch rows instead read consecutive chunks of parallel streams
+    and the state is carried (detached) from one iteration to the next. With
+    ``cfg.lr_schedule == "cosine"`` the learning rate decays from ``lr`` to 5% of it. When a
+    ``valid`` text is given, its BPC is measured every ``cfg.eval_every`` iterations and at the
+    end (``result.valid_curve``).
 
     A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops
     the run: it is marked diverged at that iteration and keeps its history so far. Ctrl-C stops it too and marks it interrupted; the caller decides
@@ -113,7 +131,19 @@ def train(
     gen = torch.Generator().manual_seed(cfg.seed)  # chunk choice, independent of the model
     model = build_model(cfg).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
     result = TrainResult(model, cfg)
+    eval_seconds = 0.0
+
+    def evaluate(it: int) -> None:
+        nonlocal eval_seconds
+        t0 = time.time()
+        train_seconds = t0 - start - eval_seconds
+        value = bpc(model, valid)
+        eval_seconds += time.time() - t0
+        result.valid_curve.append((it, round(train_seconds, 3), value))
+        model.train()
+
     sink = log or (lambda line: tqdm.write(line, file=sys.stdout))  # keeps the bar intact
 
     def write(line: str) -> None:
@@ -125,13 +155,21 @@ def train(
     explode_at = EXPLODE_FACTOR * math.log(model.vocab_size)
     start = time.time()
     plot_sum = print_sum = 0.0
+    state = None
+    model.train()
     bar = tqdm(total=cfg.n_epochs, disable=not progress_enabled(progress), unit="it",
                dynamic_ncols=True, mininterval=1.0, leave=False)
     try:
         for it in range(1, cfg.n_epochs + 1):
-            inputs, targets = random_chunks(data, cfg.chunk_len, cfg.batch_size, gen)
+            if cfg.carry_state:
+                inputs, targets, restart = sequential_chunks(data, cfg.chunk_len, cfg.batch_size,
+                                                             it - 1)
+                state = None if restart else detach(state)  # truncated BPTT
+            else:
+                inputs, targets = random_chunks(data, cfg.chunk_len, cfg.batch_size, gen)
+                state = None  # zero initial state for every chunk (the coursework)
             inputs, targets = inputs.to(device), targets.to(device)
-            logits, _ = model(inputs)  # zero initial state for every chunk
+            logits, state = model(inputs, state)
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
             value = loss.item()
             if not math.isfinite(value) or value > explode_at:
@@ -144,6 +182,7 @@ def train(
             if cfg.clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             optimizer.step()
+            scheduler.step()
             result.iterations = it
             plot_sum += value
             print_sum += value
@@ -156,11 +195,34 @@ def train(
                 write(f"{time_since(start)} ({it} {pct}%) {print_sum / cfg.print_every:.4f}")
                 write(generate(model, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
                 print_sum = 0.0
+            if valid is not None and cfg.eval_every and it % cfg.eval_every == 0:
+                evaluate(it)
     except KeyboardInterrupt:
         result.interrupted = True
         write(f"interrupted at iteration {result.iterations} of {cfg.n_epochs}")
     finally:
         bar.close()
-        result.wall_time = time.time() - start
+    if valid is not None and result.status == "ok" and (
+            not result.valid_curve or result.valid_curve[-1][0] != result.iterations):
+        evaluate(result.iterations)
+    result.wall_time = time.time() - start - eval_seconds
     model.eval()
     return result
+
+
+def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
+    """Multiplier of ``cfg.lr`` after a given number of steps (for ``LambdaLR``)."""
+    if cfg.lr_schedule == "cosine":
+        floor = 0.05
+        n = cfg.n_epochs
+        return lambda step: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, n) / n))
+    return lambda step: 1.0
+
+
+def detach(state):
+    """Cut the graph behind a carried state (an LSTM's ``(h, c)`` or a GRU/RNN's ``h``)."""
+    if state is None:
+        return None
+    if isinstance(state, tuple):
+        return tuple(s.detach() for s in state)
+    return state.detach()
