@@ -6,9 +6,13 @@ BIN := $(VENV)/bin
 PYTHON := $(BIN)/python
 STAMP := $(VENV)/.installed
 ARGS ?=
+QUICK ?=
+PARAMS ?=
+CHROMIUM ?= chromium
+KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data test default_train custom_train plot_loss diff_temp bench clean
+.PHONY: help setup data test default_train custom_train plot_loss diff_temp bench report pdf kernel lab clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -39,6 +43,24 @@ diff_temp: setup data ## part 4.4: samples at several temperatures from runs/def
 
 bench: setup data ## time the training step against the per-character loop of the coursework
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)
+
+report: setup data ## run every notebook with papermill and build report/report.html (QUICK=1: tiny budgets; PARAMS=file.yaml; ARGS="-p n_epochs 500")
+	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(ARGS)
+
+pdf: ## print report/report.html to report/report.pdf with Debian's chromium (runs `make report` first if there is no report)
+	@test -f report/report.html || $(MAKE) report
+	@command -v $(CHROMIUM) >/dev/null || { echo "make pdf: $(CHROMIUM) not found; install Debian's chromium (apt-get install chromium)" >&2; exit 2; }
+	$(CHROMIUM) --headless --no-sandbox --disable-gpu --disable-background-networking --no-first-run \
+	  --no-pdf-header-footer --print-to-pdf=report/.report.pdf.tmp "file://$(CURDIR)/report/report.html" 2>/dev/null
+	mv report/.report.pdf.tmp report/report.pdf
+	@echo "pdf: report/report.pdf"
+
+kernel: $(KERNEL) ## register this venv's Python as the Jupyter kernel "charlm" (inside .venv)
+$(KERNEL): $(STAMP)
+	$(PYTHON) -m ipykernel install --sys-prefix --name charlm --display-name "Python (charlm)"
+
+lab: setup data $(KERNEL) ## open the notebooks in JupyterLab with the "charlm" kernel (ARGS="--port 8890")
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 clean: ## remove executed notebooks, cached runs, logs, figures and the report (keeps data/ and .venv)
 	rm -rf runs report/executed report/report.html report/report.pdf report/.lock experiment_logs.csv figures/*.png

@@ -4,6 +4,7 @@
     python -m charlm --custom_train [--settings FILE] [--log experiment_logs.csv]
     python -m charlm --plot_loss [--lrs 0.0001,0.001,0.005,0.01,0.1]
     python -m charlm --diff_temp [--temps 0.1,0.5,1.0,2.0] [--checkpoint runs/default.pt]
+    python -m charlm --best_train [--save runs/best.pt]
     python -m charlm generate --checkpoint PATH --prime_str S --predict_len N --temperature T
     python -m charlm bpc --checkpoint PATH FILE
 
@@ -26,7 +27,7 @@ from . import paths
 from .config import TrainConfig
 from .errors import CharlmError, ConfigError
 
-MODES = ("default_train", "custom_train", "plot_loss", "diff_temp")
+MODES = ("default_train", "custom_train", "plot_loss", "diff_temp", "best_train")
 
 
 class _Parser(argparse.ArgumentParser):
@@ -90,6 +91,8 @@ def _train_parser() -> argparse.ArgumentParser:
                       help="one run per learning rate, loss curves on one chart (part 4.3)")
     mode.add_argument("--diff_temp", action="store_true",
                       help="samples from the default model at several temperatures (part 4.4)")
+    mode.add_argument("--best_train", action="store_true",
+                      help="the best model in a 10-minute CPU budget (preset 'best'; flags override)")
     hp = p.add_argument_group("hyperparameters (defaults = the coursework)")
     for f in fields(TrainConfig):
         kind = getattr(f.type, "__name__", f.type)
@@ -131,10 +134,13 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The TrainConfig the flags describe (defaults for flags not given)."""
+    """The TrainConfig the flags describe: the defaults (or, for ``--best_train``, the preset
+    ``best``) with every flag given applied on top."""
+    from .presets import preset
+
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name) is not None}
-    return TrainConfig(**given)
+    return preset("best", **given) if getattr(args, "best_train", False) else TrainConfig(**given)
 
 
 def load_settings(path: str, base: TrainConfig) -> list[TrainConfig]:

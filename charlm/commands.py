@@ -52,6 +52,20 @@ def cmd_default_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
     return 0
 
 
+def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
+    from .evaluate import bpc_interval
+
+    save = Path(args.save) if args.save else paths.runs_dir() / "best.pt"
+    ckpt = train_and_save(cfg, save, progress=False if args.quiet else None)
+    if ckpt.meta["status"] == "ok":
+        print(f"training time: {ckpt.meta['wall_time'] / 60:.1f} min; "
+              f"validation BPC {ckpt.meta['valid_bpc']:.4f}")
+        for name in (TEST_FILE, TEST_LARGE_FILE):
+            value, lo, hi = bpc_interval(ckpt.model, corpus(name))
+            print(f"BPC on {name}: {value:.4f} (95% bootstrap interval {lo:.4f}-{hi:.4f})")
+    return 0
+
+
 def _settings_or_default(args: argparse.Namespace, base: TrainConfig) -> list[TrainConfig]:
     from .cli import load_settings
 
@@ -95,6 +109,9 @@ def load_or_train_default(args: argparse.Namespace, cfg: TrainConfig) -> Checkpo
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint()
     if path.exists() or args.checkpoint:
         return load_checkpoint(path)
+    if cache_path(cfg).is_file():  # e.g. trained by `make report`
+        print(f"{path} not found: using the cached run {cache_path(cfg)}")
+        return load_checkpoint(cache_path(cfg))
     print(f"{path} not found: training the default model first")
     return train_and_save(cfg, path, progress=False if args.quiet else None)
 

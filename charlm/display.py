@@ -37,32 +37,74 @@ def pre(text: str, max_height: str | None = None):
     """``text`` as escaped preformatted HTML; ``max_height`` (e.g. ``"24em"``) scrolls it."""
     from IPython.display import HTML
 
-    style = f"max-height: {max_height}; overflow-y: auto;" if max_height else ""
-    return HTML(pre_html(text, style="white-space: pre-wrap; " + style))
+    style = _PRE_STYLE + (f" max-height: {max_height}; overflow-y: auto;" if max_height else "")
+    return HTML(pre_html(text, style=style))
 
 
-def table(df, floatfmt: str = "{:.4f}", caption: str | None = None):
-    """A DataFrame as a plain HTML table (no index; values escaped; NaN shown as a dash)."""
+def sample(prime: str, continuation: str):
+    """A generated sample: the priming text in bold blue, then the continuation, escaped."""
     from IPython.display import HTML
 
-    formatters = {c: (lambda v, f=floatfmt: "–" if v != v else f.format(v))
-                  for c in df.columns if df[c].dtype.kind == "f"}
-    body = df.to_html(index=False, escape=True, na_rep="–", formatters=formatters,
-                      border=0, classes="charlm-table")
-    cap = f"<p><em>{html.escape(caption)}</em></p>" if caption else ""
-    style = ("<style>.charlm-table td, .charlm-table th { padding: 2px 10px; text-align: right; }"
-             " .charlm-table { border-collapse: collapse; margin: 0.5em 0; }"
-             " .charlm-table tr:nth-child(even) { background: #f5f5f5; }</style>")
-    return HTML(style + cap + body)
+    return HTML(f'<pre class="charlm-text" style="{_PRE_STYLE}"><b style="color:#1a5fb4">'
+                f"{html.escape(prime)}</b>{html.escape(continuation)}</pre>")
+
+
+_PRE_STYLE = ("white-space: pre-wrap; word-break: break-word; background: #f7f7f7; "
+              "border-left: 3px solid #ccc; padding: 0.4em 0.6em;")
+
+
+def table_html(df, formats: dict[str, str] | None = None, floatfmt: str = "{:.4f}",
+               caption: str | None = None) -> str:
+    """A DataFrame as a plain HTML table: no index, every cell escaped, numbers right-aligned
+    and text left-aligned, NaN/None shown as a dash. ``formats`` maps a column to a format
+    string (e.g. ``{"BPC": "{:.3f}", "share": "{:.0%}"}``); other float columns use ``floatfmt``."""
+    import pandas as pd
+
+    formats = formats or {}
+    cols = list(df.columns)
+    numeric = {c: pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])
+               for c in cols}
+
+    def cell(col: str, value: Any) -> str:
+        if value is None or (isinstance(value, float) and value != value) or value is pd.NA:
+            text = "–"
+        elif col in formats:
+            text = formats[col].format(value)
+        elif isinstance(value, float):
+            text = floatfmt.format(value)
+        else:
+            text = str(value)
+        align = "right" if numeric[col] else "left"
+        return f'<td style="text-align:{align}">{html.escape(text)}</td>'
+
+    head = "".join(f'<th style="text-align:{"right" if numeric[c] else "left"}">'
+                   f"{html.escape(str(c))}</th>" for c in cols)
+    rows = "".join("<tr>" + "".join(cell(c, v) for c, v in zip(cols, rec)) + "</tr>"
+                   for rec in df.itertuples(index=False, name=None))
+    cap = (f'<p class="charlm-caption" style="font-style:italic;margin:0.6em 0 0.2em 0">'
+           f"{html.escape(caption)}</p>") if caption else ""
+    return (f'{cap}<table class="charlm-table" style="border-collapse:collapse;margin:0.3em 0 0.8em 0">'
+            f"<thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>")
+
+
+def table(df, formats: dict[str, str] | None = None, floatfmt: str = "{:.4f}",
+          caption: str | None = None):
+    """:func:`table_html` as an ``IPython.display.HTML`` object."""
+    from IPython.display import HTML
+
+    style = ("<style>.charlm-table td, .charlm-table th { padding: 2px 10px; vertical-align: top; }"
+             " .charlm-table tbody tr:nth-child(even) { background: #f5f5f5; }"
+             " .charlm-table thead th { border-bottom: 1px solid #999; }</style>")
+    return HTML(style + table_html(df, formats, floatfmt, caption))
 
 
 def checks_table(checks: Iterable[Any]):
     """The comparison of this run with the reference write-up (see :mod:`charlm.findings`)."""
     import pandas as pd
 
-    rows = [{"reference write-up": c.claim, "this run": c.observed,
+    rows = [{"claim (and the rule used to check it)": c.claim, "this run": c.observed,
              "agrees": {True: "yes", False: "NO", None: "n/a"}[c.agrees]} for c in checks]
-    return table(pd.DataFrame(rows, columns=["reference write-up", "this run", "agrees"]))
+    return table(pd.DataFrame(rows, columns=list(rows[0]) if rows else ["claim", "this run", "agrees"]))
 
 
 def bullets(lines: Sequence[str]) -> str:
@@ -131,4 +173,4 @@ def data_files() -> list[dict[str, Any]]:
 
 
 __all__ = ["bullets", "checks_table", "cpu_model", "data_files", "environment", "git_commit",
-           "md", "pre", "repo_path", "table"]
+           "md", "pre", "repo_path", "sample", "table", "table_html"]

@@ -184,7 +184,8 @@ def run_study(
 
     bar = tqdm(total=len(todo), desc=study, unit="run", disable=not progress_enabled(progress) or not todo)
     try:
-        for row in _execute(todo, workers, scheduler):
+        for key, row in _execute(todo, workers, scheduler):
+            row["key"] = key  # the key submitted, even if a worker imported newer code
             record(row)
             bar.update(1)
     finally:
@@ -207,7 +208,7 @@ def _describe(row: dict[str, Any]) -> str:
 
 
 def _execute(todo, workers, scheduler):
-    """Yield log rows as runs finish: serially, on a process pool, or on a Dask cluster."""
+    """Yield ``(key, row)`` as runs finish: serially, on a process pool, or on a Dask cluster."""
     if not todo:
         return
     scheduler = scheduler or os.environ.get("CHARLM_SCHEDULER") or None
@@ -216,8 +217,8 @@ def _execute(todo, workers, scheduler):
         return
     workers = workers or min(len(todo), os.cpu_count() or 1)
     if workers <= 1:
-        for _, cfg in todo:
-            yield _run_one(cfg.to_dict())
+        for key, cfg in todo:
+            yield key, _run_one(cfg.to_dict())
         return
     # forkserver, not fork: forking a process whose OpenMP pool is running can deadlock the
     # child. The server imports charlm (and torch) once; workers fork from it cheaply.
@@ -227,9 +228,9 @@ def _execute(todo, workers, scheduler):
                                   initializer=_exit_with_parent,
                                   initargs=(os.getpid(),))
     try:
-        futures = [pool.submit(_run_one, cfg.to_dict()) for _, cfg in todo]
+        futures = {pool.submit(_run_one, cfg.to_dict()): key for key, cfg in todo}
         for fut in cf.as_completed(futures):
-            yield fut.result()
+            yield futures[fut], fut.result()
     except BaseException:
         procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
@@ -243,12 +244,12 @@ def _execute_dask(todo, scheduler):
     from distributed import Client, as_completed
 
     with Client(scheduler) as client:
-        futures = [client.submit(_run_one, cfg.to_dict(), pure=False) for _, cfg in todo]
+        futures = {client.submit(_run_one, cfg.to_dict(), pure=False): key for key, cfg in todo}
         try:
-            for fut in as_completed(futures):
-                yield fut.result()
+            for fut in as_completed(list(futures)):
+                yield futures[fut], fut.result()
         except BaseException:
-            client.cancel(futures)
+            client.cancel(list(futures))
             raise
 
 

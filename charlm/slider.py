@@ -135,7 +135,7 @@ def live_slider(
 
     slider = widgets.FloatSlider(value=value, min=temps[0], max=temps[-1], step=step,
                                  description="temperature", continuous_update=False,
-                                 readout_format=".1f")
+                                 readout_format=".1f", style={"description_width": "initial"})
     box = widgets.Text(value=prime, description="priming text", continuous_update=False)
     again = widgets.Button(description="new draw", tooltip="sample again with the next seed")
     out = widgets.HTML()

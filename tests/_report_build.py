@@ -1,0 +1,59 @@
+"""One QUICK build of the report, shared by test_notebooks.py and test_report.py.
+
+It is the pipeline of `make report QUICK=1` (``charlm.report.build(quick=True)``), run once
+per pytest process on first use, with its runs, figures, experiment log, executed notebooks
+and report in a temporary folder. ``stop_on_error=False`` so that every notebook is tried
+and each notebook's test can report its own failing cell.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from charlm import report
+
+
+@dataclass
+class QuickBuild:
+    build: report.Build | None
+    folder: Path
+    error: BaseException | None = None  # raised by the build itself (e.g. assembly)
+
+    @property
+    def html_path(self) -> Path:
+        return self.folder / "report" / "report.html"
+
+
+_BUILD: list[QuickBuild] = []
+
+
+def quick_build() -> QuickBuild:
+    """The shared build (made on first call, then reused, including a failure)."""
+    if _BUILD:
+        return _BUILD[0]
+    folder = Path(tempfile.mkdtemp(prefix="charlm-quick-report-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    env = {"CHARLM_RUNS_DIR": str(folder / "runs"), "CHARLM_FIGURES_DIR": str(folder / "figures"),
+           "CHARLM_PROGRESS": "0"}
+    old = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        result = QuickBuild(None, folder)
+        result.build = report.build(
+            quick=True, overrides={"log": str(folder / "experiment_logs.csv")},
+            output=folder / "report" / "report.html", stop_on_error=False, say=None)
+    except Exception as exc:  # kept, so every test that needs the build reports the cause
+        result.error = exc
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    _BUILD.append(result)
+    return result

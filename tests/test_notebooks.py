@@ -1,0 +1,101 @@
+"""The report's notebooks: committed clean, parameterised as papermill expects, and each one
+runs top to bottom with tiny parameters (the QUICK build shared with test_report.py)."""
+
+from __future__ import annotations
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report_build import quick_build  # noqa: E402
+
+from charlm import report  # noqa: E402
+
+NOTEBOOKS = report.notebook_files()
+PARAM_LINE = re.compile(r"^(\w+): (int|float|str|bool) = (.+?)  # \S.*$")
+
+
+def read(path: Path):
+    return nbformat.read(str(path), as_version=4)
+
+
+def test_the_report_has_its_notebooks():
+    names = [p.name for p in NOTEBOOKS]
+    assert names[0].startswith("00_") and len(names) >= 5
+    for part in ("default_training", "hyperparameters", "learning_rate", "temperature"):
+        assert any(part in n for n in names), names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_source_notebook_is_committed_without_outputs(path):
+    nb = read(path)
+    for i, cell in enumerate(nb.cells, 1):
+        if cell.cell_type == "code":
+            assert cell.outputs == [], f"{path.name} cell {i} has outputs; clear them before committing"
+            assert cell.execution_count is None, f"{path.name} cell {i} has an execution count"
+    assert "widgets" not in nb.metadata and "papermill" not in nb.metadata
+    assert nb.metadata["kernelspec"]["name"] == "charlm"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_one_parameters_cell_of_annotated_commented_scalars(path):
+    nb = read(path)
+    tagged = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
+    assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters'"
+    lines = [ln for ln in tagged[0].source.splitlines() if ln.strip() and not ln.startswith("#")]
+    assert lines
+    for line in lines:
+        m = PARAM_LINE.match(line)
+        assert m, f"{path.name}: parameter line {line!r} is not `name: type = value  # comment`"
+        value = ast.literal_eval(m.group(3))
+        assert type(value).__name__ == m.group(2), line
+    # papermill reads every one of them (a '=' in a comment would hide a parameter)
+    assert len(report.declared_parameters(path)) == len(lines)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebooks_call_charlm_and_define_no_model_training_or_sampling_code(path):
+    code = "\n".join(c.source for c in read(path).cells if c.cell_type == "code")
+    for pattern in (r"^\s*def ", r"^\s*class ", r"\.backward\(", r"optim\.", r"nn\.LSTM",
+                    r"torch\.multinomial", r"softmax\(", r"for .* in range\(.*n_epochs"):
+        assert not re.search(pattern, code, re.M), f"{path.name} has {pattern!r}: put it in charlm"
+    assert "from charlm" in code
+
+
+def test_live_slider_cell_is_tagged_so_the_report_drops_it():
+    nb = read(next(p for p in NOTEBOOKS if "temperature" in p.name))
+    live = [c for c in nb.cells if "live_slider(" in c.source and c.cell_type == "code"
+            and not c.source.lstrip().startswith(("import", "from"))]
+    assert live and all("live-only" in c.metadata.get("tags", []) for c in live)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_notebook_runs_with_tiny_parameters(path):
+    qb = quick_build()
+    if qb.error is not None and qb.build is None:
+        raise AssertionError(f"the QUICK build failed before running notebooks: {qb.error}")
+    run = {r.source.name: r for r in qb.build.runs}.get(path.name)
+    assert run is not None, f"{path.name} was not run"
+    assert run.error is None, run.error  # names the notebook, the cell and its first line
+    executed = read(run.executed)
+    assert report.find_errors(executed) == []
+    injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    declared = report.declared_parameters(path)
+    if "n_epochs" in declared:
+        assert injected and "n_epochs = 30" in injected[0].source  # the QUICK budget reached it
+    for i, cell in enumerate(executed.cells, 1):
+        shows = re.search(r"^\s*(md|table|pre|sample|checks_table|HTML|display)\(", cell.source, re.M)
+        if cell.cell_type == "code" and shows and not cell.get("outputs"):
+            raise AssertionError(f"{path.name} cell {i} displays nothing (a md()/table() call "
+                                 f"inside a block is not shown; use display() or a last line)")
+        for out in cell.get("outputs", []):
+            text = out.get("text", "")
+            # no progress-bar spray in executed notebooks, no warnings
+            assert not (out.get("name") == "stderr"), f"{path.name}: stderr output {text[:200]!r}"
+            assert "\r" not in text and "it/s" not in text, f"{path.name}: progress output"

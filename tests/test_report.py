@@ -1,0 +1,303 @@
+"""The assembled report: one self-contained HTML file with every section, figure, table and
+sample, nothing fetched from outside it, a working static slider in a real browser, escaped
+generated text, a lock against concurrent builds, and failures that name the cell."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _report_build import quick_build  # noqa: E402
+
+from charlm import report  # noqa: E402
+from charlm.display import pre, sample, table_html  # noqa: E402
+from charlm.slider import static_slider  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-sync"]
+EVIL = 'Dickens & Co. <script>window.__pwned = 1; alert(1)</script> <img src=x onerror="alert(2)">'
+
+
+class _Refs(HTMLParser):
+    """Every src/href attribute of a page (an independent check of charlm.report's own)."""
+
+    def __init__(self):
+        super().__init__()
+        self.refs: list[str] = []
+        self.scripts_with_src = 0
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if name in ("src", "href"):
+                self.refs.append(value or "")
+        if tag == "script" and any(n == "src" for n, _ in attrs):
+            self.scripts_with_src += 1
+
+
+def built():
+    qb = quick_build()
+    if qb.error is not None:
+        raise AssertionError(f"the QUICK report build failed: {qb.error}")
+    assert not qb.build.errors, qb.build.errors
+    assert qb.build.html == qb.html_path and qb.html_path.is_file()
+    return qb
+
+
+@pytest.fixture(scope="module")
+def page() -> str:
+    return built().html_path.read_text()
+
+
+# ---------------------------------------------------------------- the QUICK report
+
+
+@pytest.mark.slow
+def test_report_has_every_section(page):
+    for heading in ("The setting", "4.1 Training with the defaults", "4.2 Tuning hyperparameters",
+                    "4.3 The learning rate", "4.4 Temperature"):
+        assert re.search(r"<h2[^>]*>\s*" + re.escape(heading), page), heading
+    assert "Risks of automatic text generation" in page and "Who is responsible" in page
+    assert "QUICK build" in page  # a smoke build says so at the top
+
+
+@pytest.mark.slow
+def test_report_embeds_its_figures_and_writes_them(page):
+    images = re.findall(r'<img[^>]+src="data:image/png;base64,', page)
+    assert len(images) >= 3
+    figures = {p.name for p in (built().folder / "figures").glob("*.png")}
+    assert {"default_loss.png", "bpc_by_param.png", "loss_by_lr.png",
+            "temperature_distribution.png"} <= figures
+
+
+@pytest.mark.slow
+def test_report_has_the_experiment_table_and_log(page):
+    qb = built()
+    log = (qb.folder / "experiment_logs.csv").read_text().splitlines()
+    assert log[0].startswith("key,") and len(log) >= 1 + 6  # 4.2's six QUICK runs at least
+    tables = re.findall(r'<table class="charlm-table".*?</table>', page, re.S)
+    study = [t for t in tables if "BPC (test)" in t and "varied" in t]
+    assert study, "the 4.2 table is missing"
+    assert study[0].count("<tr>") - 1 == 6  # header + one row per run of the QUICK grid
+
+
+@pytest.mark.slow
+def test_report_has_the_four_temperature_samples(page):
+    for t in ("0.1", "0.5", "1", "2"):
+        assert f"<strong>T = {t}</strong>" in page, t
+    assert len(re.findall(r'<pre class="charlm-text"', page)) >= 4
+    assert re.search(r'<div class="charlm-slider" id="charlm-slider-[0-9a-f]+">', page)
+    assert page.count("data-temperature=") == 20  # 0.1 to 2.0 in steps of 0.1
+
+
+@pytest.mark.slow
+def test_report_has_no_errors_no_inputs_no_parameters_no_live_cells(page):
+    assert "Traceback" not in page
+    mimes = set(re.findall(r'data-mime-type="([^"]+)"', page))  # of rendered outputs (not CSS)
+    assert mimes <= {"text/html", "text/markdown", "image/png", "text/plain"}, mimes
+    assert "hl-ipython3" not in page and "In&nbsp;[" not in page  # code input and prompts hidden
+    assert "injected-parameters" not in page and "Parameters: papermill" not in page
+    assert "live slider" not in page and "widget-view+json" not in page
+
+
+@pytest.mark.slow
+def test_report_points_nowhere_outside_itself(page):
+    refs = _Refs()
+    refs.feed(page)
+    outside = [r for r in refs.refs if not (r.startswith("data:") or r.startswith("#"))]
+    assert outside == []
+    assert refs.scripts_with_src == 0
+    assert "<link" not in page and "@import" not in page
+    assert not re.search(r"(require\.js|requirejs|mathjax|unpkg\.com|cdnjs|jsdelivr)", page, re.I)
+
+
+# ---------------------------------------------------------------- in a real browser
+
+
+def _browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"{CHROMIUM} is missing in CI; .ci/run installs Debian's chromium")
+        pytest.skip(f"{CHROMIUM} not installed (apt-get install chromium); CI must have it")
+    from playwright.sync_api import sync_playwright
+
+    return sync_playwright()
+
+
+@pytest.mark.slow
+def test_browser_loads_every_image_and_the_static_slider_works():
+    html_path = built().html_path
+    with _browser() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            requests, errors = [], []
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.goto(html_path.as_uri())
+            page.wait_for_load_state("load")
+            widths = page.evaluate("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
+            assert len(widths) >= 3 and all(w > 0 for w in widths), widths
+            slider = page.locator(".charlm-slider input[type=range]")
+            assert slider.count() == 1
+            shown = page.locator(".charlm-slider pre:not([hidden])")
+            first, first_t = shown.inner_text(), page.locator(".charlm-slider output").inner_text()
+            slider.fill("0")
+            low, low_t = shown.inner_text(), page.locator(".charlm-slider output").inner_text()
+            slider.fill(slider.get_attribute("max"))
+            high, high_t = shown.inner_text(), page.locator(".charlm-slider output").inner_text()
+            assert (first_t, low_t, high_t) == ("1", "0.1", "2")
+            assert low != high and first != high
+            assert page.locator(".charlm-slider pre:not([hidden])").count() == 1
+            assert errors == []
+            assert all(u.startswith(("file:", "data:")) for u in requests), requests
+        finally:
+            browser.close()
+
+
+def _executed_notebook(path: Path, html_outputs: list[str]) -> Path:
+    """A small 'executed' notebook whose outputs are the given HTML snippets."""
+    nb = new_notebook(cells=[new_markdown_cell("# Escaping\n\n## A section")])
+    for snippet in html_outputs:
+        cell = new_code_cell("x")
+        cell.outputs = [new_output("display_data", data={"text/html": snippet, "text/plain": "x"})]
+        nb.cells.append(cell)
+    nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)", "language": "python"}
+    nbformat.write(nb, str(path))
+    return path
+
+
+def test_generated_text_is_escaped_in_the_html(tmp_path):
+    snippets = [pre(EVIL).data, sample("A prime ", EVIL).data,
+                static_slider({0.5: EVIL, 1.0: "safe & sound"}, prime="<b>")]
+    out = report.assemble([_executed_notebook(tmp_path / "x.ipynb", snippets)], tmp_path / "r.html")
+    page = out.read_text()
+    assert "<script>window.__pwned" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;window.__pwned = 1; alert(1)&lt;/script&gt;" in page
+    assert "Dickens &amp; Co." in page and "safe &amp; sound" in page and "&lt;b&gt;" in page
+    assert report.external_refs(page) == []  # escaped text is not markup: `src=x` does not count
+
+
+@pytest.mark.slow
+def test_generated_text_shows_as_text_and_runs_nothing_in_the_browser(tmp_path):
+    snippets = [pre(EVIL).data, static_slider({0.5: EVIL, 1.0: "safe & sound"}, prime="A", initial=1.0)]
+    out = report.assemble([_executed_notebook(tmp_path / "x.ipynb", snippets)], tmp_path / "r.html")
+    with _browser() as pw:
+        browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            dialogs = []
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(out.as_uri())
+            page.wait_for_load_state("load")
+            assert page.locator("pre.charlm-text").first.text_content() == EVIL
+            slider = page.locator(".charlm-slider input[type=range]")
+            assert page.locator(".charlm-slider pre:not([hidden])").text_content() == "Asafe & sound"
+            slider.fill("0")
+            assert page.locator(".charlm-slider pre:not([hidden])").text_content() == "A" + EVIL
+            assert dialogs == [] and page.evaluate("window.__pwned") is None
+        finally:
+            browser.close()
+
+
+# ---------------------------------------------------------------- assembly and failures
+
+
+def test_table_html_escapes_and_aligns():
+    import pandas as pd
+
+    html = table_html(pd.DataFrame({"name": ["<i>x</i>"], "bpc": [2.5]}), formats={"bpc": "{:.2f}"})
+    assert "&lt;i&gt;x&lt;/i&gt;" in html and ">2.50<" in html
+    assert 'text-align:left">&lt;i' in html and 'text-align:right">2.50' in html
+
+
+def test_assembly_drops_tagged_cells_and_refuses_error_outputs(tmp_path):
+    nb = new_notebook(cells=[new_markdown_cell("# T\n\n## S")])
+    for tag, text in (("parameters", "PARAMS-CELL"), ("injected-parameters", "INJECTED-CELL"),
+                      ("live-only", "LIVE-CELL"), (None, "KEPT-CELL")):
+        cell = new_code_cell(f"print('{text}')")
+        cell.outputs = [new_output("stream", name="stdout", text=text)]
+        if tag:
+            cell.metadata["tags"] = [tag]
+        nb.cells.append(cell)
+    nbformat.write(nb, str(tmp_path / "ok.ipynb"))
+    page = report.assemble([tmp_path / "ok.ipynb"], tmp_path / "r.html").read_text()
+    assert "KEPT-CELL" in page and "print(" not in page
+    assert not any(t in page for t in ("PARAMS-CELL", "INJECTED-CELL", "LIVE-CELL"))
+
+    bad = new_code_cell("1/0")
+    bad.outputs = [new_output("error", ename="ZeroDivisionError", evalue="division by zero",
+                              traceback=["..."])]
+    nb.cells.append(bad)
+    nbformat.write(nb, str(tmp_path / "bad.ipynb"))
+    with pytest.raises(report.NotebookFailed, match=r"bad\.ipynb: cell 6 has an error output \(ZeroDivisionError"):
+        report.assemble([tmp_path / "bad.ipynb"], tmp_path / "r2.html")
+    assert (tmp_path / "r.html").read_text() == page and not (tmp_path / "r2.html").exists()
+
+
+def test_assembly_refuses_a_page_that_points_outside(tmp_path):
+    nb = new_notebook(cells=[new_markdown_cell("# T\n\nsee [the course](https://example.org/x)")])
+    nbformat.write(nb, str(tmp_path / "a.ipynb"))
+    with pytest.raises(report.ReportError, match="https://example.org/x"):
+        report.assemble([tmp_path / "a.ipynb"], tmp_path / "r.html")
+
+
+def test_unknown_or_mistyped_parameters_are_refused_before_anything_runs(tmp_path):
+    with pytest.raises(report.ReportError, match="unknown parameter.*n_epoch\\b"):
+        report.build(overrides={"n_epoch": 5}, output=tmp_path / "r.html", say=None)
+    with pytest.raises(report.ReportError, match="n_epochs must be int"):
+        report.build(overrides={"n_epochs": 1.5}, output=tmp_path / "r.html", say=None)
+    assert not (tmp_path / "executed").exists()
+
+
+def test_a_second_concurrent_build_stops_with_a_clear_message(tmp_path):
+    with report.report_lock(tmp_path / ".lock"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "charlm.report", "--output", str(tmp_path / "report.html")],
+            capture_output=True, text=True, cwd=ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert "another report build is running" in proc.stderr and str(os.getpid()) in proc.stderr
+    assert "Traceback" not in proc.stderr and not (tmp_path / "executed").exists()
+    with report.report_lock(tmp_path / ".lock"):  # released: free again
+        pass
+
+
+@pytest.mark.slow
+def test_a_failing_cell_stops_the_build_naming_notebook_and_cell(tmp_path):
+    nbs = tmp_path / "notebooks"
+    nbs.mkdir()
+    params = new_code_cell("n: int = 1  # a parameter")
+    params.metadata["tags"] = ["parameters"]
+    nb = new_notebook(cells=[new_markdown_cell("# T"), params, new_code_cell("x = n + 1"),
+                             new_code_cell("raise ValueError(f'bad value {x}')")])
+    nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)", "language": "python"}
+    nbformat.write(nb, str(nbs / "00_broken.ipynb"))
+    proc = subprocess.run(
+        [sys.executable, "-m", "charlm.report", "--notebooks", str(nbs), "-p", "n", "41",
+         "--output", str(tmp_path / "out" / "report.html")],
+        capture_output=True, text=True, cwd=ROOT, timeout=300)
+    assert proc.returncode == 1, proc.stderr
+    assert "00_broken.ipynb: cell 4 (`raise ValueError(f'bad value {x}')`) raised ValueError: bad value 42" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    executed = nbformat.read(str(tmp_path / "out" / "executed" / "00_broken.ipynb"), as_version=4)
+    assert report.find_errors(executed)  # the executed copy keeps the traceback for the reader
+    assert not (tmp_path / "out" / "report.html").exists()
+
+
+def test_make_report_wires_quick_params_and_lock(tmp_path):
+    proc = subprocess.run(["make", "-n", "report", "QUICK=1", "ARGS=-p n_epochs 7"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=60)
+    line = next(ln for ln in proc.stdout.splitlines() if "charlm.report" in ln)
+    assert "CHARLM_PROGRESS=0" in line and "--quick" in line and "-p n_epochs 7" in line
+    assert json.loads(json.dumps(report.read_params_file(report.QUICK_PARAMS)))["n_epochs"] <= 50
