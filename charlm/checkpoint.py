@@ -106,9 +106,10 @@ def load_checkpoint(
     try:
         model.load_state_dict(payload["state_dict"])
     except (KeyError, RuntimeError) as exc:
-        first = str(exc).strip().splitlines()[0]
+        lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
+        detail = lines[0].rstrip(".") if lines else str(exc).splitlines()[0]
         raise CheckpointError(
-            f"checkpoint {path} weights do not match its architecture ({first})"
+            f"checkpoint {path} weights do not match its architecture ({detail})"
         ) from None
     model.to(map_location)
     return Checkpoint(model, config, list(payload.get("history", [])), dict(payload.get("meta", {})))

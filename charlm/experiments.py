@@ -25,6 +25,7 @@ from tqdm.auto import tqdm
 from .atomic import atomic_write
 from .checkpoint import Checkpoint
 from .config import TrainConfig
+from .errors import ConfigError
 from .evaluate import bpc
 from .progress import progress_enabled
 from .runs import TEST_FILE, cache_path, cached_run, corpus, run_key
@@ -85,6 +86,24 @@ def _run_one(cfg_dict: dict[str, Any]) -> dict[str, Any]:
         return evaluate_row(ckpt)
     finally:
         torch.set_num_threads(threads)
+
+
+# Environment variables that tell a run where its data and outputs live.
+ENV_VARS = ("CHARLM_DATA_DIR", "CHARLM_RUNS_DIR", "CHARLM_FIGURES_DIR")
+
+
+def _init_worker(study_pid: int, env: dict[str, str | None]) -> None:
+    """Pool-worker initializer: take the study's charlm environment, and die with the study.
+
+    Workers fork from the forkserver, which keeps the environment of the moment it started (the
+    first study of this process), not the one the study runs with now.
+    """
+    for name, value in env.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
+    _exit_with_parent(study_pid)
 
 
 def _exit_with_parent(study_pid: int) -> None:
@@ -225,8 +244,8 @@ def _execute(todo, workers, scheduler):
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["charlm.experiments"])
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
-                                  initializer=_exit_with_parent,
-                                  initargs=(os.getpid(),))
+                                  initializer=_init_worker,
+                                  initargs=(os.getpid(), {k: os.environ.get(k) for k in ENV_VARS}))
     try:
         futures = {pool.submit(_run_one, cfg.to_dict()): key for key, cfg in todo}
         for fut in cf.as_completed(futures):
@@ -240,14 +259,35 @@ def _execute(todo, workers, scheduler):
     pool.shutdown()
 
 
+def _run_one_remote(cfg_dict: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """:func:`_run_one` on a Dask worker, returning the run's checkpoint file too.
+
+    Workers on other machines cache runs on their own disks; the client stores the bytes in its
+    own cache, so that loss curves (:func:`load_histories`) and later studies find every run.
+    """
+    row = _run_one(cfg_dict)
+    return row, cache_path(TrainConfig.from_dict(cfg_dict)).read_bytes()
+
+
 def _execute_dask(todo, scheduler):
     from distributed import Client, as_completed
 
-    with Client(scheduler) as client:
-        futures = {client.submit(_run_one, cfg.to_dict(), pure=False): key for key, cfg in todo}
+    try:
+        client = Client(scheduler)
+    except (OSError, ValueError, TypeError) as exc:  # unreachable, or not an address at all
+        raise ConfigError(f"cannot use the Dask scheduler {scheduler!r}: {exc}") from None
+    with client:
+        futures = {client.submit(_run_one_remote, cfg.to_dict(), pure=False): (key, cfg)
+                   for key, cfg in todo}
         try:
             for fut in as_completed(list(futures)):
-                yield futures[fut], fut.result()
+                key, cfg = futures[fut]
+                row, blob = fut.result()
+                path = cache_path(cfg)
+                if not path.is_file():  # else the worker shares this machine's cache folder
+                    with atomic_write(path) as fh:
+                        fh.write(blob)
+                yield key, row
         except BaseException:
             client.cancel(list(futures))
             raise

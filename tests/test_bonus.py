@@ -1,0 +1,155 @@
+"""The bonus: cells at equal parameter count, and the Python standard-library corpus."""
+
+import json
+import os
+import string
+
+import pytest
+
+from charlm import TrainConfig, bpc, read_text
+from charlm.bonus import (SkipFile, build_python_corpus, cell_comparison_configs,
+                          equal_time_configs, hidden_for_params, n_params, python_corpus,
+                          python_corpus_config, source_text, stdlib_files, time_per_iteration)
+from charlm.errors import ConfigError, DataError
+from charlm.runs import cached_run, corpus
+
+
+@pytest.mark.parametrize("n_layers", [1, 2, 3])
+@pytest.mark.parametrize("cell", ["gru", "rnn"])
+def test_equal_parameter_hidden_size_is_within_2_percent_and_the_closest(cell, n_layers):
+    target = n_params("lstm", 128, n_layers)
+    h = hidden_for_params(cell, target, n_layers)
+    assert abs(n_params(cell, h, n_layers) / target - 1) < 0.02
+    for other in (h - 1, h + 1):  # no neighbour is closer
+        assert (abs(n_params(cell, other, n_layers) - target)
+                >= abs(n_params(cell, h, n_layers) - target))
+
+
+def test_hidden_for_params_of_an_lstm_is_its_own_size():
+    for h in (16, 128, 300):
+        assert hidden_for_params("lstm", n_params("lstm", h, 2), 2) == h
+    assert hidden_for_params("rnn", 1, 1) == 1
+    with pytest.raises(ConfigError):
+        hidden_for_params("transformer", 1000, 1)
+
+
+def test_cell_comparison_differs_only_in_cell_and_width():
+    base = TrainConfig(n_epochs=500, lr=0.003, seed=9)
+    cfgs = cell_comparison_configs(base)
+    assert [c.cell for c in cfgs] == ["lstm", "gru", "rnn"]
+    assert cfgs[0] == base
+    target = n_params("lstm", base.hidden_size, base.n_layers)
+    for cfg in cfgs:
+        assert cfg.replace(cell="lstm", hidden_size=base.hidden_size) == base
+        assert abs(n_params(cfg.cell, cfg.hidden_size, cfg.n_layers) / target - 1) < 0.02
+    assert cfgs[1].hidden_size > 128 and cfgs[2].hidden_size > cfgs[1].hidden_size
+
+
+def test_equal_time_scales_iterations_by_the_time_per_iteration():
+    base = TrainConfig(n_epochs=3000)
+    cfgs = equal_time_configs(base, seconds_per_iteration={"lstm": 0.01, "gru": 0.08, "rnn": 0.04})
+    assert [(c.cell, c.n_epochs) for c in cfgs] == [("lstm", 3000), ("gru", 380), ("rnn", 750)]
+    assert [c.hidden_size for c in cfgs] == [c.hidden_size for c in cell_comparison_configs(base)]
+    tiny = TrainConfig(hidden_size=8, n_layers=1, chunk_len=20)
+    assert 0 < time_per_iteration(tiny, n=5) < 1.0
+
+
+def test_stdlib_corpus_is_deterministic_in_the_vocabulary_and_disjoint(isolated_outputs):
+    rec = python_corpus()
+    assert rec.train_path == isolated_outputs / "runs" / "corpora" / "python_stdlib.txt"
+    assert 1_000_000 <= rec.train_chars < 1_200_000 and rec.heldout_chars >= 100_000
+    train_text = rec.train_path.read_text()
+    assert len(train_text) == rec.train_chars
+    # every character is in the vocabulary, and reading it as a corpus changes nothing
+    assert set(train_text) <= set(string.printable)
+    assert read_text(rec.train_path) == train_text
+    assert read_text(rec.heldout_path) == rec.heldout_path.read_text()
+    assert not set(rec.train_files) & set(rec.heldout_files)
+    assert all(f"# file: {f}\n" in train_text for f in rec.train_files)
+    assert not any(part in ("test", "tests", "site-packages") for f in rec.train_files
+                   for part in f.split("/"))
+    manifest = json.loads(rec.manifest_path.read_text())
+    assert manifest["python_version"] == rec.python_version
+    assert manifest["train_files"] == rec.train_files
+    assert manifest["train_sha256"] == rec.train_sha256
+
+    # a second build gives the same bytes and leaves the files alone
+    stamp = rec.train_path.stat().st_mtime_ns
+    again = python_corpus()
+    assert again.train_sha256 == rec.train_sha256 and again.heldout_sha256 == rec.heldout_sha256
+    assert rec.train_path.stat().st_mtime_ns == stamp
+
+
+def _fake_stdlib(root, reverse=False):
+    """A tiny standard library with every case the vocabulary rules handle."""
+    files = {
+        "plain.py": "def f(x):\n\treturn x + 1\n",
+        "pkg/__init__.py": "from .mod import *\n",
+        "pkg/mod.py": "# Author: Martin v. L\u00f6wis\nNAME = 'caf\u00e9'\n",
+        "crlf.py": "a = 1\r\nb = 2\r\n",
+        "formfeed.py": "x = 1\n\x0c\ny = 2\n",
+        "escape.py": "BOLD = '\x1b[1m'\n",  # a literal ESC: outside string.printable
+        "test/test_plain.py": "assert True\n",
+        "site-packages/thing.py": "import thing\n",
+        "_sysconfigdata__linux.py": "build = {}\n",
+        "big.py": "x = 1\n" * 100,
+    }
+    items = sorted(files.items(), reverse=reverse)
+    for rel, text in items:
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(text.encode("utf-8"))
+    (root / "latin1.py").write_bytes("s = 'caf\u00e9'\n".encode("latin-1"))  # not UTF-8
+    return root
+
+
+def test_vocabulary_handling_and_order_do_not_depend_on_the_file_system(tmp_path):
+    a = _fake_stdlib(tmp_path / "a")
+    b = _fake_stdlib(tmp_path / "b", reverse=True)  # created in the opposite order
+    kwargs = dict(train_bytes=60, heldout_bytes=1, max_file_bytes=500)
+    train_a, held_a, man_a = build_python_corpus(a, **kwargs)
+    train_b, held_b, man_b = build_python_corpus(b, **kwargs)
+    assert (train_a, held_a) == (train_b, held_b)
+    assert man_a["train_files"] == man_b["train_files"]
+    files = stdlib_files(a, max_file_bytes=500)
+    assert sorted(files) == ["crlf.py", "escape.py", "formfeed.py", "latin1.py", "pkg/__init__.py",
+                             "pkg/mod.py", "plain.py"]  # no tests, site-packages, build config, big
+    # files that break the vocabulary are skipped whole, and only they; nothing else leaks in
+    assert set(man_a["skipped"]) <= {"escape.py", "latin1.py"}
+    assert not set(man_a["skipped"]) & set(man_a["train_files"] + man_a["heldout_files"])
+    assert set(train_a + held_a) <= set(string.printable) - {"\r"}
+    # files are consumed in order: every one up to the last used is either used or skipped
+    train, held, man = build_python_corpus(a, train_bytes=150, heldout_bytes=1,
+                                           max_file_bytes=500)
+    used = man["train_files"] + man["heldout_files"]
+    assert used == [f for f in files if f in used]
+    last = files.index(man["heldout_files"][-1])
+    assert set(used) | set(man["skipped"]) == set(files[:last + 1])
+
+
+def test_source_files_are_used_whole_or_skipped_whole_with_the_reason(tmp_path):
+    root = _fake_stdlib(tmp_path)
+    assert source_text(root / "pkg/mod.py") == "# Author: Martin v. Lowis\nNAME = 'cafe'\n"
+    assert source_text(root / "crlf.py") == "a = 1\nb = 2\n"
+    assert source_text(root / "formfeed.py") == "x = 1\n\x0c\ny = 2\n"  # in string.printable
+    assert source_text(root / "plain.py") == "def f(x):\n\treturn x + 1\n"
+    with pytest.raises(SkipFile, match=r"character '\\x1b' \(code 27\) is not in string.printable"):
+        source_text(root / "escape.py")
+    with pytest.raises(SkipFile, match="not UTF-8"):
+        source_text(root / "latin1.py")
+
+
+def test_too_small_a_library_is_an_error(tmp_path):
+    _fake_stdlib(tmp_path)
+    with pytest.raises(DataError, match="gives only"):
+        build_python_corpus(tmp_path, train_bytes=10_000, heldout_bytes=1_000)
+
+
+def test_a_model_trains_on_the_source_corpus_and_scores_the_held_out_files():
+    cfg = python_corpus_config(TrainConfig(n_epochs=30, hidden_size=16, n_layers=1, chunk_len=50,
+                                           lr=0.02, print_every=1000, plot_every=10))
+    assert os.path.isabs(cfg.corpus) and cfg.corpus.endswith("python_stdlib.txt")
+    ckpt = cached_run(cfg, progress=False)
+    assert ckpt.meta["status"] == "ok"
+    held = corpus(cfg.corpus.replace("python_stdlib.txt", "python_stdlib_heldout.txt"))
+    assert 2.0 < bpc(ckpt.model, held[:5000]) < 6.0  # learnt something, far from log2(100)

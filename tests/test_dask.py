@@ -1,0 +1,57 @@
+"""Studies on a real Dask cluster give the same rows as on the local process pool."""
+
+import pandas as pd
+import pytest
+
+from charlm import TrainConfig
+from charlm.experiments import run_study
+from charlm.runs import run_key
+
+distributed = pytest.importorskip("distributed")
+
+BASE = TrainConfig(n_epochs=20, hidden_size=16, n_layers=1, chunk_len=50, print_every=10,
+                   plot_every=5)
+COLS = ["key", "status", "iterations", "min_loss", "final_loss", "bpc_test", "n_params",
+        "threads"]
+
+
+def _cached_keys(runs_dir):
+    return sorted(p.stem for p in (runs_dir / "cache").glob("*.pt"))
+
+
+def test_local_cluster_gives_the_same_rows_as_the_local_pool(tmp_path, monkeypatch):
+    cfgs = [BASE.replace(hidden_size=12), BASE.replace(cell="gru", lr=0.01),
+            BASE.replace(n_layers=2, seed=3)]
+    pool = run_study(cfgs, tmp_path / "pool.csv", workers=2, say=None)
+
+    # A real cluster: a scheduler and two worker processes of one thread each. Worker processes
+    # inherit os.environ when they start (CHARLM_RUNS_DIR, and OMP_NUM_THREADS=1 from conftest),
+    # so they get a fresh cache (they train every run rather than load the pool's) ...
+    monkeypatch.setenv("CHARLM_RUNS_DIR", str(tmp_path / "worker_runs"))
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None, local_directory=str(tmp_path),
+                                  silence_logs=40) as cluster:
+        # ... and this process another one, so that the runs found there were trained there.
+        monkeypatch.setenv("CHARLM_RUNS_DIR", str(tmp_path / "client_runs"))
+        said = []
+        on_dask = run_study(cfgs, tmp_path / "dask.csv", scheduler=cluster.scheduler_address,
+                            say=said.append)
+        # CHARLM_SCHEDULER sends a study to the cluster when no scheduler argument is given
+        monkeypatch.setenv("CHARLM_SCHEDULER", cluster.scheduler_address)
+        by_env = run_study([BASE.replace(n_epochs=10)], tmp_path / "env.csv", say=None)
+
+    assert list(on_dask.key) == [run_key(c) for c in cfgs]
+    assert (on_dask.status == "ok").all() and len(said) == len(cfgs)
+    pd.testing.assert_frame_equal(pool[COLS], on_dask[COLS])
+    assert by_env.status.tolist() == ["ok"]
+    # the workers trained every run: only they write to worker_runs
+    assert _cached_keys(tmp_path / "worker_runs") == sorted([*on_dask.key, *by_env.key])
+    # ... and sent each checkpoint back, so the client's cache holds every run too
+    assert _cached_keys(tmp_path / "client_runs") == sorted([*on_dask.key, *by_env.key])
+
+
+def test_bad_scheduler_address_is_one_clear_error(tmp_path):
+    from charlm import CharlmError
+
+    with pytest.raises(CharlmError, match="cannot use the Dask scheduler 'nonsense'"):
+        run_study([BASE], tmp_path / "x.csv", scheduler="nonsense", say=None)

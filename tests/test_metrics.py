@@ -1,0 +1,165 @@
+"""Temperature, measured: the word and n-gram definitions, the model-side measures, and the
+behaviour of the curves on a briefly trained model."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from charlm import CharRNN, TrainConfig, bpc, encode, generate, train
+from charlm.metrics import (COLUMNS, METRICS, generated_words, in_vocab_share,
+                            plot_temperature_metrics, repeated_ngram_share, sample_bpc,
+                            sampling_entropy, summarise, temperature_table, word_vocabulary,
+                            words)
+from charlm.runs import TEST_FILE, corpus, corpus_text
+
+TEMPS = (0.1, 0.5, 1.0, 2.0)
+
+
+@pytest.fixture(scope="module")
+def trained():
+    """A hidden-16 LSTM trained for 150 iterations (a few seconds): it has learnt spaces,
+    frequent letters and a few short words, enough for the temperature effects to show."""
+    torch.set_num_threads(1)
+    cfg = TrainConfig(n_epochs=150, hidden_size=16, n_layers=1, lr=0.02, chunk_len=50,
+                      batch_size=4, print_every=1000, plot_every=10, seed=7)
+    return train(cfg, corpus(), verbose=False, progress=False).model
+
+
+@pytest.fixture(scope="module")
+def vocab():
+    return word_vocabulary(corpus_text("dickens_train.txt"))
+
+
+@pytest.fixture(scope="module")
+def table(trained, vocab):
+    text = corpus_text(TEST_FILE)
+    return temperature_table(trained, vocab, text, temps=TEMPS, seeds=(0, 1, 2),
+                             predict_len=200, reference=text)
+
+
+def test_words_are_lowercased_letter_and_apostrophe_runs():
+    assert words("Don't stop -- Mr. PICKWICK's 2nd") == ["don't", "stop", "mr", "pickwick's", "nd"]
+    assert word_vocabulary("The the THE cat") == frozenset({"the", "cat"})
+
+
+def test_generated_words_count_what_the_model_finished_and_drop_a_cut_last_word():
+    # "Mr. Pick" is the prime: "mr" is the prime's own; "pickwick" was finished by the model;
+    # "sa" touches the end of the text and may be cut short
+    assert generated_words("Mr. Pick", "wick said hello, sa") == ["pickwick", "said", "hello"]
+    assert generated_words("Mr. ", "said hello.") == ["said", "hello"]
+    assert generated_words("Mr.", "") == []
+
+
+def test_repeated_ngram_share_is_one_minus_distinct_over_total():
+    assert repeated_ngram_share("a b c d e f".split()) == 0.0
+    # 4-grams: abcd bcda cdab dabc abcd -> 4 distinct of 5
+    assert repeated_ngram_share("a b c d a b c d".split()) == pytest.approx(1 - 4 / 5)
+    assert repeated_ngram_share(["the"] * 10) == pytest.approx(1 - 1 / 7)
+    assert math.isnan(repeated_ngram_share("a b c".split()))
+    assert repeated_ngram_share("a b a b a".split(), n=2) == pytest.approx(1 - 2 / 4)
+
+
+def test_in_vocab_share_counts_occurrences():
+    assert in_vocab_share(["the", "the", "zzq", "cat"], frozenset({"the", "cat"})) == 0.75
+    assert math.isnan(in_vocab_share([], frozenset({"the"})))
+
+
+def test_sample_bpc_scores_exactly_the_generated_characters():
+    torch.manual_seed(0)
+    model = CharRNN(hidden_size=16, n_layers=2).eval()
+    prime, sample = "It was the", " best of times, it was"
+    ids = encode(prime + sample)
+    with torch.no_grad():
+        logits, _ = model(ids[None, :-1])
+    nll = F.cross_entropy(logits[0].double(), ids[1:], reduction="none") / math.log(2)
+    assert sample_bpc(model, prime, sample) == pytest.approx(nll[len(prime) - 1:].mean().item(),
+                                                             abs=1e-9)
+    # a one-character prime contributes no prediction of its own
+    assert sample_bpc(model, "I", sample) == pytest.approx(bpc(model, "I" + sample), abs=1e-12)
+
+
+def test_entropy_is_that_of_the_distributions_generate_draws_from():
+    """The one-call entropy equals the entropy of the distribution at each generation step,
+    with the state carried one character at a time as generate carries it."""
+    torch.manual_seed(1)
+    model = CharRNN(hidden_size=16, n_layers=2).eval()
+    prime = "Hello"
+    sample = generate(model, prime, 30, temperature=0.7, seed=3)[len(prime):]
+    got = sampling_entropy(model, prime, sample, 0.7)
+    assert got.shape == (30,)
+    with torch.no_grad():
+        logits, state = model(encode(prime)[None, :])
+        want = []
+        for ch in sample:
+            p = torch.softmax(logits[0, -1].double() / 0.7, -1)
+            want.append(-(p * p.log2()).sum().item())
+            logits, state = model(encode(ch)[None, :], state)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert np.all(sampling_entropy(model, prime, sample, None) == 0.0)  # greedy: a point mass
+    # a very hot softmax is uniform over the 100 symbols
+    np.testing.assert_allclose(sampling_entropy(model, prime, sample, 1e6), math.log2(100),
+                               atol=1e-6)
+
+
+def test_table_has_a_row_per_temperature_and_seed_plus_greedy_and_reference(table):
+    assert list(table.columns) == list(COLUMNS)
+    counts = table.decoding.value_counts()
+    assert counts["sample"] == len(TEMPS) * 3 and counts["greedy"] == 3
+    assert counts["reference"] == 3
+    assert (table[table.decoding == "greedy"].temperature == 0.0).all()
+    assert table[table.decoding == "reference"].temperature.isna().all()
+    assert table[table.decoding != "reference"]["sample"].str.len().eq(200).all()
+
+
+def test_rows_regenerate_from_their_seed(table, trained):
+    row = table[(table.decoding == "sample") & (table.temperature == 1.0)].iloc[1]
+    again = generate(trained, row.prime, 200, 1.0, seed=int(row.seed))
+    assert again == row.prime + row["sample"]
+
+
+def test_temperature_effects_on_a_briefly_trained_model(table):
+    s = summarise(table).set_index(["decoding", "temperature"])
+    cold, hot = s.loc[("sample", 0.1)], s.loc[("sample", 2.0)]
+    greedy = s.loc[("greedy", 0.0)]
+    assert cold.in_vocab_mean > hot.in_vocab_mean
+    assert greedy.repeat_4gram_mean >= hot.repeat_4gram_mean
+    assert greedy.repeat_4gram_mean > 0.5  # argmax falls into a loop
+    ent = [s.loc[("sample", t)].entropy_bits_mean for t in TEMPS]
+    assert all(a < b for a, b in zip(ent, ent[1:]))
+    own = [s.loc[("sample", t)].bpc_mean for t in TEMPS]
+    assert all(a < b for a, b in zip(own, own[1:]))
+    assert greedy.entropy_bits_mean == 0.0
+    assert hot.entropy_bits_mean < math.log2(100)
+
+
+def test_entropy_increases_with_temperature_at_every_step(trained):
+    prime, sample = "The ", "old gentleman said that he would"
+    ent = np.stack([sampling_entropy(trained, prime, sample, t) for t in (0.1, 0.5, 1.0, 2.0)])
+    assert np.all(np.diff(ent, axis=0) > 0)
+
+
+def test_summary_and_figure(table, isolated_outputs):
+    s = summarise(table)
+    assert len(s) == len(TEMPS) + 2 and (s.n_seeds == 3).all()
+    for metric in METRICS:
+        assert (s[f"{metric}_min"] <= s[f"{metric}_mean"] + 1e-12).all()
+        assert (s[f"{metric}_mean"] <= s[f"{metric}_max"] + 1e-12).all()
+    path = isolated_outputs / "figures" / "temperature_metrics.png"
+    fig = plot_temperature_metrics(table, path)
+    assert len(fig.axes) == 4
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not list(path.parent.glob(".*.tmp"))
+
+
+def test_generation_uses_one_thread_and_restores_the_setting(trained, vocab):
+    torch.set_num_threads(2)
+    try:
+        df = temperature_table(trained, vocab, corpus_text(TEST_FILE), temps=(1.0,), seeds=(0,),
+                               predict_len=20, greedy=False)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    assert len(df) == 1 and df.decoding.tolist() == ["sample"]
