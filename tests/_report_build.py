@@ -9,7 +9,6 @@ and each notebook's test can report its own failing cell.
 from __future__ import annotations
 
 import atexit
-import os
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -40,20 +39,13 @@ def quick_build() -> QuickBuild:
     atexit.register(shutil.rmtree, folder, ignore_errors=True)
     env = {"CHARLM_RUNS_DIR": str(folder / "runs"), "CHARLM_FIGURES_DIR": str(folder / "figures"),
            "CHARLM_PROGRESS": "0"}
-    old = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
+    result = QuickBuild(None, folder)
     try:
-        result = QuickBuild(None, folder)
-        result.build = report.build(
-            quick=True, overrides={"log": str(folder / "experiment_logs.csv")},
-            output=folder / "report" / "report.html", stop_on_error=False, say=None)
+        with report._environ(env):
+            result.build = report.build(
+                quick=True, overrides={"log": str(folder / "experiment_logs.csv")},
+                output=folder / "report" / "report.html", stop_on_error=False, say=None)
     except Exception as exc:  # kept, so every test that needs the build reports the cause
         result.error = exc
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     _BUILD.append(result)
     return result
