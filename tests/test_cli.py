@@ -130,3 +130,18 @@ def test_bad_input_in_a_real_process_has_no_traceback():
     r = run_cli("--default_train", "--lr", "-1")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr == "charlm: error: lr must be a finite number > 0, got -1.0\n"
+
+
+def test_best_train_preset_with_overrides_reports_validation_and_intervals(tmp_path):
+    save = tmp_path / "best.pt"
+    r = run_cli("--best_train", "--n_epochs", "20", "--hidden_size", "16", "--batch_size", "4",
+                "--chunk_len", "50", "--eval_every", "10", "--print_every", "10", "--quiet",
+                "--save", str(save))
+    assert r.returncode == 0, r.stderr
+    assert "validation BPC" in r.stdout and "95% bootstrap interval" in r.stdout
+    from charlm import load_checkpoint
+
+    ckpt = load_checkpoint(save)
+    assert ckpt.config.carry_state and ckpt.config.lr_schedule == "cosine"  # from the preset
+    assert ckpt.config.hidden_size == 16  # the flag wins over the preset
+    assert [p[0] for p in ckpt.meta["valid_curve"]] == [10, 20]
