@@ -119,7 +119,8 @@ def plot_temperature_distribution(probs: dict[float, np.ndarray], labels: Sequen
     x = np.arange(len(labels))
     for i, t in enumerate(temps):
         ax.bar(x + i * width - 0.4 + width / 2, probs[t], width, label=f"T = {t:g}")
-    ax.set_xticks(x, [repr(c)[1:-1] or "''" for c in labels])
+    # a space would be an invisible tick label; show it as the open-box symbol
+    ax.set_xticks(x, ["\u2423" if c == " " else repr(c)[1:-1] for c in labels])
     ax.set_ylabel("probability")
     ax.set_xlabel("next character")
     ax.legend(fontsize=8)

@@ -210,14 +210,8 @@ def private_kernel(name: str = KERNEL_NAME) -> Iterator[str]:
                      # "KeyboardInterrupt caught" (jupyter_client interrupts kernels at shutdown)
             "display_name": "Python (charlm)", "language": "python",
         }))
-        os.environ["JUPYTER_PATH"] = os.pathsep.join([tmp] + ([old] if old else []))
-        try:
+        with _environ({"JUPYTER_PATH": os.pathsep.join([tmp] + ([old] if old else []))}):
             yield name
-        finally:
-            if old is None:
-                os.environ.pop("JUPYTER_PATH", None)
-            else:
-                os.environ["JUPYTER_PATH"] = old
 
 
 def _cell_label(src: Path, source: str) -> str:
