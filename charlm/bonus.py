@@ -15,7 +15,10 @@ Cells at equal size
     RNN (hidden 245). So there are two fair comparisons: equal data (same ``n_epochs``:
     :func:`cell_comparison_configs`, which compares the architectures) and equal time
     (:func:`equal_time_configs`, which compares what each cell achieves on this software and
-    hardware in the LSTM's time).
+    hardware in the LSTM's time). :func:`iteration_times` measures the time per iteration once
+    per config and machine and keeps it under ``runs/timings/``, so the equal-time runs keep
+    their iteration counts, and so their cache keys, from one report build to the next;
+    :func:`plot_loss_by_time` draws loss curves against training seconds.
 
 Python source code
     :func:`python_corpus` writes a training corpus of Python source taken from the standard
@@ -146,6 +149,123 @@ def equal_time_configs(base: TrainConfig | None = None, cells: Sequence[str] = C
         iters = max(cfg.plot_every, round(iters / cfg.plot_every) * cfg.plot_every)
         out.append(cfg.replace(n_epochs=iters))
     return out
+
+
+TIMINGS_DIR = "timings"  # under runs/: measured seconds per iteration, one JSON file per config
+
+
+def timing_path(cfg: TrainConfig, n: int = 20, threads: int = 1) -> Path:
+    """Where :func:`iteration_times` keeps the measurement of ``cfg`` (under ``runs/timings``)."""
+    from .runs import run_key
+
+    return paths.runs_dir() / TIMINGS_DIR / f"{run_key(cfg)}_n{n}_t{threads}.json"
+
+
+def _machine() -> dict[str, str]:
+    """What a timing depends on besides the config: torch, the CPU and its core count."""
+    import torch
+
+    from .display import cpu_model
+
+    return {"torch_version": str(torch.__version__), "cpu": cpu_model(),
+            "cpu_count": str(os.cpu_count())}
+
+
+def iteration_times(configs: Sequence[TrainConfig], n: int = 20, threads: int = 1,
+                    refresh: bool = False) -> dict[str, float]:
+    """Seconds per training iteration of each config (keyed by its cell), measured once.
+
+    Each config is timed with :func:`time_per_iteration` the first time and the result kept in
+    ``runs/timings/<run key>_n<n>_t<threads>.json`` with the torch version and the CPU it was
+    measured on; later calls on the same software and CPU read it back (``refresh=True``
+    measures again). Timings vary from one measurement to the next, and the iteration counts
+    of :func:`equal_time_configs` come from them: without this, rebuilding the report after a
+    prose edit could give the GRU 370 iterations instead of 380, a new run key, and a
+    retrained run. The cells of ``configs`` must differ.
+    """
+    cells = [c.cell for c in configs]
+    if len(set(cells)) != len(cells):
+        raise ConfigError(f"iteration_times needs one config per cell, got cells {cells}")
+    machine = _machine()
+    out = {}
+    for cfg in configs:
+        path = timing_path(cfg, n, threads)
+        record = None
+        if path.is_file() and not refresh:
+            try:
+                record = json.loads(path.read_text())
+            except (OSError, ValueError):
+                record = None  # a damaged file is measured again
+            if not isinstance(record, dict) or any(record.get(k) != v for k, v in machine.items()):
+                record = None
+        if record is None or not isinstance(record.get("seconds_per_iteration"), (int, float)):
+            record = {"seconds_per_iteration": time_per_iteration(cfg, n, threads),
+                      "n": n, "threads": threads, "cell": cfg.cell,
+                      "hidden_size": cfg.hidden_size, **machine}
+            atomic_write_text(path, json.dumps(record, indent=1) + "\n")
+        out[cfg.cell] = float(record["seconds_per_iteration"])
+    return out
+
+
+def operator_calls(cfg: TrainConfig) -> dict[str, int]:
+    """How many times each torch operator runs in one forward and backward pass of ``cfg``.
+
+    One chunk of ``chunk_len`` characters through the model of ``cfg`` (random weights and
+    characters: the count does not depend on them), then ``backward``; the optimiser step is
+    left out. Keys are ATen operator names (``"aten.addmm"``...). A cell that PyTorch runs as
+    one fused kernel per layer shows a few dozen calls in all (the LSTM on the CPU:
+    ``aten.mkldnn_rnn_layer``); a cell computed step by step shows several per character.
+    Counted with a ``TorchDispatchMode``, which sees every operator below autograd.
+    """
+    import torch
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    calls: dict[str, int] = {}
+
+    class _Count(TorchDispatchMode):
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+            name = str(func.overloadpacket)
+            calls[name] = calls.get(name, 0) + 1
+            return func(*args, **(kwargs or {}))
+
+    model = CharRNN(cfg.hidden_size, cfg.n_layers, cfg.cell)
+    x = torch.randint(0, model.vocab_size, (cfg.batch_size, cfg.chunk_len),
+                      generator=torch.Generator().manual_seed(0))
+    with _Count():
+        logits, _ = model(x)
+        logits.sum().backward()
+    return calls
+
+
+def plot_loss_by_time(runs: Sequence[dict], path: str | Path,
+                      title: str = "Training loss against training time", smooth_window: int = 1):
+    """Loss histories against training seconds instead of iterations; returns the figure.
+
+    Each run is a mapping with ``label``, ``history`` (mean loss every ``plot_every``
+    iterations), ``plot_every`` and ``seconds_per_iteration`` (the run's training time over
+    its iterations): point ``i`` is drawn at ``(i + 1) * plot_every * seconds_per_iteration``,
+    which assumes the iterations of a run took equally long. ``smooth_window`` > 1 draws a
+    trailing moving average over that many points (:func:`charlm.plots.smooth`).
+    """
+    from .plots import save_figure, smooth  # first: it picks the backend outside notebooks
+
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for run in runs:
+        hist = smooth(run["history"], smooth_window)
+        x = np.arange(1, len(hist) + 1) * run["plot_every"] * run["seconds_per_iteration"]
+        ax.plot(x, hist, label=run["label"], linewidth=1.2,
+                marker="o" if len(hist) < 4 else None, markersize=4)  # a lone point shows too
+    ax.set_xlabel("training time (seconds, one torch thread)")
+    ax.set_ylabel("cross-entropy (nats per character)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if runs:
+        ax.legend(fontsize=8)
+    save_figure(fig, path)
+    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -341,6 +461,7 @@ def python_corpus_config(base: TrainConfig | None = None, **corpus_kwargs) -> Tr
 
 
 __all__ = ["EXCLUDED_DIRS", "PythonCorpus", "SkipFile", "build_python_corpus",
-           "cell_comparison_configs", "equal_time_configs", "hidden_for_params", "n_params",
+           "cell_comparison_configs", "equal_time_configs", "hidden_for_params", "iteration_times",
+           "n_params", "operator_calls", "plot_loss_by_time",
            "python_corpus", "python_corpus_config", "source_text", "stdlib_dir", "stdlib_files",
-           "time_per_iteration"]
+           "time_per_iteration", "timing_path"]

@@ -303,6 +303,15 @@ def summarise(df):
     return pd.DataFrame(out).reset_index()
 
 
+def summary_row(summary, decoding: str = "sample", temperature: float | None = None):
+    """The row of a :func:`summarise` table for ``decoding`` (at ``temperature`` when sampling);
+    None when the table has no such row."""
+    hit = summary[summary.decoding == decoding]
+    if temperature is not None:
+        hit = hit[np.isclose(hit.temperature.astype(float), temperature)]
+    return None if hit.empty else hit.iloc[0]
+
+
 def plot_temperature_metrics(df, path: str | Path | None = None, title: str | None = None):
     """Four panels, one per metric, against temperature: the mean across seeds as a line, the
     min..max range across seeds shaded, each seed as a faint dot; greedy decoding as a black
@@ -376,5 +385,6 @@ def checkpoint_temperature_table(ckpt, prime_file: str | None = None,
 
 __all__ = ["COLUMNS", "DEFAULT_SEEDS", "DEFAULT_TEMPS", "METRICS", "checkpoint_temperature_table",
            "generated_words", "in_vocab_share", "plot_temperature_metrics", "repeated_ngram_share",
-           "sample_bpc", "sample_metrics", "sampling_entropy", "summarise", "temperature_table",
+           "sample_bpc", "sample_metrics", "sampling_entropy", "summarise", "summary_row",
+           "temperature_table",
            "word_vocabulary", "words"]

@@ -9,7 +9,9 @@ and the tests agree whatever their working directory is.
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -27,6 +29,25 @@ def runs_dir() -> Path:
 def figures_dir() -> Path:
     """Folder for PNG figures."""
     return Path(os.environ.get("CHARLM_FIGURES_DIR", ROOT / "figures"))
+
+
+@contextmanager
+def environ(values: dict[str, str]) -> Iterator[None]:
+    """Set environment variables for the duration, then restore them.
+
+    Child processes started meanwhile (notebook kernels, pool and Dask workers) inherit them,
+    which is how the report and the backend comparison point them at other folders.
+    """
+    old = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
 
 
 SUMS_FILE = ROOT / "data" / "SHA256SUMS"

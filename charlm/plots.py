@@ -81,11 +81,18 @@ def plot_loss_curves(
     return out
 
 
-def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str | Path):
-    """One panel per hyperparameter: BPC on the test file against its value, others at ``base``.
+METRIC_LABELS = {"bpc_valid": "validation", "bpc_test": "dickens_test.txt"}
 
-    ``df`` is a study table (see :func:`charlm.experiments.run_study`). Returns the figure.
+
+def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str | Path,
+                      metric: str = "bpc_test"):
+    """One panel per hyperparameter: BPC against its value, the others at ``base``.
+
+    ``df`` is a study table (see :func:`charlm.experiments.run_study`). The panel titles name
+    the best value by ``metric``; when the runs have a validation BPC it is drawn beside the
+    test BPC. Returns the figure.
     """
+    shown = [m for m in ("bpc_valid", "bpc_test") if df[m].notna().any()]
     fig, axes = plt.subplots(1, len(params), figsize=(3.6 * len(params), 3.4), squeeze=False)
     for ax, name in zip(axes[0], params):
         others = [p for p in params if p != name]
@@ -93,19 +100,51 @@ def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str
         for p in others:
             mask &= np.isclose(df[p].astype(float), float(base[p]))
         sub = df[mask].sort_values(name)
-        ax.plot(sub[name].astype(float), sub["bpc_test"], "o-")
+        for m in shown:
+            ax.plot(sub[name].astype(float), sub[m], "o-", label=METRIC_LABELS[m])
         for _, row in sub.iterrows():
             if row["status"] != "ok":
                 ax.annotate(row["status"], (float(row[name]), ax.get_ylim()[1]), fontsize=8)
         if name == "lr":
             ax.set_xscale("log")
         ax.set_xlabel(name)
-        ax.set_ylabel("BPC on dickens_test.txt")
+        ax.set_ylabel("BPC")
         ax.grid(alpha=0.3)
-        finite = sub["bpc_test"].dropna()
+        if len(shown) > 1:
+            ax.legend(fontsize=8)
+        finite = sub[metric].dropna()
         if len(finite):
             best = sub.loc[finite.idxmin()]
-            ax.set_title(f"best {name} = {best[name]} ({best['bpc_test']:.3f})", fontsize=9)
+            ax.set_title(f"best {name} by {METRIC_LABELS[metric]}: {best[name]} "
+                         f"({best[metric]:.3f})", fontsize=9)
+    fig.tight_layout()
+    save_figure(fig, path)
+    return fig
+
+
+def plot_valid_curves(runs: Sequence[dict[str, Any]], path: str | Path,
+                      title: str = "Validation BPC during training"):
+    """Validation learning curves: BPC against training minutes and against characters read.
+
+    Each run is a mapping with ``label``, ``curve`` (``(iteration, training seconds, BPC)``
+    triples, as ``TrainResult.valid_curve``) and ``chars_per_iteration`` (batch_size x
+    chunk_len). Two panels side by side: what a run reaches in a given time, and in a given
+    amount of text (how well it uses each character). Returns the figure.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for run in runs:
+        its, secs, values = (np.array(v, dtype=float) for v in zip(*run["curve"])) \
+            if run["curve"] else (np.array([]),) * 3
+        axes[0].plot(secs / 60, values, "o-", markersize=3, label=run["label"])
+        axes[1].plot(its * run["chars_per_iteration"] / 1e6, values, "o-", markersize=3,
+                     label=run["label"])
+    axes[0].set_xlabel("training time (minutes)")
+    axes[1].set_xlabel("characters trained on (millions)")
+    axes[0].set_ylabel("validation BPC")
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     save_figure(fig, path)
     return fig

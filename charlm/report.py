@@ -44,6 +44,7 @@ from typing import Any, Iterator, Sequence
 from . import paths
 from .atomic import atomic_write_text
 from .errors import CharlmError
+from .paths import environ as _environ
 
 NOTEBOOKS_DIR = paths.ROOT / "notebooks"
 QUICK_PARAMS = NOTEBOOKS_DIR / "params" / "quick.yaml"
@@ -276,21 +277,6 @@ class NotebookRun:
     executed: Path
     seconds: float = 0.0
     error: str | None = None
-
-
-@contextlib.contextmanager
-def _environ(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the duration (inherited by the kernels), then restore."""
-    old = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for k, v in old.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
 
 
 def kernel_environment() -> dict[str, str]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from charlm import report
+from charlm.paths import environ
 
 
 @dataclass
@@ -41,7 +42,7 @@ def quick_build() -> QuickBuild:
            "CHARLM_PROGRESS": "0"}
     result = QuickBuild(None, folder)
     try:
-        with report._environ(env):
+        with environ(env):
             result.build = report.build(
                 quick=True, overrides={"log": str(folder / "experiment_logs.csv")},
                 output=folder / "report" / "report.html", stop_on_error=False, say=None)

@@ -5,11 +5,14 @@ import os
 import string
 
 import pytest
+import torch
 
-from charlm import TrainConfig, bpc, read_text
+from charlm import TrainConfig, bonus, bpc, read_text
 from charlm.bonus import (SkipFile, build_python_corpus, cell_comparison_configs,
-                          equal_time_configs, hidden_for_params, n_params, python_corpus,
-                          python_corpus_config, source_text, stdlib_files, time_per_iteration)
+                          equal_time_configs, hidden_for_params, iteration_times, n_params,
+                          operator_calls, plot_loss_by_time,
+                          python_corpus, python_corpus_config, source_text, stdlib_files,
+                          time_per_iteration, timing_path)
 from charlm.errors import ConfigError, DataError
 from charlm.runs import cached_run, corpus
 
@@ -52,6 +55,73 @@ def test_equal_time_scales_iterations_by_the_time_per_iteration():
     assert [c.hidden_size for c in cfgs] == [c.hidden_size for c in cell_comparison_configs(base)]
     tiny = TrainConfig(hidden_size=8, n_layers=1, chunk_len=20)
     assert 0 < time_per_iteration(tiny, n=5) < 1.0
+
+
+def test_iteration_times_are_measured_once_per_config_and_machine(monkeypatch):
+    cfgs = cell_comparison_configs(TrainConfig(hidden_size=8, n_layers=1, chunk_len=20))
+    measured = []
+
+    def fake(cfg, n=20, threads=1):
+        measured.append(cfg.cell)
+        return {"lstm": 0.01, "gru": 0.08, "rnn": 0.04}[cfg.cell] * (1 + len(measured) / 100)
+
+    monkeypatch.setattr(bonus, "time_per_iteration", fake)
+    first = iteration_times(cfgs, n=7)
+    assert measured == ["lstm", "gru", "rnn"] and first["gru"] == pytest.approx(0.0816)
+    assert iteration_times(cfgs, n=7) == first and len(measured) == 3  # read back, not measured
+    record = json.loads(timing_path(cfgs[1], n=7).read_text())
+    assert record["seconds_per_iteration"] == first["gru"] and record["torch_version"]
+    # the equal-time iteration counts therefore repeat, and so do the runs' cache keys
+    assert (equal_time_configs(cfgs[0], seconds_per_iteration=iteration_times(cfgs, n=7))
+            == equal_time_configs(cfgs[0], seconds_per_iteration=first))
+    assert iteration_times(cfgs, n=8)["lstm"] != first["lstm"]  # another n: measured anew
+    assert iteration_times(cfgs, n=7, refresh=True)["lstm"] != first["lstm"]
+    # another torch (or CPU) than the one that measured: measured again; a damaged file too
+    record["torch_version"] = "0.0"
+    timing_path(cfgs[1], n=7).write_text(json.dumps(record))
+    timing_path(cfgs[2], n=7).write_text("{not json")
+    count = len(measured)
+    iteration_times(cfgs, n=7)
+    assert measured[count:] == ["gru", "rnn"]
+    with pytest.raises(ConfigError, match="one config per cell"):
+        iteration_times([cfgs[0], cfgs[0]])
+
+
+def test_real_iteration_times_are_positive_and_feed_equal_time_configs():
+    base = TrainConfig(n_epochs=30, hidden_size=8, n_layers=1, chunk_len=20, plot_every=3)
+    times = iteration_times(cell_comparison_configs(base), n=3)
+    assert set(times) == {"lstm", "gru", "rnn"} and all(0 < t < 1.0 for t in times.values())
+    cfgs = equal_time_configs(base, seconds_per_iteration=times)
+    assert cfgs[0].n_epochs == 30
+    assert all(c.n_epochs > 0 and c.n_epochs % 3 == 0 for c in cfgs)
+
+
+def test_operator_calls_show_the_fused_lstm_and_the_step_by_step_cells():
+    base = TrainConfig(hidden_size=16, n_layers=2, chunk_len=30)
+    lstm, gru, rnn = (operator_calls(c) for c in cell_comparison_configs(base))
+    assert "aten.mkldnn_rnn_layer" not in gru and "aten.mkldnn_rnn_layer" not in rnn
+    # step by step: the GRU's calls grow with the chunk length
+    longer = operator_calls(base.replace(cell="gru", chunk_len=60))
+    assert sum(longer.values()) > 1.8 * sum(gru.values()) and sum(rnn.values()) > 30 * 2
+    if not torch.backends.mkldnn.is_available():
+        pytest.skip("this torch has no oneDNN: no fused LSTM kernel to see")
+    assert lstm.get("aten.mkldnn_rnn_layer") == 2  # one fused call per layer
+    assert sum(gru.values()) > 10 * sum(lstm.values())
+    assert sum(operator_calls(base.replace(chunk_len=60)).values()) == sum(lstm.values())
+
+
+def test_loss_by_time_puts_each_run_at_its_seconds(isolated_outputs):
+    runs = [{"label": "lstm", "history": [4.0, 3.0, 2.5], "plot_every": 10,
+             "seconds_per_iteration": 0.01},
+            {"label": "gru", "history": [4.0, 3.5], "plot_every": 10,
+             "seconds_per_iteration": 0.015}]
+    path = isolated_outputs / "figures" / "by_time.png"
+    fig = plot_loss_by_time(runs, path)
+    assert path.is_file() and path.read_bytes()[:4] == b"\x89PNG"
+    lines = fig.axes[0].get_lines()
+    assert list(lines[0].get_xdata()) == pytest.approx([0.1, 0.2, 0.3])
+    assert list(lines[1].get_xdata()) == pytest.approx([0.15, 0.3])
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == ["lstm", "gru"]
 
 
 def test_stdlib_corpus_is_deterministic_in_the_vocabulary_and_disjoint(isolated_outputs):

@@ -55,3 +55,17 @@ def test_bad_scheduler_address_is_one_clear_error(tmp_path):
 
     with pytest.raises(CharlmError, match="cannot use the Dask scheduler 'nonsense'"):
         run_study([BASE], tmp_path / "x.csv", scheduler="nonsense", say=None)
+
+
+def test_compare_backends_trains_both_ways_and_finds_identical_rows(tmp_path, monkeypatch):
+    from charlm.backends import compare_backends
+
+    monkeypatch.setenv("CHARLM_RUNS_DIR", str(tmp_path / "mine"))
+    cfgs = [BASE.replace(seed=s) for s in (1, 2)]
+    cmp = compare_backends(cfgs, workers=2)
+    assert cmp.identical and cmp.differing == []
+    assert list(cmp.pool.key) == list(cmp.cluster.key) == [run_key(c) for c in cfgs]
+    assert (cmp.pool.status == "ok").all()
+    assert min(cmp.pool_seconds, cmp.cluster_start_seconds, cmp.cluster_seconds) > 0
+    # both backends trained in temporary folders: nothing landed in the caller's cache
+    assert not (tmp_path / "mine").exists()

@@ -3,11 +3,13 @@
 import math
 
 import numpy as np
+import pytest
 import torch
 
 from charlm import CharRNN, TrainConfig, bpc, encode, train
 from charlm.data import SPLIT_BLOCK, sequential_chunks, split_corpus
-from charlm.evaluate import bpc_interval, char_bits
+from charlm.evaluate import bpc_interval, char_bits, paired_difference_interval
+from charlm.errors import DataError
 from charlm.runs import corpus
 from charlm.train import lr_factor
 
@@ -64,3 +66,76 @@ def test_bpc_interval_brackets_the_estimate_and_shrinks_with_more_text():
     b2, lo2, hi2 = bpc_interval(model, large)
     assert hi2 - lo2 < hi - lo
     assert np.isclose(char_bits(model, small).mean(), b)
+
+
+def test_paired_difference_cancels_what_both_models_find_hard():
+    import numpy as np
+
+    rng = np.random.default_rng(1)
+    hard = np.repeat(rng.uniform(0.5, 4.0, 50), 200)  # passages of very different difficulty
+    a = hard + 0.05 + rng.normal(0, 0.01, hard.size)  # model A: 0.05 bits worse everywhere
+    b = hard + rng.normal(0, 0.01, hard.size)
+    diff, lo, hi = paired_difference_interval(a, b)
+    assert diff == pytest.approx(a.mean() - b.mean())
+    assert 0.04 < lo < diff < hi < 0.06  # tight and excluding 0, although each BPC varies a lot
+    assert paired_difference_interval(b, b) == (0.0, 0.0, 0.0)
+    same = paired_difference_interval(a, b, seed=3)
+    assert same == paired_difference_interval(a, b, seed=3)
+    with pytest.raises(DataError, match="same length"):
+        paired_difference_interval(a, b[:-1])
+
+
+def test_selection_optimism_is_large_among_equals_and_vanishes_for_a_clear_winner():
+    from charlm.selection import selection_optimism
+
+    rng = np.random.default_rng(0)
+    text = np.repeat(rng.uniform(1, 3, 30), 200)  # a shared 6,000-character text
+    equals = [text + rng.normal(0, 1.0, text.size) for _ in range(6)]  # same quality, noisy
+    opt = selection_optimism(equals, n_splits=400)
+    assert opt.mean > 0.02 and opt.agreement < 0.6  # picking the luckiest flatters it
+    assert len(opt.chosen) == 6 and sum(opt.chosen) == pytest.approx(1.0)
+    clear = [text + rng.normal(0, 1.0, text.size)] + [text + 0.5 + rng.normal(0, 1.0, text.size)
+                                                       for _ in range(5)]
+    sure = selection_optimism(clear, n_splits=400)
+    assert abs(sure.mean) < 0.02 and sure.agreement > 0.95 and sure.chosen[0] > 0.95
+    assert sure.half_chars == pytest.approx(3000, rel=0.05)
+    with pytest.raises(DataError, match="same text"):
+        selection_optimism([text, text[:-5]])
+    with pytest.raises(DataError, match="at least 2 runs"):
+        selection_optimism([text])
+
+
+def test_choosing_on_validation_when_every_run_has_it():
+    import pandas as pd
+
+    from charlm.findings import best_row, selection_metric, valid_bpc_at
+
+    df = pd.DataFrame({"status": ["ok", "ok", "diverged"], "bpc_valid": [2.0, 1.9, float("nan")],
+                       "bpc_test": [1.8, 2.1, float("nan")]})
+    assert selection_metric(df) == "bpc_valid"
+    assert best_row(df, "bpc_valid").name == 1 and best_row(df).name == 0
+    assert selection_metric(df.assign(bpc_valid=[2.0, float("nan"), float("nan")])) == "bpc_test"
+    curve = [(250, 30.0, 2.5), (500, 60.0, 2.2), (750, 90.0, 2.1)]
+    assert valid_bpc_at(curve, 1.0) == 2.2 and valid_bpc_at(curve, 0.4) is None
+
+
+def test_torch_threads_sets_and_restores():
+    from charlm.runs import torch_threads
+
+    before = torch.get_num_threads()
+    with torch_threads(1) as n:
+        assert n == 1 and torch.get_num_threads() == 1
+    with torch_threads(0) as n:
+        assert n >= 1 and torch.get_num_threads() == n
+    assert torch.get_num_threads() == before
+
+
+def test_valid_curves_figure(tmp_path):
+    from charlm.plots import plot_valid_curves
+
+    runs = [{"label": "a", "curve": [(10, 6.0, 3.0), (20, 12.0, 2.5)], "chars_per_iteration": 3200},
+            {"label": "b", "curve": [], "chars_per_iteration": 200}]
+    fig = plot_valid_curves(runs, tmp_path / "v.png")
+    assert (tmp_path / "v.png").stat().st_size > 1000
+    assert fig.axes[1].lines[0].get_xdata().tolist() == [10 * 3200 / 1e6, 20 * 3200 / 1e6]
+    assert fig.axes[0].lines[0].get_xdata().tolist() == [0.1, 0.2]

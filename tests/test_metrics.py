@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 
 from charlm import CharRNN, TrainConfig, bpc, encode, generate, train
-from charlm.metrics import (COLUMNS, METRICS, generated_words, in_vocab_share,
+from charlm.metrics import (COLUMNS, METRICS, generated_words, in_vocab_share, summary_row,
                             plot_temperature_metrics, repeated_ngram_share, sample_bpc,
                             sampling_entropy, summarise, temperature_table, word_vocabulary,
                             words)
@@ -152,6 +152,10 @@ def test_summary_and_figure(table, isolated_outputs):
     assert len(fig.axes) == 4
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(path.parent.glob(".*.tmp"))
+    row = summary_row(s, temperature=TEMPS[1])
+    assert row.decoding == "sample" and row.temperature == pytest.approx(TEMPS[1])
+    assert summary_row(s, "greedy").temperature == 0.0
+    assert summary_row(s, temperature=99.0) is None
 
 
 def test_generation_uses_one_thread_and_restores_the_setting(trained, vocab):
