@@ -17,7 +17,8 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import read_text
 from .evaluate import bpc
-from .experiments import DEFAULT_LRS, default_custom_grid, load_histories, one_at_a_time, run_study
+from .experiments import (DEFAULT_LRS, default_custom_grid, describe_run, load_histories,
+                          one_at_a_time, run_study)
 from .runs import TEST_FILE, TEST_LARGE_FILE, cache_path, corpus, corpus_text, run_key, train_run
 from .sample import check_predict_len, check_temperature, generate
 from .temperature import DEFAULT_TEMPS, pick_prime, samples_at
@@ -78,9 +79,18 @@ def cmd_custom_train(args: argparse.Namespace, base: TrainConfig) -> int:
     configs = _settings_or_default(args, base)
     df = run_study(configs, args.log, study="custom_train", workers=args.workers,
                    scheduler=args.scheduler, progress=False if args.quiet else None)
+    from .findings import best_row, selection_metric
+
+    metric = selection_metric(df)  # validation BPC when the runs held some out (--valid_frac)
     cols = ["cell", "hidden_size", "n_layers", "lr", "n_epochs", "status", "min_loss",
-            "final_loss", "bpc_test", "wall_time_s"]
+            "final_loss", *(["bpc_valid"] if metric == "bpc_valid" else []), "bpc_test",
+            "wall_time_s"]
     print(df[cols].to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    best = best_row(df, metric)
+    if best is not None:
+        on = "validation" if metric == "bpc_valid" else "dickens_test.txt (the coursework's way; " \
+             "--valid_frac 0.05 chooses on held-out training text instead)"
+        print(f"best by {on}: {describe_run(best)} (BPC {best[metric]:.4f})")
     print(f"log: {args.log}")
     return 0
 

@@ -33,7 +33,7 @@ class TrainConfig:
     seed: int = 1234  # seeds weight init, chunk choice and printed samples
     cell: str = "lstm"  # recurrent layer: lstm, gru or rnn
     clip: float = 0.0  # max gradient norm; 0 = no clipping (the coursework)
-    dropout: float = 0.0  # dropout between stacked layers; 0 = none (the coursework)
+    dropout: float = 0.0  # dropout between stacked layers and before the decoder; 0 = none (the coursework)
     device: str = "cpu"  # torch device; "cuda" when asked for and present
     corpus: str = "dickens_train.txt"  # training text: a file in data/ or the path of any text file
     # Beyond the coursework (all off by default, so the defaults ARE the coursework):

@@ -198,7 +198,7 @@ def run_study(
         write_log(log_path, merged)
         if say:
             loss = row["final_loss"]
-            say(f"{study}: {_describe(row)} -> {row['status']}, final loss {float(loss):.4f}, "
+            say(f"{study}: {describe_run(row)} -> {row['status']}, final loss {float(loss):.4f}, "
                 f"BPC {float(row['bpc_test'] or 'nan'):.4f}, {float(row['wall_time_s']):.0f} s")
 
     bar = tqdm(total=len(todo), desc=study, unit="run", disable=not progress_enabled(progress) or not todo)
@@ -221,7 +221,8 @@ def run_study(
     return df
 
 
-def _describe(row: dict[str, Any]) -> str:
+def describe_run(row) -> str:
+    """One line naming a run's cell, size, learning rate and iterations (a log row)."""
     return (f"{row['cell']} hidden={row['hidden_size']} layers={row['n_layers']} lr={row['lr']} "
             f"epochs={row['n_epochs']}")
 
@@ -305,5 +306,5 @@ def load_histories(configs: list[TrainConfig]) -> dict[str, list[float]]:
     return out
 
 
-__all__ = ["COLUMNS", "DEFAULT_LRS", "default_custom_grid", "evaluate_row", "load_histories",
+__all__ = ["COLUMNS", "DEFAULT_LRS", "default_custom_grid", "describe_run", "evaluate_row", "load_histories",
            "one_at_a_time", "read_log", "run_study", "write_log"]

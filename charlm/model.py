@@ -34,10 +34,13 @@ class CharRNN(nn.Module):
         self.cell = cell
         self.vocab_size = vocab_size
         self.encoder = nn.Embedding(vocab_size, hidden_size)
+        # dropout on the non-recurrent connections only (Zaremba et al., 2014): between the
+        # stacked layers and on the top layer's output; the recurrent state is never dropped
         self.rnn = _CELLS[cell](
             hidden_size, hidden_size, n_layers, batch_first=True,
             dropout=dropout if n_layers > 1 else 0.0,
         )
+        self.drop = nn.Dropout(dropout)
         self.decoder = nn.Linear(hidden_size, vocab_size)
 
     def forward(
@@ -50,7 +53,7 @@ class CharRNN(nn.Module):
         """
         emb = self.encoder(indices)  # (batch, seq, hidden)
         out, state = self.rnn(emb, state)  # (batch, seq, hidden)
-        return self.decoder(out), state
+        return self.decoder(self.drop(out)), state
 
     def n_params(self) -> int:
         """Number of trainable parameters."""

@@ -60,6 +60,15 @@ def test_custom_train_settings_file(tmp_path):
     r = run_cli("--custom_train", "--settings", str(settings), "--log", str(log), "--quiet")
     assert r.returncode == 0, r.stderr
     assert [row["n_layers"] for row in csv.DictReader(open(log))] == ["1", "2"]
+    assert "best by dickens_test.txt (the coursework's way" in r.stdout and "bpc_valid" not in r.stdout
+    # with a validation split the choice is made on it, and its column is shown
+    r = run_cli("--custom_train", "--settings", str(settings), "--log", str(log), "--quiet",
+                "--valid_frac", "0.05")
+    assert r.returncode == 0, r.stderr
+    rows = list(csv.DictReader(open(log)))[2:]
+    best = min(rows, key=lambda row: float(row["bpc_valid"]))
+    assert "bpc_valid" in r.stdout
+    assert f"best by validation: lstm hidden=16 layers={best['n_layers']} " in r.stdout
 
 
 def test_plot_loss_draws_one_chart_per_ten_runs(tmp_path):

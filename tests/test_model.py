@@ -170,3 +170,18 @@ def test_cuda_asked_for_without_one():
         pytest.skip("this machine has CUDA")
     with pytest.raises(ConfigError, match="no CUDA device"):
         train(TrainConfig(device="cuda", n_epochs=1), encode("abc" * 100), verbose=False)
+
+
+@pytest.mark.parametrize("n_layers", [1, 2])
+def test_dropout_acts_on_the_output_in_training_only(n_layers):
+    torch.manual_seed(0)
+    model = CharRNN(hidden_size=16, n_layers=n_layers, dropout=0.5)
+    plain = CharRNN(hidden_size=16, n_layers=n_layers)
+    assert model.state_dict().keys() == plain.state_dict().keys()  # same checkpoint format
+    x = torch.randint(0, VOCAB_SIZE, (2, 12))
+    model.train()
+    a, _ = model(x)
+    b, _ = model(x)
+    assert not torch.equal(a, b)  # dropped even with one layer: on the top layer's output
+    model.eval()
+    assert torch.equal(model(x)[0], model(x)[0])
