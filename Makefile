@@ -12,7 +12,7 @@ CHROMIUM ?= chromium
 KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data test default_train custom_train plot_loss diff_temp bench report pdf kernel lab clean
+.PHONY: help setup data test default_train custom_train plot_loss diff_temp best_train bench report pdf kernel lab clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -40,6 +40,9 @@ plot_loss: setup data ## part 4.3: one run per learning rate -> figures/loss_by_
 
 diff_temp: setup data ## part 4.4: samples at several temperatures from runs/default.pt
 	$(PYTHON) -m charlm --diff_temp $(ARGS)
+
+best_train: setup data ## beyond the coursework: the best model in a 10-minute CPU budget (preset best) -> runs/best.pt
+	$(PYTHON) -m charlm --best_train $(ARGS)
 
 bench: setup data ## time the training step against the per-character loop of the coursework
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)

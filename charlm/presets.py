@@ -1,29 +1,35 @@
 """Named settings beyond the coursework defaults.
 
-``best``: the candidate for the lowest BPC within a 10-minute training budget on a 2-core CPU
-(issue 5, part 2). Not yet the result of a search: two runs so far, both measured on an idle
-2-core x86_64 machine with 2 torch threads (seed 1234):
+``best``: the lowest validation BPC found for a 10-minute training budget on a 2-core CPU
+(issue 5, part 2), chosen on the validation split only (5% of ``dickens_train.txt``); the
+test files were scored for the record, not used to choose. The search, all with seed 1234,
+2 layers, chunks of 100 with the state carried, clipping 1.0 and cosine decay; the runs were
+trained two at a time with one torch thread each, so their times are not budget times (the
+chosen setting takes about 8 minutes alone with 2 threads):
 
-=====================  ==========  ===============  ====================  ==========================
-setting                training    validation BPC   dickens_test.txt      dickens_test_large.txt
-=====================  ==========  ===============  ====================  ==========================
-n_epochs=1500         4.3 min     2.078            2.073 (2.002-2.145)   2.153 (2.138-2.168)
-this preset (3000)    9.3 min     1.956            1.945 (1.876-2.015)   2.046 (2.030-2.061)
-=====================  ==========  ===============  ====================  ==========================
+==========  =====  ==========  =======  ==========  ==============  ======================
+hidden      batch  iterations  lr       dropout     validation BPC  dickens_test_large.txt
+==========  =====  ==========  =======  ==========  ==============  ======================
+256         32     1000        0.003    0           2.178           2.246
+256         32     1000        0.006    0           2.068           2.148
+256         32     1000        0.01     0           2.375           2.431
+256         16     2000        0.006    0           2.033           2.114
+256         32     3000        0.003    0           1.956           2.046
+256         16     4500        0.006    0           1.923           2.016
+256         16     4800        0.006    0.15        1.919           2.009
+192         16     8500        0.006    0.1         1.920           2.011
+192         16     8500        0.008    0           1.954           2.048
+192         16     8500        0.0045   0           1.929           2.030
+192         16     8000        0.006    0           1.913           2.018  <- chosen
+==========  =====  ==========  =======  ==========  ==============  ======================
 
-(95% bootstrap intervals in brackets; the coursework defaults give 2.465 and 2.525.) A
-hidden size of 384 with dropout 0.1 took 0.37 s per iteration, too slow to reach as many
-iterations inside the budget. The target of the issue (at most 2.0 on
-dickens_test_large.txt) is not reached yet. What changes from the coursework and why:
-
-- batches of parallel streams with the state carried between consecutive chunks (truncated
-  BPTT): every character is used once per pass instead of at random, the model sees many
-  chunks per step (far more characters per second than batch 1), and it learns to use context
-  longer than one chunk, which is how BPC is measured (state carried over the whole text);
-- a wider model (more capacity; affordable because batching keeps the cores busy);
-- gradient-norm clipping (carried state makes gradients spikier) and a cosine decay of the
-  learning rate (large steps early, fine steps at the end of the fixed budget);
-- 5% of the training text held out, to choose the settings and to plot the learning curve.
+What the search showed: on this CPU a 192-wide LSTM trains about 1.7 times as many characters
+per second as a 256-wide one (the larger matrices fall out of cache), which outweighs its
+smaller capacity in 10 minutes; batches of 16 streams beat 32 at the same number of characters
+(twice the optimiser steps); lr 0.006 beats 0.0045 and 0.008; dropout helped the 256-wide
+model a little and the 192-wide one not. The target of the issue (at most 2.0 on
+dickens_test_large.txt) was not reached: about 2.02. What changes from the coursework and why
+is in :data:`REASONS`.
 """
 
 from __future__ import annotations
@@ -35,8 +41,8 @@ from .errors import ConfigError
 
 PRESETS: dict[str, dict[str, Any]] = {
     "best": dict(
-        hidden_size=256, n_layers=2, batch_size=32, chunk_len=100, carry_state=True,
-        lr=0.003, lr_schedule="cosine", clip=1.0, n_epochs=3000, valid_frac=0.05,
+        hidden_size=192, n_layers=2, batch_size=16, chunk_len=100, carry_state=True,
+        lr=0.006, lr_schedule="cosine", clip=1.0, n_epochs=8000, valid_frac=0.05,
         eval_every=250, print_every=100, plot_every=10,
     ),
 }
@@ -44,20 +50,21 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 # Why each setting of ``best`` differs from the coursework's defaults (shown in the report).
 REASONS: dict[str, str] = {
-    "hidden_size": "more capacity; affordable because batching keeps both cores busy",
+    "hidden_size": "more capacity; 192 rather than 256 because on this CPU it trains about 1.7 "
+                   "times as many characters per second, which mattered more in 10 minutes",
     "batch_size": "parallel streams: many chunks per optimiser step, far more characters per "
                   "second than one chunk",
     "chunk_len": "shorter chunks, more steps; context beyond a chunk comes from the carried state",
     "carry_state": "truncated BPTT: each stream reads the text in order and keeps its state "
                    "across chunks, every character is used once per pass, and the model learns "
                    "to use context longer than a chunk, as BPC is measured",
-    "lr": "a lower peak rate for the larger, batched model",
+    "lr": "the best peak rate of 0.0045, 0.006 and 0.008 for this batched model (validation BPC)",
     "lr_schedule": "cosine decay to 5%: large steps early, fine steps at the end of the fixed budget",
     "clip": "gradient-norm clipping: carried state makes gradients spikier",
     "dropout": "dropout between the layers",
     "valid_frac": "a validation split to choose settings on and to draw the learning curve",
     "eval_every": "validation BPC during training (not counted as training time)",
-    "n_epochs": "as many iterations as fit the budget",
+    "n_epochs": "as many iterations as fit the budget (about 60 ms each with 2 threads)",
 }
 
 
