@@ -1,5 +1,10 @@
 """Studies on a real Dask cluster give the same rows as on the local process pool."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 
@@ -57,15 +62,28 @@ def test_bad_scheduler_address_is_one_clear_error(tmp_path):
         run_study([BASE], tmp_path / "x.csv", scheduler="nonsense", say=None)
 
 
-def test_compare_backends_trains_both_ways_and_finds_identical_rows(tmp_path, monkeypatch):
-    from charlm.backends import compare_backends
-
-    monkeypatch.setenv("CHARLM_RUNS_DIR", str(tmp_path / "mine"))
-    cfgs = [BASE.replace(seed=s) for s in (1, 2)]
-    cmp = compare_backends(cfgs, workers=2)
-    assert cmp.identical and cmp.differing == []
-    assert list(cmp.pool.key) == list(cmp.cluster.key) == [run_key(c) for c in cfgs]
-    assert (cmp.pool.status == "ok").all()
-    assert min(cmp.pool_seconds, cmp.cluster_start_seconds, cmp.cluster_seconds) > 0
-    # both backends trained in temporary folders: nothing landed in the caller's cache
-    assert not (tmp_path / "mine").exists()
+def test_compare_backends_trains_both_ways_and_finds_identical_rows(tmp_path):
+    # In a process of its own, as a notebook kernel runs it: a second LocalCluster in the
+    # process of the test above can fail to start its event loop (distributed's LoopRunner).
+    script = f"""
+import json, os
+from charlm import TrainConfig
+from charlm.backends import compare_backends
+from charlm.runs import run_key
+cfgs = [TrainConfig(n_epochs=20, hidden_size=16, n_layers=1, chunk_len=50, print_every=10,
+                    plot_every=5, seed=s) for s in (1, 2)]
+cmp = compare_backends(cfgs, workers=2)
+print(json.dumps({{"identical": cmp.identical, "differing": cmp.differing,
+                  "pool": list(cmp.pool.key), "cluster": list(cmp.cluster.key),
+                  "keys": [run_key(c) for c in cfgs], "status": list(cmp.pool.status),
+                  "times": [cmp.pool_seconds, cmp.cluster_start_seconds, cmp.cluster_seconds],
+                  "mine": os.path.exists({str(tmp_path / "mine")!r})}}))
+"""
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=240, env=os.environ | {"CHARLM_RUNS_DIR": str(tmp_path / "mine")})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert out["identical"] and out["differing"] == []
+    assert out["pool"] == out["cluster"] == out["keys"] and out["status"] == ["ok", "ok"]
+    assert min(out["times"]) > 0
+    assert not out["mine"]  # both backends trained in temporary folders, not the caller's cache

@@ -113,10 +113,17 @@ def test_atomic_write_keeps_the_old_file_on_a_crash(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python keeps it ignored; the
+    # child must get Ctrl-C as a user's terminal would deliver it, however pytest was started.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def _popen(*args, env=None):
     return subprocess.Popen([sys.executable, "-m", "charlm", *args], cwd=ROOT, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}))
+                            env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}),
+                            preexec_fn=_default_sigint)
 
 
 def test_ctrl_c_during_default_train_saves_a_checkpoint(tmp_path):
