@@ -18,7 +18,7 @@ Cells at equal size
     hardware in the LSTM's time). :func:`iteration_times` measures the time per iteration once
     per config and machine and keeps it under ``runs/timings/``, so the equal-time runs keep
     their iteration counts, and so their cache keys, from one report build to the next;
-    :func:`plot_loss_by_time` draws loss curves against training seconds.
+    :func:`charlm.plots.plot_loss_by_time` draws loss curves against training seconds.
 
 Python source code
     :func:`python_corpus` writes a training corpus of Python source taken from the standard
@@ -113,18 +113,12 @@ def time_per_iteration(cfg: TrainConfig, n: int = 20, threads: int = 1) -> float
     Trains ``n`` iterations (on the training corpus of ``cfg``) with ``threads`` torch threads,
     as a study runs each run with one, and returns the loop's wall time over ``n``.
     """
-    import torch
-
-    from .runs import corpus
+    from .runs import corpus, torch_threads
     from .train import train
 
-    before = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
+    with torch_threads(threads):
         probe = cfg.replace(n_epochs=n, print_every=10**9, plot_every=min(cfg.plot_every, n))
         result = train(probe, data=corpus(cfg.corpus), verbose=False, progress=False)
-    finally:
-        torch.set_num_threads(before)
     return result.wall_time / max(1, result.iterations)
 
 
@@ -235,37 +229,6 @@ def operator_calls(cfg: TrainConfig) -> dict[str, int]:
         logits, _ = model(x)
         logits.sum().backward()
     return calls
-
-
-def plot_loss_by_time(runs: Sequence[dict], path: str | Path,
-                      title: str = "Training loss against training time", smooth_window: int = 1):
-    """Loss histories against training seconds instead of iterations; returns the figure.
-
-    Each run is a mapping with ``label``, ``history`` (mean loss every ``plot_every``
-    iterations), ``plot_every`` and ``seconds_per_iteration`` (the run's training time over
-    its iterations): point ``i`` is drawn at ``(i + 1) * plot_every * seconds_per_iteration``,
-    which assumes the iterations of a run took equally long. ``smooth_window`` > 1 draws a
-    trailing moving average over that many points (:func:`charlm.plots.smooth`).
-    """
-    from .plots import save_figure, smooth  # first: it picks the backend outside notebooks
-
-    import matplotlib.pyplot as plt
-    import numpy as np
-
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    for run in runs:
-        hist = smooth(run["history"], smooth_window)
-        x = np.arange(1, len(hist) + 1) * run["plot_every"] * run["seconds_per_iteration"]
-        ax.plot(x, hist, label=run["label"], linewidth=1.2,
-                marker="o" if len(hist) < 4 else None, markersize=4)  # a lone point shows too
-    ax.set_xlabel("training time (seconds, one torch thread)")
-    ax.set_ylabel("cross-entropy (nats per character)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if runs:
-        ax.legend(fontsize=8)
-    save_figure(fig, path)
-    return fig
 
 
 # ---------------------------------------------------------------------------------------------
@@ -462,6 +425,5 @@ def python_corpus_config(base: TrainConfig | None = None, **corpus_kwargs) -> Tr
 
 __all__ = ["EXCLUDED_DIRS", "PythonCorpus", "SkipFile", "build_python_corpus",
            "cell_comparison_configs", "equal_time_configs", "hidden_for_params", "iteration_times",
-           "n_params", "operator_calls", "plot_loss_by_time",
-           "python_corpus", "python_corpus_config", "source_text", "stdlib_dir", "stdlib_files",
-           "time_per_iteration", "timing_path"]
+           "n_params", "operator_calls", "python_corpus", "python_corpus_config", "source_text",
+           "stdlib_dir", "stdlib_files", "time_per_iteration", "timing_path"]

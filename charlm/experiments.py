@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 from typing import Any, Iterable
 
-import torch
 from tqdm.auto import tqdm
 
 from .atomic import atomic_write
@@ -28,7 +27,7 @@ from .config import TrainConfig
 from .errors import ConfigError
 from .evaluate import bpc
 from .progress import progress_enabled
-from .runs import TEST_FILE, cache_path, cached_run, corpus, run_key
+from .runs import TEST_FILE, cache_path, cached_run, corpus, run_key, torch_threads
 
 HYPERPARAMETERS = ("cell", "hidden_size", "n_layers", "lr", "n_epochs", "chunk_len",
                    "batch_size", "clip", "dropout", "plot_every", "seed", "corpus", "valid_frac",
@@ -79,13 +78,9 @@ def _run_one(cfg_dict: dict[str, Any]) -> dict[str, Any]:
 
     Module-level so process pools and Dask workers can import it.
     """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # one thread per run: identical numbers serial or parallel
-    try:
+    with torch_threads(1):  # one thread per run: identical numbers serial or parallel
         ckpt = cached_run(TrainConfig.from_dict(cfg_dict), verbose=False, progress=False)
         return evaluate_row(ckpt)
-    finally:
-        torch.set_num_threads(threads)
 
 
 # Environment variables that tell a run where its data and outputs live.

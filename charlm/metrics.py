@@ -43,6 +43,7 @@ takes about 10 s with one torch thread on a busy 2-core CPU.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import random
 import re
@@ -228,14 +229,11 @@ def temperature_table(
     character at a time is far too little work to share: on a busy 2-core machine the default
     table took 14 s with one thread and 121 s with two (the OpenMP threads spin and wait).
     """
-    before = torch.get_num_threads()
-    if threads is not None:
-        torch.set_num_threads(threads)
-    try:
+    from .runs import torch_threads
+
+    with torch_threads(threads) if threads is not None else contextlib.nullcontext():
         return _temperature_table(model, vocab, prime_text, temps, seeds, predict_len,
                                   prime_len, greedy, reference)
-    finally:
-        torch.set_num_threads(before)
 
 
 def _temperature_table(model, vocab, prime_text, temps, seeds, predict_len, prime_len, greedy,

@@ -81,6 +81,32 @@ def plot_loss_curves(
     return out
 
 
+def plot_loss_by_time(runs: Sequence[dict], path: str | Path,
+                      title: str = "Training loss against training time", smooth_window: int = 1):
+    """Loss histories against training seconds instead of iterations; returns the figure.
+
+    Each run is a mapping with ``label``, ``history`` (mean loss every ``plot_every``
+    iterations), ``plot_every`` and ``seconds_per_iteration`` (the run's training time over
+    its iterations): point ``i`` is drawn at ``(i + 1) * plot_every * seconds_per_iteration``,
+    which assumes the iterations of a run took equally long. ``smooth_window`` > 1 draws a
+    trailing moving average over that many points (:func:`smooth`).
+    """
+    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    for run in runs:
+        hist = smooth(run["history"], smooth_window)
+        x = np.arange(1, len(hist) + 1) * run["plot_every"] * run["seconds_per_iteration"]
+        ax.plot(x, hist, label=run["label"], linewidth=1.2,
+                marker="o" if len(hist) < 4 else None, markersize=4)  # a lone point shows too
+    ax.set_xlabel("training time (seconds, one torch thread)")
+    ax.set_ylabel("cross-entropy (nats per character)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if runs:
+        ax.legend(fontsize=8)
+    save_figure(fig, path)
+    return fig
+
+
 METRIC_LABELS = {"bpc_valid": "validation", "bpc_test": "dickens_test.txt"}
 
 

@@ -10,10 +10,11 @@ import torch
 from charlm import TrainConfig, bonus, bpc, read_text
 from charlm.bonus import (SkipFile, build_python_corpus, cell_comparison_configs,
                           equal_time_configs, hidden_for_params, iteration_times, n_params,
-                          operator_calls, plot_loss_by_time,
+                          operator_calls,
                           python_corpus, python_corpus_config, source_text, stdlib_files,
                           time_per_iteration, timing_path)
 from charlm.errors import ConfigError, DataError
+from charlm.plots import plot_loss_by_time
 from charlm.runs import cached_run, corpus
 
 
