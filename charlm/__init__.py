@@ -1,5 +1,7 @@
 """charlm: a character-level LSTM language model trained on Dickens."""
 
+__version__ = "0.1.0"  # before the imports: charlm.machine reads it
+
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import VOCAB, VOCAB_SIZE, decode, encode, read_text
@@ -14,4 +16,3 @@ __all__ = [
     "TrainConfig", "TrainResult", "VOCAB", "VOCAB_SIZE", "bpc", "build_model", "decode",
     "encode", "generate", "load_checkpoint", "read_text", "save_checkpoint", "train",
 ]
-__version__ = "0.1.0"

@@ -16,16 +16,15 @@ saving what can be saved.
 from __future__ import annotations
 
 import argparse
-import math
 import signal
 import sys
 from dataclasses import fields
-from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
-from . import paths
+from . import commands, paths
 from .config import TrainConfig
-from .errors import CharlmError, ConfigError
+from .errors import CharlmError
+from .presets import preset
 
 MODES = ("default_train", "custom_train", "plot_loss", "diff_temp", "best_train")
 
@@ -55,29 +54,6 @@ def _boolean(text: str) -> bool:
     if low in ("0", "false", "no", "off"):
         return False
     raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
-
-
-def parse_list(text: str, name: str, positive: bool = True, limit: int | None = None) -> list[float]:
-    """Parse a comma-separated list of finite positive numbers (``--lrs``, ``--temps``)."""
-    items = [t.strip() for t in str(text).split(",")]
-    if not text or not any(items):
-        raise ConfigError(f"--{name} must be a comma-separated list of numbers, got an empty list")
-    out = []
-    for item in items:
-        try:
-            value = float(item)
-        except ValueError:
-            raise ConfigError(
-                f"--{name} must be a comma-separated list of numbers, got {item!r} in {text!r}"
-            ) from None
-        if not math.isfinite(value) or (positive and value <= 0):
-            raise ConfigError(f"--{name} values must be finite numbers > 0, got {item!r}")
-        out.append(value)
-    if len(set(out)) != len(out):
-        raise ConfigError(f"--{name} lists a value twice: {text!r}")
-    if limit and len(out) > limit:
-        raise ConfigError(f"--{name} takes at most {limit} values, got {len(out)}")
-    return out
 
 
 def _train_parser() -> argparse.ArgumentParser:
@@ -136,49 +112,9 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the flags describe: the defaults (or, for ``--best_train``, the preset
     ``best``) with every flag given applied on top."""
-    from .presets import preset
-
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name) is not None}
     return preset("best", **given) if getattr(args, "best_train", False) else TrainConfig(**given)
-
-
-def load_settings(path: str, base: TrainConfig) -> list[TrainConfig]:
-    """Read a ``--settings`` file: a list of partial settings, or ``{base: {...}, vary: {...}}``."""
-    import yaml
-
-    from .experiments import one_at_a_time
-
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError(f"settings file {path} does not exist")
-    try:
-        spec = yaml.safe_load(p.read_text())  # YAML is a superset of JSON
-    except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        where = getattr(exc, "problem_mark", None)
-        at = f" at line {where.line + 1}" if where else ""
-        raise ConfigError(f"settings file {path} is not valid YAML/JSON{at}") from None
-    if isinstance(spec, list) and spec:
-        return [TrainConfig.from_dict(base.to_dict() | _check_map(s, path), what=f"settings file {path}")
-                for s in spec]
-    if isinstance(spec, dict) and set(spec) <= {"base", "vary"} and "vary" in spec:
-        base = TrainConfig.from_dict(base.to_dict() | _check_map(spec.get("base", {}), path),
-                                     what=f"settings file {path}")
-        vary = _check_map(spec["vary"], path)
-        for key, values in vary.items():
-            if not isinstance(values, list) or not values:
-                raise ConfigError(f"settings file {path}: vary.{key} must be a non-empty list")
-            for v in values:
-                TrainConfig.from_dict({key: v}, what=f"settings file {path}")
-        return one_at_a_time(base, vary)
-    raise ConfigError(f"settings file {path} must hold a non-empty list of settings or "
-                      f"a mapping with 'vary' (and optionally 'base')")
-
-
-def _check_map(value: Any, path: str) -> dict:
-    if not isinstance(value, dict):
-        raise ConfigError(f"settings file {path}: each entry must be a mapping, got {value!r}")
-    return value
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -189,10 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if argv and argv[0] in ("generate", "bpc"):
             args = _sub_parser(argv[0]).parse_args(argv[1:])
-            from . import commands
             return getattr(commands, f"cmd_{argv[0]}")(args)
         args = _train_parser().parse_args(argv)
-        from . import commands
         mode = next(m for m in MODES if getattr(args, m))
         return getattr(commands, f"cmd_{mode}")(args, config_from_args(args))
     except CharlmError as exc:

@@ -1,4 +1,4 @@
-"""What each command-line mode does. ``cli`` parses; these functions run.
+"""What each command-line mode does. :mod:`charlm.cli` parses; these functions run.
 
 Each returns an exit status. They print the coursework's lines to stdout and raise
 :class:`~charlm.errors.CharlmError` for user mistakes (``cli.main`` turns it into exit 2).
@@ -17,11 +17,15 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .data import read_text
 from .evaluate import bpc
-from .experiments import (DEFAULT_LRS, default_custom_grid, describe_run, load_histories,
-                          one_at_a_time, run_study)
-from .runs import TEST_FILE, TEST_LARGE_FILE, cache_path, corpus, corpus_text, run_key, train_run
+from .corpora import TEST_FILE, TEST_LARGE_FILE, corpus, corpus_text
+from .evaluate import bpc_interval
+from .report.plots import plot_loss_curves
+from .runs import cache_path, run_key, train_run
 from .sample import check_predict_len, check_temperature, generate
-from .temperature import DEFAULT_TEMPS, pick_prime, samples_at
+from .studies.runner import describe_run, load_histories, run_study
+from .studies.settings import DEFAULT_LRS, default_custom_grid, load_settings, one_at_a_time, parse_list
+from .studies.summary import best_row, selection_metric
+from .studies.temperature import COURSEWORK_TEMPS, pick_prime, samples_at
 
 
 def default_checkpoint() -> Path:
@@ -54,8 +58,6 @@ def cmd_default_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
 
 
 def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
-    from .evaluate import bpc_interval
-
     save = Path(args.save) if args.save else paths.runs_dir() / "best.pt"
     ckpt = train_and_save(cfg, save, progress=False if args.quiet else None)
     if ckpt.meta["status"] == "ok":
@@ -68,8 +70,6 @@ def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
 
 
 def _settings_or_default(args: argparse.Namespace, base: TrainConfig) -> list[TrainConfig]:
-    from .cli import load_settings
-
     if args.settings:
         return load_settings(args.settings, base)
     return one_at_a_time(base, default_custom_grid())
@@ -79,8 +79,6 @@ def cmd_custom_train(args: argparse.Namespace, base: TrainConfig) -> int:
     configs = _settings_or_default(args, base)
     df = run_study(configs, args.log, study="custom_train", workers=args.workers,
                    scheduler=args.scheduler, progress=False if args.quiet else None)
-    from .findings import best_row, selection_metric
-
     metric = selection_metric(df)  # validation BPC when the runs held some out (--valid_frac)
     cols = ["cell", "hidden_size", "n_layers", "lr", "n_epochs", "status", "min_loss",
             "final_loss", *(["bpc_valid"] if metric == "bpc_valid" else []), "bpc_test",
@@ -96,9 +94,6 @@ def cmd_custom_train(args: argparse.Namespace, base: TrainConfig) -> int:
 
 
 def cmd_plot_loss(args: argparse.Namespace, base: TrainConfig) -> int:
-    from .cli import parse_list
-    from .plots import plot_loss_curves
-
     lrs = parse_list(args.lrs, "lrs") if args.lrs is not None else list(DEFAULT_LRS)
     configs = [base.replace(lr=lr) for lr in lrs]
     df = run_study(configs, args.log, study="plot_loss", workers=args.workers,
@@ -127,9 +122,7 @@ def load_or_train_default(args: argparse.Namespace, cfg: TrainConfig) -> Checkpo
 
 
 def cmd_diff_temp(args: argparse.Namespace, cfg: TrainConfig) -> int:
-    from .cli import parse_list
-
-    temps = parse_list(args.temps, "temps") if args.temps is not None else list(DEFAULT_TEMPS)
+    temps = parse_list(args.temps, "temps") if args.temps is not None else list(COURSEWORK_TEMPS)
     for t in temps:
         check_temperature(t)
     ckpt = load_or_train_default(args, cfg)

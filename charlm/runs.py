@@ -1,13 +1,10 @@
-"""Corpora and cached training runs.
+"""Cached training runs.
 
 A run is keyed by its settings, the checksum of its training corpus and its seed. A run trained
 once is saved under ``runs/cache/<key>.pt`` (the ordinary checkpoint format) and reused by every
 later caller with the same settings: the CLI, the studies and the notebooks. Re-running the
 report after a prose edit therefore trains nothing.
 
-A corpus is named either by a Dickens file name (``dickens_train.txt``: taken from ``data/``
-and verified against the committed checksum) or by the path of any UTF-8 text file (its
-characters must be in the vocabulary after unidecode; see :mod:`charlm.data`).
 """
 
 from __future__ import annotations
@@ -24,57 +21,10 @@ import torch
 from . import paths
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from .config import NON_TRAINING_FIELDS, TrainConfig
-from .data import encode, read_text, split_corpus
-from .errors import CheckpointError, DataError
-from .fetch import CORPUS_FILES, corpus_path, expected_sums, sha256
+from .corpora import corpus, corpus_sha
+from .data import split_corpus
+from .errors import CheckpointError
 from .train import TrainResult, train
-
-TRAIN_FILE = "dickens_train.txt"
-TEST_FILE = "dickens_test.txt"
-TEST_LARGE_FILE = "dickens_test_large.txt"
-
-_encoded: dict[tuple[str, int, int], torch.Tensor] = {}
-
-
-def corpus_file(name: str) -> Path:
-    """The path of corpus ``name``: a verified Dickens file, or any existing text file."""
-    if name in CORPUS_FILES:
-        return corpus_path(name)
-    path = Path(name)
-    if not path.is_file():
-        raise DataError(f"corpus file {name} does not exist (or is not a file); give a Dickens "
-                        f"file name ({', '.join(CORPUS_FILES)}) or the path of a text file")
-    return path
-
-
-def corpus_sha(name: str) -> str:
-    """SHA-256 of corpus ``name`` (the committed sum for the Dickens files)."""
-    return expected_sums()[name] if name in CORPUS_FILES else sha256(corpus_file(name))
-
-
-def corpus_text(name: str) -> str:
-    """The normalised text of corpus ``name``."""
-    return read_text(corpus_file(name))
-
-
-def corpus(name: str = TRAIN_FILE) -> torch.Tensor:
-    """The encoded corpus ``name``, shape ``(N,)``.
-
-    The file is verified on every call (hashing 1 MB takes milliseconds); only the encoding is
-    memoised, per path, size and modification time.
-    """
-    path = corpus_file(name)
-    st = path.stat()
-    key = (str(path.resolve()), st.st_size, st.st_mtime_ns)
-    if key not in _encoded:
-        _encoded[key] = encode(read_text(path), what=name)
-    return _encoded[key]
-
-
-def validation_text(cfg: TrainConfig) -> torch.Tensor | None:
-    """The held-out validation part of ``cfg``'s corpus (None when ``valid_frac`` is 0)."""
-    return split_corpus(corpus(cfg.corpus), cfg.valid_frac)[1]
-
 
 def run_key(cfg: TrainConfig) -> str:
     """A stable 16-hex-digit key for the weights ``cfg`` produces on its corpus."""

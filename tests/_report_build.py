@@ -14,7 +14,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from charlm import report
+from charlm.report import build as report
 from charlm.paths import environ
 
 

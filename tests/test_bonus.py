@@ -7,15 +7,14 @@ import string
 import pytest
 import torch
 
-from charlm import TrainConfig, bonus, bpc, read_text
-from charlm.bonus import (SkipFile, build_python_corpus, cell_comparison_configs,
-                          equal_time_configs, hidden_for_params, iteration_times, n_params,
-                          operator_calls,
-                          python_corpus, python_corpus_config, source_text, stdlib_files,
-                          time_per_iteration, timing_path)
+from charlm import TrainConfig, bpc, read_text
+from charlm.studies import cells
+from charlm.corpora import (build_python_corpus, python_corpus, python_corpus_config, SkipFile, source_text, stdlib_files)
+from charlm.studies.cells import (cell_comparison_configs, equal_time_configs, hidden_for_params, iteration_times, n_params, operator_calls, time_per_iteration, timing_path)
 from charlm.errors import ConfigError, DataError
-from charlm.plots import plot_loss_by_time
-from charlm.runs import cached_run, corpus
+from charlm.report.plots import plot_loss_by_time
+from charlm.corpora import corpus
+from charlm.runs import cached_run
 
 
 @pytest.mark.parametrize("n_layers", [1, 2, 3])
@@ -66,7 +65,7 @@ def test_iteration_times_are_measured_once_per_config_and_machine(monkeypatch):
         measured.append(cfg.cell)
         return {"lstm": 0.01, "gru": 0.08, "rnn": 0.04}[cfg.cell] * (1 + len(measured) / 100)
 
-    monkeypatch.setattr(bonus, "time_per_iteration", fake)
+    monkeypatch.setattr(cells, "time_per_iteration", fake)
     first = iteration_times(cfgs, n=7)
     assert measured == ["lstm", "gru", "rnn"] and first["gru"] == pytest.approx(0.0816)
     assert iteration_times(cfgs, n=7) == first and len(measured) == 3  # read back, not measured

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from charlm import TrainConfig
-from charlm.experiments import run_study
+from charlm.studies.runner import run_study
 from charlm.runs import run_key
 
 distributed = pytest.importorskip("distributed")
@@ -68,7 +68,7 @@ def test_compare_backends_trains_both_ways_and_finds_identical_rows(tmp_path):
     script = f"""
 import json, os
 from charlm import TrainConfig
-from charlm.backends import compare_backends
+from charlm.studies.backends import compare_backends
 from charlm.runs import run_key
 cfgs = [TrainConfig(n_epochs=20, hidden_size=16, n_layers=1, chunk_len=50, print_every=10,
                     plot_every=5, seed=s) for s in (1, 2)]

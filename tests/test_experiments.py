@@ -1,7 +1,8 @@
 import pandas as pd
 
 from charlm import TrainConfig
-from charlm.experiments import one_at_a_time, read_log, run_study
+from charlm.studies.runner import read_log, run_study
+from charlm.studies.settings import one_at_a_time
 from charlm.runs import cache_path, cached_run
 
 BASE = TrainConfig(n_epochs=20, hidden_size=16, n_layers=1, chunk_len=50, print_every=10)

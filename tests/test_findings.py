@@ -11,11 +11,11 @@ import pytest
 
 from charlm import TrainConfig
 from charlm.errors import CharlmError
-from charlm.findings import (
-    curve_stats, default_run_checks, describe_trend, lr_checks, param_effects, sample_stats,
-    temperature_checks, varied_label, varied_params, verdict,
-)
-from charlm.slider import static_slider, temperature_grid
+from charlm.report.claims import default_run_checks, lr_checks, temperature_checks, verdict
+from charlm.studies.summary import (curve_stats, describe_trend, param_effects, varied_label, varied_params)
+from charlm.studies.temperature import sample_stats
+from charlm.report.slider import static_slider
+from charlm.studies.temperature import temperature_grid
 
 
 def _curve(start, end, n=300, noise=0.02, seed=0, wobble=0.0):
@@ -117,7 +117,7 @@ def test_static_slider_is_escaped_deterministic_and_starts_where_asked():
 def test_live_slider_regenerates_on_change_and_shows_errors_as_text():
     pytest.importorskip("ipywidgets")
     from charlm import TrainConfig, build_model
-    from charlm.slider import live_slider
+    from charlm.report.slider import live_slider
 
     box = live_slider(build_model(TrainConfig(hidden_size=8, n_layers=1)), prime="It was",
                       predict_len=30, seed=3)

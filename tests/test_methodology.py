@@ -10,7 +10,7 @@ from charlm import CharRNN, TrainConfig, bpc, encode, train
 from charlm.data import SPLIT_BLOCK, sequential_chunks, split_corpus
 from charlm.evaluate import bpc_interval, char_bits, paired_difference_interval
 from charlm.errors import DataError
-from charlm.runs import corpus
+from charlm.corpora import corpus
 from charlm.train import lr_factor
 
 
@@ -86,7 +86,7 @@ def test_paired_difference_cancels_what_both_models_find_hard():
 
 
 def test_selection_optimism_is_large_among_equals_and_vanishes_for_a_clear_winner():
-    from charlm.selection import selection_optimism
+    from charlm.studies.selection import selection_optimism
 
     rng = np.random.default_rng(0)
     text = np.repeat(rng.uniform(1, 3, 30), 200)  # a shared 6,000-character text
@@ -108,7 +108,7 @@ def test_selection_optimism_is_large_among_equals_and_vanishes_for_a_clear_winne
 def test_choosing_on_validation_when_every_run_has_it():
     import pandas as pd
 
-    from charlm.findings import best_row, selection_metric, valid_bpc_at
+    from charlm.studies.summary import best_row, selection_metric, valid_bpc_at
 
     df = pd.DataFrame({"status": ["ok", "ok", "diverged"], "bpc_valid": [2.0, 1.9, float("nan")],
                        "bpc_test": [1.8, 2.1, float("nan")]})
@@ -131,7 +131,7 @@ def test_torch_threads_sets_and_restores():
 
 
 def test_valid_curves_figure(tmp_path):
-    from charlm.plots import plot_valid_curves
+    from charlm.report.plots import plot_valid_curves
 
     runs = [{"label": "a", "curve": [(10, 6.0, 3.0), (20, 12.0, 2.5)], "chars_per_iteration": 3200},
             {"label": "b", "curve": [], "chars_per_iteration": 200}]

@@ -9,11 +9,9 @@ import torch
 import torch.nn.functional as F
 
 from charlm import CharRNN, TrainConfig, bpc, encode, generate, train
-from charlm.metrics import (COLUMNS, METRICS, generated_words, in_vocab_share, summary_row,
-                            plot_temperature_metrics, repeated_ngram_share, sample_bpc,
-                            sampling_entropy, summarise, temperature_table, word_vocabulary,
-                            words)
-from charlm.runs import TEST_FILE, corpus, corpus_text
+from charlm.report.plots import plot_temperature_metrics
+from charlm.studies.temperature import (COLUMNS, generated_words, in_vocab_share, METRICS, repeated_ngram_share, sample_bpc, sampling_entropy, summarise, summary_row, temperature_table, word_vocabulary, words)
+from charlm.corpora import corpus, corpus_text, TEST_FILE
 
 TEMPS = (0.1, 0.5, 1.0, 2.0)
 

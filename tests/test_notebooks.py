@@ -14,7 +14,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report_build import quick_build  # noqa: E402
 
-from charlm import report  # noqa: E402
+from charlm.report import build as report  # noqa: E402
 
 NOTEBOOKS = report.notebook_files()
 PARAM_LINE = re.compile(r"^(\w+): (int|float|str|bool) = (.+?)  # \S.*$")

@@ -19,9 +19,9 @@ from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_outp
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report_build import quick_build  # noqa: E402
 
-from charlm import report  # noqa: E402
-from charlm.display import pre, sample, table_html  # noqa: E402
-from charlm.slider import static_slider  # noqa: E402
+from charlm.report import build as report  # noqa: E402
+from charlm.report.display import pre, sample, table_html  # noqa: E402
+from charlm.report.slider import static_slider  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = "/usr/bin/chromium"

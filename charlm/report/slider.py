@@ -20,29 +20,11 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from .data import normalise
-from .errors import CharlmError
-from .model import CharRNN
-from .sample import check_temperature, generate
-
-
-def temperature_grid(t_min: float = 0.1, t_max: float = 2.0, step: float = 0.1) -> list[float]:
-    """Temperatures from ``t_min`` to ``t_max`` inclusive in steps of ``step``, rounded to
-    the step's decimals (0.1, 0.2, ... 2.0 rather than 0.30000000000000004)."""
-    t_min, t_max, step = (check_temperature(t) for t in (t_min, t_max, step))
-    if t_max < t_min:
-        raise CharlmError(f"temperature grid: t_max {t_max} is below t_min {t_min}")
-    n = int(np.floor((t_max - t_min) / step + 1e-9)) + 1
-    if n > 1000:
-        raise CharlmError(f"temperature grid: {n} values; at most 1000")
-    decimals = max(0, -int(np.floor(np.log10(step))) + 1)
-    return [round(t_min + i * step, decimals) for i in range(n)]
-
-
-def pre_html(text: str, css_class: str = "charlm-text", style: str = "") -> str:
-    """``text`` as an HTML-escaped, wrapping ``<pre>`` block."""
-    style_attr = f' style="{html.escape(style)}"' if style else ""
-    return f'<pre class="{html.escape(css_class)}"{style_attr}>{html.escape(text)}</pre>'
+from ..data import normalise
+from ..errors import CharlmError
+from ..model import CharRNN
+from ..sample import generate
+from .display import pre_html
 
 
 _STYLE = """<style>
@@ -162,4 +144,4 @@ def live_slider(
     return widgets.VBox([widgets.HBox([slider, box, again]), out])
 
 
-__all__ = ["live_slider", "pre_html", "static_slider", "temperature_grid"]
+__all__ = ["live_slider", "static_slider"]

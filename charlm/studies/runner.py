@@ -17,17 +17,19 @@ import os
 import threading
 import time
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
+import pandas as pd
 from tqdm.auto import tqdm
 
-from .atomic import atomic_write
-from .checkpoint import Checkpoint
-from .config import TrainConfig
-from .errors import ConfigError
-from .evaluate import bpc
-from .progress import progress_enabled
-from .runs import TEST_FILE, cache_path, cached_run, corpus, run_key, torch_threads
+from ..atomic import atomic_write
+from ..checkpoint import Checkpoint, load_checkpoint
+from ..config import TrainConfig
+from ..errors import ConfigError
+from ..evaluate import bpc
+from ..progress import progress_enabled
+from ..corpora import TEST_FILE, corpus
+from ..runs import cache_path, cached_run, run_key, torch_threads
 
 HYPERPARAMETERS = ("cell", "hidden_size", "n_layers", "lr", "n_epochs", "chunk_len",
                    "batch_size", "clip", "dropout", "plot_every", "seed", "corpus", "valid_frac",
@@ -35,25 +37,6 @@ HYPERPARAMETERS = ("cell", "hidden_size", "n_layers", "lr", "n_epochs", "chunk_l
 COLUMNS = ("key", *HYPERPARAMETERS, "status", "iterations", "diverged_at",
            "min_loss", "final_loss", "bpc_valid", "bpc_test", "wall_time_s", "n_params",
            "torch_version", "threads", "data_sha256")
-
-
-def one_at_a_time(base: TrainConfig, grid: dict[str, Iterable[Any]]) -> list[TrainConfig]:
-    """Vary one parameter at a time around ``base``; duplicates (the base itself) appear once."""
-    out: list[TrainConfig] = []
-    for name, values in grid.items():
-        for value in values:
-            cfg = base.replace(**{name: value})
-            if cfg not in out:
-                out.append(cfg)
-    return out
-
-
-def default_custom_grid() -> dict[str, list[Any]]:
-    """The coursework's part 4.2 study: hidden size, layers and learning rate around the defaults."""
-    return {"hidden_size": [64, 128, 256], "n_layers": [1, 2, 3], "lr": [0.001, 0.005, 0.01]}
-
-
-DEFAULT_LRS = (0.0001, 0.001, 0.005, 0.01, 0.1)  # part 4.3, as in the reference write-up
 
 
 def evaluate_row(ckpt: Checkpoint) -> dict[str, Any]:
@@ -172,8 +155,6 @@ def run_study(
     ``pandas.DataFrame`` with one row per config of THIS study, in the given order; rows of
     other studies already in the log are kept. ``study`` only labels messages and the bar.
     """
-    import pandas as pd
-
     log_path = Path(log_path)
     keys = [run_key(c) for c in configs]
     if len(set(keys)) != len(keys):
@@ -238,7 +219,7 @@ def _execute(todo, workers, scheduler):
     # forkserver, not fork: forking a process whose OpenMP pool is running can deadlock the
     # child. The server imports charlm (and torch) once; workers fork from it cheaply.
     ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["charlm.experiments"])
+    ctx.set_forkserver_preload(["charlm.studies.runner"])
     pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
                                   initializer=_init_worker,
                                   initargs=(os.getpid(), {k: os.environ.get(k) for k in ENV_VARS}))
@@ -291,8 +272,6 @@ def _execute_dask(todo, scheduler):
 
 def load_histories(configs: list[TrainConfig]) -> dict[str, list[float]]:
     """Loss histories of cached runs, keyed by run key (runs not cached are left out)."""
-    from .checkpoint import load_checkpoint
-
     out = {}
     for cfg in configs:
         path = cache_path(cfg)
@@ -301,5 +280,5 @@ def load_histories(configs: list[TrainConfig]) -> dict[str, list[float]]:
     return out
 
 
-__all__ = ["COLUMNS", "DEFAULT_LRS", "default_custom_grid", "describe_run", "evaluate_row", "load_histories",
-           "one_at_a_time", "read_log", "run_study", "write_log"]
+__all__ = ["COLUMNS", "describe_run", "evaluate_row", "load_histories",
+           "read_log", "run_study", "write_log"]

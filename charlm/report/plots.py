@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -14,7 +15,10 @@ if "ipykernel" not in sys.modules:  # keep the inline backend in notebooks
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .atomic import atomic_write  # noqa: E402
+from ..atomic import atomic_write  # noqa: E402
+from ..studies.summary import smooth  # noqa: E402
+from ..studies.temperature import METRIC_LABELS as TEMPERATURE_LABELS  # noqa: E402
+from ..studies.temperature import METRICS, summarise  # noqa: E402
 
 MAX_RUNS_PER_CHART = 10
 
@@ -26,17 +30,6 @@ def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
     with atomic_write(path) as fh:
         fh.write(buf.getvalue())
     return Path(path)
-
-
-def smooth(values: Sequence[float], window: int) -> np.ndarray:
-    """Trailing moving average (window clipped at the start), for readable noisy curves."""
-    arr = np.asarray(values, dtype=float)
-    if window <= 1 or len(arr) == 0:
-        return arr
-    csum = np.cumsum(np.insert(arr, 0, 0.0))
-    idx = np.arange(1, len(arr) + 1)
-    lo = np.maximum(0, idx - window)
-    return (csum[idx] - csum[lo]) / (idx - lo)
 
 
 def plot_loss_curves(
@@ -194,3 +187,49 @@ def plot_temperature_distribution(probs: dict[float, np.ndarray], labels: Sequen
     return fig
 
 
+def plot_temperature_metrics(df, path: str | Path | None = None, title: str | None = None):
+    """Four panels, one per metric, against temperature: the mean across seeds as a line, the
+    min..max range across seeds shaded, each seed as a faint dot; greedy decoding as a black
+    square at T = 0 (with its min..max as an error bar), and the reference text's mean (if the
+    table has one) as a dashed line. Saved atomically with :func:`save_figure`
+    when ``path`` is given. Returns the figure.
+    """
+    summary = summarise(df)
+    sampled = summary[summary.decoding == "sample"].sort_values("temperature")
+    greedy = summary[summary.decoding == "greedy"]
+    ref = summary[summary.decoding == "reference"]
+    dots = df[df.decoding == "sample"]
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    for ax, metric in zip(axes.flat, METRICS):
+        t = sampled.temperature.to_numpy(float)
+        ax.fill_between(t, sampled[f"{metric}_min"], sampled[f"{metric}_max"], alpha=0.2,
+                        color="C0", label="min..max across seeds")
+        ax.plot(t, sampled[f"{metric}_mean"], "o-", color="C0", label="sampling (mean)")
+        ax.plot(dots.temperature, dots[metric], ".", color="C0", alpha=0.35, markersize=4)
+        if len(greedy):
+            g = greedy.iloc[0]
+            err = [[g[f"{metric}_mean"] - g[f"{metric}_min"]],
+                   [g[f"{metric}_max"] - g[f"{metric}_mean"]]]
+            ax.errorbar([0.0], [g[f"{metric}_mean"]], yerr=err, fmt="s", color="black",
+                        capsize=3, label="greedy (argmax), T = 0")
+        if len(ref) and not math.isnan(ref.iloc[0][f"{metric}_mean"]):
+            ax.axhline(ref.iloc[0][f"{metric}_mean"], ls="--", color="C3", lw=1,
+                       label="held-out text, mean (entropy: the model's, at T = 1)")
+        ax.set_ylabel(TEMPERATURE_LABELS[metric], fontsize=9)
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel("temperature T")
+    handles, labels = [], []
+    for ax in axes.flat:
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            if lab not in labels:
+                handles.append(h)
+                labels.append(lab)
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+               bbox_to_anchor=(0.5, -0.02))
+    n_seeds = df[df.decoding == "sample"].seed.nunique()
+    fig.suptitle(title or f"Generated text against temperature ({n_seeds} seeds each)")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    if path is not None:
+        save_figure(fig, path)
+    return fig

@@ -16,9 +16,11 @@ from typing import Sequence
 
 import numpy as np
 
-from .config import TrainConfig
-from .errors import DataError
-from .evaluate import block_sums, char_bits
+from ..config import TrainConfig
+from ..errors import DataError
+from ..corpora import corpus
+from ..evaluate import block_sums, char_bits
+from ..runs import cached_run
 
 
 @dataclass(frozen=True)
@@ -80,8 +82,6 @@ def selection_optimism(bits_by_run: Sequence[np.ndarray], block: int = 200,
 def run_bits(configs: Sequence[TrainConfig], texts: Sequence[str]) -> dict[str, list[np.ndarray]]:
     """Per-character bits of each run of ``configs`` (from the cache, trained if missing) on
     each corpus file of ``texts``: ``{text: [bits of run 0, bits of run 1, ...]}``."""
-    from .runs import cached_run, corpus
-
     models = [cached_run(c).model for c in configs]
     return {name: [char_bits(m, corpus(name)) for m in models] for name in texts}
 

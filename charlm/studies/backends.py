@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Sequence
 
-from .config import TrainConfig
-from .errors import ConfigError
-from .experiments import run_study
-from .paths import environ
+from ..config import TrainConfig
+from ..errors import ConfigError
+from .runner import run_study
+from ..paths import environ
 
 # Columns that must agree between backends: everything a run computes (wall times and the
 # machine's load may differ; the numbers may not).

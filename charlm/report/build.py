@@ -41,10 +41,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-from . import paths
-from .atomic import atomic_write_text
-from .errors import CharlmError
-from .paths import environ as _environ
+from .. import paths
+from ..atomic import atomic_write_text
+from ..errors import CharlmError
+from ..paths import environ as _environ
 
 NOTEBOOKS_DIR = paths.ROOT / "notebooks"
 QUICK_PARAMS = NOTEBOOKS_DIR / "params" / "quick.yaml"

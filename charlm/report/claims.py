@@ -1,0 +1,185 @@
+"""Claims of the coursework and the reference write-up, checked against this run's data.
+
+Where the report's discussion makes a claim, a :class:`Check` says what the claim is (with the
+rule used to check it), what this run shows, and whether they agree, so a run that disagrees
+says so plainly instead of repeating the reference.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+
+from ..studies.summary import curve_stats
+
+
+@dataclass(frozen=True)
+class Check:
+    """A claim, what this run shows, and whether they agree (None: not checkable here)."""
+
+    claim: str
+    observed: str
+    agrees: bool | None
+
+
+def verdict(checks: Sequence[Check]) -> str:
+    """One sentence summing up a list of checks."""
+    known = [c for c in checks if c.agrees is not None]
+    if not known:
+        return "None of these claims can be checked against this run (see the table)."
+    bad = [c for c in known if not c.agrees]
+    if not bad:
+        return f"This run agrees with all {len(known)} checkable claims."
+    return (f"This run disagrees with {len(bad)} of {len(known)} checkable claims: "
+            + "; ".join(f"“{c.claim}” (here: {c.observed})" for c in bad) + ".")
+
+
+def default_run_checks(history: Sequence[float], plot_every: int, n_epochs: int,
+                       initial_loss: float | None = None, reference_epochs: int = 3000) -> list[Check]:
+    """The reference write-up's default-training figures against this run.
+
+    ``initial_loss``: the untrained model's loss in nats (the start of training); without it
+    the first history point is used, which already averages ``plot_every`` iterations.
+    """
+    st = curve_stats(history, plot_every)
+    if n_epochs != reference_epochs:
+        note = (f"not comparable: this run trained {n_epochs} iterations, the reference "
+                f"{reference_epochs}")
+        return [Check("the loss starts at about 4.6 nats (ln 100: a uniform guess)", note, None),
+                Check("after 3000 iterations it is about 1.7-1.8 nats", note, None)]
+    if initial_loss is not None:
+        start, where = initial_loss, (f"{initial_loss:.2f} for the untrained model; the mean of "
+                                      f"the first {plot_every} iterations is already {st['start']:.2f}")
+    else:
+        start, where = st["start"], f"{st['start']:.2f} (mean of the first {plot_every} iterations)"
+    return [
+        Check("the loss starts at about 4.6 nats (ln 100: a uniform guess); "
+              "agreement = within 0.3", where, abs(start - 4.6) <= 0.3),
+        Check("after 3000 iterations it is about 1.7-1.8 nats; agreement = 1.6 to 1.9",
+              f"{st['final']:.2f} (mean of the last {st['tail_iterations']} iterations)",
+              1.6 <= st["final"] <= 1.9),
+    ]
+
+
+def lr_checks(runs: Sequence[Mapping[str, Any]], reference_epochs: int = 3000) -> list[Check]:
+    """The learning-rate claims of the coursework and the reference write-up, checked.
+
+    ``runs``: one mapping per learning rate with ``lr``, ``status``, ``n_epochs`` and the
+    :func:`curve_stats` keys. Runs that diverged count as worst.
+    """
+    ok = [r for r in runs if r["status"] == "ok" and math.isfinite(r["final"])]
+    by_lr = {float(r["lr"]): r for r in runs}
+    checks: list[Check] = []
+    if len(ok) >= 2:
+        small, large = min(ok, key=lambda r: r["lr"]), max(ok, key=lambda r: r["lr"])
+        slowest = max(ok, key=lambda r: r["early"])
+        checks.append(Check(
+            "the coursework: a too-small learning rate learns slowly (the smallest lr has the "
+            "highest loss a quarter of the way in)",
+            f"highest at that point: lr={slowest['lr']:g} ({slowest['early']:.2f}); "
+            f"smallest lr={small['lr']:g} ({small['early']:.2f})",
+            slowest is small))
+        others = [r for r in ok if r is not large]
+        rough = float(np.median([r["roughness"] for r in others])) if others else math.nan
+        other_rise = max((r["rise"] for r in others), default=math.nan)
+        unstable = large["rise"] > 0.1 or large["roughness"] > 1.5 * rough
+        checks.append(Check(
+            "the coursework: a too-large learning rate makes the loss oscillate (after the first "
+            "quarter the largest lr's smoothed curve climbs back up by more than 0.1 nats, or its "
+            "point-to-point spread is over 1.5x the others' median)",
+            f"lr={large['lr']:g}: largest climb {large['rise']:.2f} nats (the others at most "
+            f"{other_rise:.2f}); spread {large['roughness']:.3f} vs median {rough:.3f}",
+            bool(unstable)))
+    diverged = [r for r in runs if r["status"] != "ok"]
+    for r in diverged:
+        checks.append(Check(f"lr={r['lr']:g} trains", f"{r['status']}", False))
+
+    comparable = all(int(r["n_epochs"]) == reference_epochs for r in runs)
+    note = (f"not comparable: this run trained {runs[0]['n_epochs'] if runs else '?'} "
+            f"iterations per run, the reference {reference_epochs}")
+
+    def ref(claim: str, needed: Sequence[float], test) -> None:
+        if not comparable:
+            checks.append(Check(claim, note, None))
+        elif any(lr not in by_lr for lr in needed):
+            checks.append(Check(claim, "not in this run's grid", None))
+        else:
+            observed, agrees = test()
+            checks.append(Check(claim, observed, agrees))
+
+    ranked = sorted(ok, key=lambda r: r["final"])
+
+    def best_two():
+        names = ", ".join(f"lr={r['lr']:g} ({r['final']:.2f})" for r in ranked[:2])
+        return f"lowest final loss: {names}", {float(r["lr"]) for r in ranked[:2]} == {0.005, 0.01}
+
+    def smallest_highest():
+        worst = max(runs, key=lambda r: r["final"] if r["status"] == "ok" else math.inf)
+        return (f"highest: lr={worst['lr']:g}"
+                + (f" ({worst['final']:.2f})" if worst["status"] == "ok" else f" ({worst['status']})"),
+                float(worst["lr"]) == 0.0001)
+
+    def value(lr: float, target: float):
+        r = by_lr[lr]
+        if r["status"] != "ok":
+            return f"lr={lr:g} {r['status']}", False
+        return f"{r['final']:.2f}", abs(r["final"] - target) <= 0.25
+
+    ref("the reference: lr 0.005 and 0.01 did best", (0.005, 0.01), best_two)
+    ref("the reference: lr 0.0001 ended highest", (0.0001,), smallest_highest)
+    ref("the reference: lr 0.0001 ended at about 2.4 nats (agreement = within 0.25)", (0.0001,),
+        lambda: value(0.0001, 2.4))
+    ref("the reference: lr 0.1 plateaued around 2.3 nats (agreement = within 0.25)", (0.1,),
+        lambda: value(0.1, 2.3))
+    return checks
+
+
+def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
+    """Rank correlation (ties get their average rank); NaN with fewer than 3 finite pairs."""
+    x, y = np.asarray(x, float), np.asarray(y, float)
+    keep = np.isfinite(x) & np.isfinite(y)
+    if keep.sum() < 3:
+        return math.nan
+    rx, ry = (pd.Series(v[keep]).rank().to_numpy() for v in (x, y))
+    if rx.std() == 0 or ry.std() == 0:
+        return 0.0
+    return float(np.corrcoef(rx, ry)[0, 1])
+
+
+def temperature_checks(stats: Mapping[float, Mapping[str, float]], n: int = 10) -> list[Check]:
+    """The reference write-up's temperature claims against samples at several temperatures
+    (``stats``: temperature -> :func:`sample_stats`)."""
+    temps = sorted(stats)
+    rep = f"repeated {n}-grams"
+    lo, hi = temps[0], temps[-1]
+    checks = []
+    rho_chars = _spearman(temps, [stats[t]["distinct chars"] for t in temps])
+    rho_rep = _spearman(temps, [stats[t][rep] for t in temps])
+    checks.append(Check(
+        "higher temperature gives more varied text: the number of distinct characters rises with T "
+        "and repetition does not (rank correlations > 0 and <= 0)",
+        f"rank correlation with T over {len(temps)} samples: distinct characters {rho_chars:+.2f}, "
+        f"repeated {n}-grams {rho_rep:+.2f}",
+        None if math.isnan(rho_chars) else bool(rho_chars > 0 and not rho_rep > 0)))
+    if lo <= 0.2:
+        s = stats[lo]
+        checks.append(Check(
+            f"at T = {lo:g} the text loops on a few frequent words: more than 30% of its "
+            f"{n}-character windows repeat",
+            f"{s[rep]:.0%} repeat; {s['distinct chars']} distinct characters",
+            bool(s[rep] > 0.3)))
+    if hi >= 1.8:
+        s = stats[hi]
+        checks.append(Check(
+            f"at T = {hi:g} it is near-random characters: fewer than half of its words are "
+            f"words of the training text",
+            f"{s['known words']:.0%} known words; {s['distinct chars']} distinct characters",
+            None if math.isnan(s["known words"]) else bool(s["known words"] < 0.5)))
+    return checks
+
+
+__all__ = ["Check", "default_run_checks", "lr_checks", "temperature_checks", "verdict"]

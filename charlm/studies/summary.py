@@ -1,0 +1,170 @@
+"""Summaries of runs and studies: loss-curve statistics, the study table, the best run, and
+the effect of each varied parameter."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+import pandas as pd
+
+
+# ---------------------------------------------------------------- loss curves
+
+
+def smooth(values: Sequence[float], window: int) -> np.ndarray:
+    """Trailing moving average (window clipped at the start), for readable noisy curves."""
+    arr = np.asarray(values, dtype=float)
+    if window <= 1 or len(arr) == 0:
+        return arr
+    csum = np.cumsum(np.insert(arr, 0, 0.0))
+    idx = np.arange(1, len(arr) + 1)
+    lo = np.maximum(0, idx - window)
+    return (csum[idx] - csum[lo]) / (idx - lo)
+
+
+def curve_stats(history: Sequence[float], plot_every: int, smooth_window: int = 10) -> dict[str, float]:
+    """Summary of one loss curve (``history``: mean loss of every ``plot_every`` iterations).
+
+    ``start`` is the first point; ``final`` the mean of the last tenth of the points (a single
+    point is the loss of only ``plot_every`` random chunks, so it is noisy); ``min_smoothed``
+    the lowest point of the moving average; ``rise`` the largest climb of the moving average
+    above its lowest point so far, after the first quarter (a curve that keeps falling scores
+    about 0, one that swings back up scores the height of the swing); ``roughness`` the standard
+    deviation of point-to-point changes over the second half (larger = more jumpy); ``early``
+    the moving average a quarter of the way in.
+    """
+    h = np.asarray(history, dtype=float)
+    nan = math.nan
+    if len(h) == 0:
+        return dict(start=nan, final=nan, min_smoothed=nan, rise=nan, roughness=nan,
+                    early=nan, points=0, tail_iterations=0)
+    tail = max(1, len(h) // 10)
+    s = smooth(h, smooth_window)
+    half = h[len(h) // 2:]
+    climb = (s - np.minimum.accumulate(s))[len(s) // 4:]
+    return dict(
+        start=float(h[0]),
+        final=float(h[-tail:].mean()),
+        min_smoothed=float(s.min()),
+        rise=float(climb.max()) if len(climb) else nan,
+        roughness=float(np.std(np.diff(half))) if len(half) > 2 else nan,
+        early=float(s[min(len(s) - 1, len(s) // 4)]),
+        points=len(h),
+        tail_iterations=tail * plot_every,
+    )
+
+
+def zoom_ylim(stats: Iterable[Mapping[str, float]], margin: float = 0.1) -> tuple[float, float] | None:
+    """A y-range that shows the second half of the curves (from the lowest smoothed point to a
+    little above the highest 'early' value), for a zoomed view when curves overlap."""
+    lows = [s["min_smoothed"] for s in stats if math.isfinite(s["min_smoothed"])]
+    highs = [s["early"] for s in stats if math.isfinite(s["early"])]
+    if not lows or not highs:
+        return None
+    lo, hi = min(lows) - margin, max(highs) + margin
+    return (lo, hi) if hi > lo else None
+
+
+def valid_bpc_at(curve: Sequence[Sequence[float]], minutes: float) -> float | None:
+    """The validation BPC of the last evaluation at or before ``minutes`` of training, from a
+    ``valid_curve`` of ``(iteration, training seconds, BPC)``; None when there was none yet."""
+    before = [v for _, s, v in curve if s / 60 <= minutes]
+    return before[-1] if before else None
+
+
+# ---------------------------------------------------------------- studies
+
+
+def varied_label(row: Mapping[str, Any], base: Mapping[str, Any], params: Sequence[str]) -> str:
+    """Which of ``params`` differ from ``base`` in ``row``: ``'lr = 0.01'`` or ``'base'``."""
+    diffs = [f"{p} = {_num(row[p])}" for p in params if not _same(row[p], base[p])]
+    return ", ".join(diffs) if diffs else "base"
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, (int, float, np.number)) and isinstance(b, (int, float, np.number)):
+        return math.isclose(float(a), float(b), rel_tol=1e-9)
+    return a == b
+
+
+def study_table(df, base: Mapping[str, Any], params: Sequence[str]):
+    """The report's table of a study: setting, hyperparameters, outcome, BPC and minutes.
+
+    The validation BPC column is there when some run of the study had a validation split.
+    """
+    out = pd.DataFrame({
+        "varied": [varied_label(r, base, params) for _, r in df.iterrows()],
+        "cell": df["cell"], "hidden_size": df["hidden_size"], "n_layers": df["n_layers"],
+        "lr": [f"{v:g}" for v in df["lr"]], "iterations": df["iterations"],
+        "parameters": df["n_params"], "status": df["status"],
+        "min loss": df["min_loss"], "final loss": df["final_loss"],
+        "BPC (valid)": df["bpc_valid"], "BPC (test)": df["bpc_test"],
+        "minutes": df["wall_time_s"] / 60,
+    })
+    return out if df["bpc_valid"].notna().any() else out.drop(columns="BPC (valid)")
+
+
+def selection_metric(df) -> str:
+    """The column a study chooses on: ``bpc_valid`` when every finished run has one (the runs
+    held out a validation split), else ``bpc_test`` (the coursework's method)."""
+    ok = df[df["status"] == "ok"]
+    return "bpc_valid" if len(ok) and ok["bpc_valid"].notna().all() else "bpc_test"
+
+
+def best_row(df, metric: str = "bpc_test"):
+    """The finished run with the lowest ``metric`` (a BPC column; None if there is none)."""
+    ok = df[(df["status"] == "ok") & df[metric].notna()]
+    return None if ok.empty else ok.loc[ok[metric].idxmin()]
+
+
+def varied_params(configs: Sequence[Any], base: Any) -> list[str]:
+    """The fields of ``base`` (a TrainConfig) that some of ``configs`` change, in field order."""
+    names = list(base.to_dict())
+    return [n for n in names if any(getattr(c, n) != getattr(base, n) for c in configs)]
+
+
+def param_effects(df, base: Mapping[str, Any], params: Sequence[str], metric: str = "bpc_test"
+                  ) -> dict[str, list[tuple[Any, float, float]]]:
+    """For each parameter: (value, BPC, training minutes) of the finished runs where only it
+    differs from ``base`` (the base run included), sorted by value. BPC is column ``metric``."""
+    out = {}
+    for name in params:
+        rows = []
+        for _, r in df.iterrows():
+            if all(_same(r[p], base[p]) for p in params if p != name) and r["status"] == "ok":
+                rows.append((r[name], float(r[metric]), float(r["wall_time_s"]) / 60))
+        out[name] = sorted(rows, key=lambda p: float(p[0]))
+    return out
+
+
+def describe_trend(effects: Sequence[tuple[Any, ...]], name: str) -> str:
+    """A sentence on how BPC moves with one parameter (``effects``: (value, BPC, ...) tuples,
+    sorted by value): falls, rises, or is lowest in between; and the spread."""
+    pairs = [(e[0], e[1]) for e in effects]
+    if len(pairs) < 2:
+        return f"**{name}**: only {len(pairs)} finished run(s), no trend to read."
+    values = ", ".join(f"{_num(v)} -> {b:.3f}" for v, b in pairs)
+    bpcs = [b for _, b in pairs]
+    best_v = pairs[int(np.argmin(bpcs))][0]
+    diffs = np.diff(bpcs)
+    if np.all(diffs < 0):
+        trend = "BPC falls as it grows"
+    elif np.all(diffs > 0):
+        trend = "BPC rises as it grows"
+    else:
+        trend = f"BPC is lowest at {_num(best_v)}"
+    spread = max(bpcs) - min(bpcs)
+    return f"**{name}** (value -> BPC: {values}): {trend}; the spread is {spread:.3f} bits per character."
+
+
+def _num(v: Any) -> str:
+    return f"{v:g}" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else str(v)
+
+
+
+
+__all__ = ["best_row", "curve_stats", "describe_trend", "param_effects", "selection_metric", "smooth",
+           "study_table", "valid_bpc_at", "varied_label", "varied_params", "zoom_ylim"]
