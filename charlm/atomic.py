@@ -3,15 +3,19 @@
 Everything charlm writes (checkpoints, CSV logs, figures, JSON results) goes through
 :func:`atomic_write`: the content is written to a temporary file in the same folder,
 flushed to disk, then renamed over the target (``os.replace`` is atomic on POSIX).
+:func:`check_destination` checks a path the user named before any work is done for it.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+from .errors import ConfigError
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
@@ -22,9 +26,15 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator:
     """Open a temporary sibling of ``path`` for writing; rename it over ``path`` on success.
 
     On any exception (including KeyboardInterrupt) the temporary file is removed and
-    ``path`` is left untouched.
+    ``path`` is left untouched. A symbolic link is followed: the file it points to is replaced
+    (the temporary file goes next to that file, on its file system), and the link is kept.
+    A path that names a directory (an existing one, or any path ending in a separator) raises
+    ``IsADirectoryError`` before anything is created, so no temporary file ever lands in the
+    directory's parent.
     """
-    path = Path(path)
+    if str(path).endswith((os.sep, "/")) or Path(path).is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a file", str(path))
+    path = Path(os.path.realpath(path))
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; give the usual permissions
@@ -44,3 +54,30 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
     """Write ``text`` (UTF-8) to ``path`` atomically."""
     with atomic_write(path, "w") as fh:
         fh.write(text)
+
+
+def check_destination(path: str | os.PathLike, what: str) -> Path:
+    """Check that ``path`` can be written as a file, before any work is done for it.
+
+    Raises :class:`~charlm.errors.ConfigError` with one line, naming ``what`` the file is for
+    (e.g. ``"--save"``), when ``path`` is a directory (or ends in a separator), exists but is
+    not a regular file (a device, a FIFO...), or when its folder (or, for a folder still to be
+    created, the nearest one that exists) is not a folder or is not writable. Returns the path resolved (absolute, symbolic links followed),
+    which is where :func:`atomic_write` will put the file. A write can still fail later (a full
+    disk, say); this only rules out what can be known in advance.
+    """
+    raw = str(path)
+    if raw.endswith((os.sep, "/")) or Path(path).is_dir():
+        raise ConfigError(f"{what} {raw} is a directory; give a file name")
+    target = Path(path).resolve()
+    if target.exists() and not target.is_file():
+        raise ConfigError(f"{what} {raw} exists and is not a regular file")
+    # atomic_write creates missing folders: the nearest one that exists must be a writable folder
+    folder = target.parent
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        raise ConfigError(f"{what} {raw}: {folder} is not a folder")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise ConfigError(f"{what} {raw}: folder {folder} is not writable")
+    return target

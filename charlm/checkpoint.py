@@ -9,7 +9,12 @@ tries to run code, another program's checkpoint, another vocabulary or architect
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,7 +24,7 @@ import torch
 from .atomic import atomic_write
 from .config import TrainConfig
 from .data import VOCAB
-from .errors import CheckpointError, CharlmError
+from .errors import CharlmError, CheckpointError
 from .model import CharRNN, build_model
 
 FORMAT = "charlm.checkpoint"
@@ -47,10 +52,59 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
         "history": [float(x) for x in ckpt.history],
         "meta": dict(ckpt.meta),
     }
-    path = Path(path)
-    with atomic_write(path) as fh:
+    with atomic_write(path) as fh:  # the raw path: atomic_write refuses "folder/" itself
         torch.save(payload, fh)
-    return path
+    return Path(path)
+
+
+def save_checkpoint_or_fallback(
+    path: str | Path, ckpt: Checkpoint, fallback_dir: str | Path,
+    warn: Callable[[str], None] | None = None,
+) -> Path:
+    """Save ``ckpt`` to ``path``; if that fails, to a new file in ``fallback_dir``. Returns where.
+
+    For the end of a long run: a write that fails then (a full disk, a folder removed or made
+    read-only meanwhile) must not lose what was computed. On an ``OSError`` the checkpoint goes
+    to ``fallback_dir/rescued-<YYYYmmdd-HHMMSS>.pt`` (``-2``, ``-3``... if taken; an existing
+    file is never overwritten) and ``warn`` gets one line, ``could not write X (reason); saved
+    the checkpoint to Y instead`` (default: ``charlm: warning: ...`` on stderr). When the
+    fallback fails too, a :class:`CheckpointError` names both reasons.
+    """
+    try:
+        return save_checkpoint(path, ckpt)
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+    rescue = None
+    try:
+        rescue = _fresh_file(Path(fallback_dir), f"rescued-{time.strftime('%Y%m%d-%H%M%S')}", ".pt")
+        save_checkpoint(rescue, ckpt)
+    except OSError as exc2:
+        if rescue is not None:
+            with contextlib.suppress(OSError):
+                rescue.unlink()  # the empty placeholder
+        raise CheckpointError(
+            f"could not write the checkpoint to {path} ({reason}) nor to {fallback_dir} "
+            f"({exc2.strerror or exc2})"
+        ) from None
+    message = f"could not write {path} ({reason}); saved the checkpoint to {rescue} instead"
+    if warn is None:
+        print(f"charlm: warning: {message}", file=sys.stderr)
+    else:
+        warn(message)
+    return rescue
+
+
+def _fresh_file(folder: Path, stem: str, suffix: str) -> Path:
+    """Create and return an empty file ``folder/stem<suffix>`` (or ``stem-2``...) that did not exist."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for n in range(1, 10_000):
+        candidate = folder / (f"{stem}{suffix}" if n == 1 else f"{stem}-{n}{suffix}")
+        try:
+            os.close(os.open(candidate, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666))
+        except FileExistsError:
+            continue
+        return candidate
+    raise FileExistsError(f"no free name {stem}-N{suffix} in {folder}")
 
 
 def load_checkpoint(

@@ -30,7 +30,12 @@ MODES = ("default_train", "custom_train", "plot_loss", "diff_temp", "best_train"
 
 
 class _Parser(argparse.ArgumentParser):
-    """argparse, but errors are ONE line on stderr with exit status 2."""
+    """argparse, but errors are ONE line on stderr with exit status 2, and no abbreviations:
+    ``--hidden 5`` is an error, not a silent ``--hidden_size 5`` (a typo such as ``--lr_sched``
+    would otherwise set whichever option it happens to prefix)."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, allow_abbrev=False, **kwargs)
 
     def error(self, message: str) -> None:  # type: ignore[override]
         self.exit(2, f"charlm: error: {message} (see --help)\n")

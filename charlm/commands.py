@@ -2,6 +2,9 @@
 
 Each returns an exit status. They print the coursework's lines to stdout and raise
 :class:`~charlm.errors.CharlmError` for user mistakes (``cli.main`` turns it into exit 2).
+Every output destination is checked before any work starts (:func:`check_outputs`), a file
+the project did not write is never replaced, and a write that fails after a long run saves
+the result under ``runs/`` instead and says where.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ import sys
 from pathlib import Path
 
 from . import paths
-from .atomic import atomic_write_text
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .atomic import atomic_write_text, check_destination
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_checkpoint_or_fallback
 from .config import TrainConfig
-from .data import read_text
-from .evaluate import bpc
 from .corpora import TEST_FILE, TEST_LARGE_FILE, corpus, corpus_text
-from .evaluate import bpc_interval
+from .data import read_text
+from .errors import CheckpointError, ConfigError, ModelError
+from .evaluate import bpc, bpc_interval
+from .model import check_finite
+from .studies.runner import read_log
 from .report.plots import plot_loss_curves
 from .runs import cache_path, run_key, train_run
 from .sample import check_predict_len, check_temperature, generate
@@ -28,15 +33,39 @@ from .studies.summary import best_row, selection_metric
 from .studies.temperature import COURSEWORK_TEMPS, pick_prime, samples_at
 
 
+EXIT_DIVERGED = 1  # the run finished its work but diverged: kept, and reported as a failure
+
+
 def default_checkpoint() -> Path:
     return paths.runs_dir() / "default.pt"
 
 
+def check_checkpoint_destination(path: Path, what: str = "--save") -> Path:
+    """``path`` can be written (see :func:`~charlm.atomic.check_destination`) and, if it exists,
+    is a charlm checkpoint: a file the project did not write is never replaced."""
+    check_destination(path, what)
+    if path.exists():
+        try:
+            load_checkpoint(path)
+        except CheckpointError:
+            raise ConfigError(f"{what} {path} exists and is not a charlm checkpoint; it will not "
+                              f"be overwritten (remove it or choose another path)") from None
+    return path
+
+
+def check_log_destination(path: str | Path, what: str = "--log") -> Path:
+    """``path`` can be written and, if it exists, is a study log (its rows are kept)."""
+    check_destination(path, what)
+    read_log(path)  # raises ConfigError for a file that is not an experiment log
+    return Path(path)
+
+
 def train_and_save(cfg: TrainConfig, save: Path, progress: bool | None = None) -> Checkpoint:
     """Train with the coursework's printing, save to ``save`` (and to the run cache when the run
-    finished), print BPC on the test files. Ctrl-C saves where it got to, then re-raises."""
+    finished). Ctrl-C saves where it got to, then re-raises. If ``save`` cannot be written
+    after all (a disk filled up meanwhile), the checkpoint goes to ``runs/`` and a line says so."""
     result, ckpt = train_run(cfg, verbose=True, progress=progress)
-    save_checkpoint(save, ckpt)
+    save = save_checkpoint_or_fallback(save, ckpt, paths.runs_dir())
     if result.interrupted:
         print(f"interrupted at iteration {result.iterations}/{cfg.n_epochs}; "
               f"checkpoint of that point saved to {save}")
@@ -44,28 +73,41 @@ def train_and_save(cfg: TrainConfig, save: Path, progress: bool | None = None) -
     if result.status == "ok":
         save_checkpoint(cache_path(cfg), ckpt)
     print(f"saved {save} ({result.status}, {result.iterations} iterations, "
-          f"{result.wall_time:.1f} s, final smoothed loss {result.final_loss:.4f})")
+          f"{result.wall_time:.1f} s, mean loss of the last {cfg.plot_every} iterations "
+          f"{result.final_loss:.4f})")
     return ckpt
 
 
+def _diverged(ckpt: Checkpoint, save: Path) -> int:
+    print(f"charlm: error: training diverged at iteration {ckpt.meta['diverged_at']}; the "
+          f"checkpoint and its loss history are kept in {save}, but its weights are not usable",
+          file=sys.stderr)
+    return EXIT_DIVERGED
+
+
+def _train_command(args: argparse.Namespace, cfg: TrainConfig, default: Path) -> tuple[Checkpoint, Path]:
+    save = check_checkpoint_destination(Path(args.save) if args.save else default)
+    return train_and_save(cfg, save, progress=False if args.quiet else None), save
+
+
 def cmd_default_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
-    save = Path(args.save) if args.save else default_checkpoint()
-    ckpt = train_and_save(cfg, save, progress=False if args.quiet else None)
-    if ckpt.meta["status"] == "ok":
-        for name in (TEST_FILE, TEST_LARGE_FILE):
-            print(f"BPC on {name}: {bpc(ckpt.model, corpus(name)):.4f}")
+    ckpt, save = _train_command(args, cfg, default_checkpoint())
+    if ckpt.meta["status"] != "ok":
+        return _diverged(ckpt, save)
+    for name in (TEST_FILE, TEST_LARGE_FILE):
+        print(f"BPC on {name}: {bpc(ckpt.model, corpus(name)):.4f}")
     return 0
 
 
 def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
-    save = Path(args.save) if args.save else paths.runs_dir() / "best.pt"
-    ckpt = train_and_save(cfg, save, progress=False if args.quiet else None)
-    if ckpt.meta["status"] == "ok":
-        print(f"training time: {ckpt.meta['wall_time'] / 60:.1f} min; "
-              f"validation BPC {ckpt.meta['valid_bpc']:.4f}")
-        for name in (TEST_FILE, TEST_LARGE_FILE):
-            value, lo, hi = bpc_interval(ckpt.model, corpus(name))
-            print(f"BPC on {name}: {value:.4f} (95% bootstrap interval {lo:.4f}-{hi:.4f})")
+    ckpt, save = _train_command(args, cfg, paths.runs_dir() / "best.pt")
+    if ckpt.meta["status"] != "ok":
+        return _diverged(ckpt, save)
+    print(f"training time: {ckpt.meta['wall_time'] / 60:.1f} min; "
+          f"validation BPC {ckpt.meta['valid_bpc']:.4f}")
+    for name in (TEST_FILE, TEST_LARGE_FILE):
+        value, lo, hi = bpc_interval(ckpt.model, corpus(name))
+        print(f"BPC on {name}: {value:.4f} (95% bootstrap interval {lo:.4f}-{hi:.4f})")
     return 0
 
 
@@ -76,6 +118,7 @@ def _settings_or_default(args: argparse.Namespace, base: TrainConfig) -> list[Tr
 
 
 def cmd_custom_train(args: argparse.Namespace, base: TrainConfig) -> int:
+    check_log_destination(args.log)
     configs = _settings_or_default(args, base)
     df = run_study(configs, args.log, study="custom_train", workers=args.workers,
                    scheduler=args.scheduler, progress=False if args.quiet else None)
@@ -95,6 +138,8 @@ def cmd_custom_train(args: argparse.Namespace, base: TrainConfig) -> int:
 
 def cmd_plot_loss(args: argparse.Namespace, base: TrainConfig) -> int:
     lrs = parse_list(args.lrs, "lrs") if args.lrs is not None else list(DEFAULT_LRS)
+    check_log_destination(args.log)
+    figure = check_destination(paths.figures_dir() / "loss_by_lr.png", "the figure")
     configs = [base.replace(lr=lr) for lr in lrs]
     df = run_study(configs, args.log, study="plot_loss", workers=args.workers,
                    scheduler=args.scheduler, progress=False if args.quiet else None)
@@ -103,7 +148,7 @@ def cmd_plot_loss(args: argparse.Namespace, base: TrainConfig) -> int:
              "plot_every": cfg.plot_every,
              "diverged_at": None if row.diverged_at != row.diverged_at else int(row.diverged_at)}
             for cfg, row in zip(configs, df.itertuples())]
-    charts = plot_loss_curves(runs, paths.figures_dir() / "loss_by_lr.png",
+    charts = plot_loss_curves(runs, figure,
                               title="Training loss by learning rate")
     for path, _ in charts:
         print(f"figure: {path}")
@@ -118,20 +163,26 @@ def load_or_train_default(args: argparse.Namespace, cfg: TrainConfig) -> Checkpo
         print(f"{path} not found: using the cached run {cache_path(cfg)}")
         return load_checkpoint(cache_path(cfg))
     print(f"{path} not found: training the default model first")
-    return train_and_save(cfg, path, progress=False if args.quiet else None)
+    ckpt = train_and_save(cfg, check_checkpoint_destination(path, "the default checkpoint"),
+                          progress=False if args.quiet else None)
+    if ckpt.meta["status"] != "ok":
+        raise ModelError(f"the default model diverged at iteration {ckpt.meta['diverged_at']}; "
+                         f"there is nothing to sample from")
+    return ckpt
 
 
 def cmd_diff_temp(args: argparse.Namespace, cfg: TrainConfig) -> int:
     temps = parse_list(args.temps, "temps") if args.temps is not None else list(COURSEWORK_TEMPS)
     for t in temps:
         check_temperature(t)
+    out = check_destination(paths.runs_dir() / "diff_temp.json", "the samples file")
     ckpt = load_or_train_default(args, cfg)
+    check_finite(ckpt.model, "the model to sample from")
     prime = pick_prime(corpus_text(TEST_FILE), seed=cfg.seed)
     samples = samples_at(ckpt.model, prime, temps, predict_len=200, seed=cfg.seed)
     print(f"priming string: {prime!r}")
     for t, text in samples.items():
         print(f"\n--- temperature {t:g} ---\n{prime}{text}")
-    out = paths.runs_dir() / "diff_temp.json"
     atomic_write_text(out, json.dumps({"prime_str": prime, "seed": cfg.seed,
                                        "samples": {f"{t:g}": s for t, s in samples.items()}},
                                       indent=2))
@@ -144,6 +195,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     if not args.greedy:
         check_temperature(args.temperature)
     ckpt = load_checkpoint(args.checkpoint)
+    check_finite(ckpt.model, f"the model in {args.checkpoint}")
     temperature = 1.0 if args.greedy else float(args.temperature)
     sys.stdout.write(generate(ckpt.model, args.prime_str, args.predict_len, temperature,
                               seed=args.seed, greedy=args.greedy) + "\n")
@@ -153,5 +205,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
 def cmd_bpc(args: argparse.Namespace) -> int:
     text = read_text(args.file)
     ckpt = load_checkpoint(args.checkpoint)
+    check_finite(ckpt.model, f"the model in {args.checkpoint}")
     print(f"{bpc(ckpt.model, text, slice_len=args.slice_len):.4f}")
     return 0

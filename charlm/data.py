@@ -73,8 +73,9 @@ def read_text(path: str | Path, min_len: int = 2) -> str:
     if not path.is_file():
         raise DataError(f"text file {path} is not a regular file")
     raw = path.read_bytes()
-    if b"\x00" in raw:
-        raise DataError(f"{path} is not a text file (it contains NUL bytes)")
+    nul = raw.find(b"\x00")
+    if nul >= 0:
+        raise DataError(f"{path} is not a text file (it contains a NUL byte at offset {nul})")
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -23,3 +23,7 @@ class CheckpointError(CharlmError):
 
 class ConfigError(CharlmError):
     """A hyperparameter or option has an invalid value."""
+
+
+class ModelError(CharlmError):
+    """A model cannot be used as it is (e.g. its weights contain NaN after a diverged run)."""

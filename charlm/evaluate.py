@@ -9,8 +9,8 @@ import torch
 import torch.nn.functional as F
 
 from .data import encode
-from .errors import DataError
-from .model import CharRNN
+from .errors import DataError, ModelError
+from .model import CharRNN, check_finite
 
 
 @torch.no_grad()
@@ -22,12 +22,17 @@ def char_bits(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -
     ``slice_len`` (beyond float rounding). The first character has no prediction, so a text
     of N characters gives N - 1 values. Log-probabilities are taken in float64 so that a model
     whose decoder outputs all zeros gives exactly log2(100) = 6.6439 bits per character.
+    A model with NaN or inf weights (or scores) raises :class:`~charlm.errors.ModelError`
+    instead of returning NaN.
     """
     data = encode(text, what="evaluation text") if isinstance(text, str) else text
     if len(data) < 2:
         raise DataError(f"BPC needs a text of at least 2 characters, got {len(data)}")
     if slice_len < 1:
         raise DataError(f"slice_len must be >= 1, got {slice_len}")
+    # The weights once up front (0.1 ms), the result once at the end (one pass over N values,
+    # negligible beside the model's forward pass): no per-slice cost.
+    check_finite(model)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -43,7 +48,11 @@ def char_bits(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -
             out.append(nats.cpu().numpy())
     finally:
         model.train(was_training)
-    return np.concatenate(out) / math.log(2)
+    bits = np.concatenate(out) / math.log(2)
+    if not np.isfinite(bits).all():
+        raise ModelError("the model gives non-finite scores (its weights are finite, but its "
+                         "scores overflow)")
+    return bits
 
 
 def bpc(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -> float:

@@ -7,11 +7,13 @@ is never copied over a good one. ``python -m charlm.fetch`` runs it (``make data
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import os
 import shutil
 import sys
 from pathlib import Path
+from typing import Sequence
 
 from . import paths
 from .atomic import atomic_write
@@ -117,7 +119,14 @@ def corpus_path(name: str) -> Path:
     return verify(name)
 
 
-def main() -> int:
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m charlm.fetch``: copy and verify the corpus (it takes no options, and refuses
+    any, abbreviated or not, rather than ignoring them)."""
+    parser = argparse.ArgumentParser(
+        prog="python -m charlm.fetch", allow_abbrev=False,
+        description="Copy the Dickens corpus into data/ from CHARLM_DATA_MIRROR (or "
+                    "../shared/data) and verify its SHA-256 sums.")
+    parser.parse_args(argv)
     try:
         fetch()
     except DataError as exc:

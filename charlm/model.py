@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 from .data import VOCAB_SIZE
+from .errors import ModelError
 
 State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -63,3 +64,38 @@ class CharRNN(nn.Module):
 def build_model(cfg) -> CharRNN:
     """The model a :class:`~charlm.config.TrainConfig` describes (on the CPU)."""
     return CharRNN(cfg.hidden_size, cfg.n_layers, cfg.cell, cfg.dropout)
+
+
+def _non_finite(what: str) -> ModelError:
+    return ModelError(f"{what} gives non-finite scores (its weights contain NaN or inf; "
+                      f"was it trained to divergence?)")
+
+
+def finite_weights(model: nn.Module) -> bool:
+    """Whether every weight (and floating-point buffer) of ``model`` is finite.
+
+    Sums each tensor (a NaN or inf anywhere makes its sum non-finite) and syncs once, which is
+    far cheaper than ``isfinite`` on every element, so it can run before every use. A sum can
+    also overflow, but only for weights near the float limit, whose scores would overflow too.
+    """
+    with torch.no_grad():
+        sums = [t.sum() for t in (*model.parameters(), *model.buffers()) if t.is_floating_point()]
+        return not sums or bool(torch.isfinite(torch.stack(sums)).all())
+
+
+def check_finite(model: nn.Module, what: str = "the model") -> None:
+    """Raise :class:`~charlm.errors.ModelError` unless every weight of ``model`` is finite.
+
+    A diverged run can save NaN weights; this says so in one sentence instead of letting
+    sampling crash or BPC come out as NaN. Finite weights give finite scores: the recurrent
+    output is bounded by tanh, so each logit is bounded by the decoder's absolute row sum plus
+    its bias.
+    """
+    if not finite_weights(model):
+        raise _non_finite(what)
+
+
+def check_finite_scores(scores: torch.Tensor, what: str = "the model") -> None:
+    """Raise :class:`~charlm.errors.ModelError` unless every value of ``scores`` is finite."""
+    if not bool(torch.isfinite(scores).all()):
+        raise _non_finite(what)

@@ -9,7 +9,7 @@ import torch
 
 from .data import decode, encode
 from .errors import ConfigError
-from .model import CharRNN
+from .model import CharRNN, check_finite, check_finite_scores
 
 MAX_PREDICT_LEN = 100_000  # a longer request is almost surely a typo; it would take minutes
 
@@ -79,18 +79,32 @@ def generate(
     else:
         gen.manual_seed(seed)
 
+    # Non-finite scores (a diverged checkpoint's NaN weights) are a ModelError, never a torch
+    # crash or NaN-driven text. The weights are checked once (0.1 ms) and the priming scores
+    # once; each step then checks for free: sampling catches multinomial's refusal of
+    # NaN/inf probabilities, and greedy decoding reads the maximum it needs anyway (a NaN or
+    # +inf score is the maximum), rather than paying a separate isfinite per character.
+    check_finite(model)
     was_training = model.training
     model.eval()
     try:
         logits, state = model(prime.to(device)[None, :])  # (1, len(prime), vocab)
+        check_finite_scores(logits)
         last = logits[0, -1]
         out: list[int] = []
         for _ in range(predict_len):
             if greedy:
-                nxt = int(last.argmax())
+                best, index = last.max(dim=-1)
+                if not math.isfinite(float(best)):
+                    check_finite_scores(best)  # raises ModelError
+                nxt = int(index)
             else:
                 probs = torch.softmax(last.double().cpu() / temperature, dim=-1)
-                nxt = int(torch.multinomial(probs, 1, generator=gen))
+                try:
+                    nxt = int(torch.multinomial(probs, 1, generator=gen))
+                except RuntimeError:
+                    check_finite_scores(probs)  # raises ModelError when that was the cause
+                    raise
             out.append(nxt)
             logits, state = model(torch.tensor([[nxt]], device=device), state)
             last = logits[0, -1]

@@ -16,7 +16,7 @@ from .config import TrainConfig
 from .data import random_chunks, sequential_chunks
 from .errors import ConfigError
 from .evaluate import bpc
-from .model import CharRNN, build_model
+from .model import CharRNN, build_model, finite_weights
 from .progress import progress_enabled
 from .sample import generate
 
@@ -118,7 +118,9 @@ def train(
     end (``result.valid_curve``).
 
     A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops
-    the run: it is marked diverged at that iteration and keeps its history so far. Ctrl-C stops it too and marks it interrupted; the caller decides
+    the run: it is marked diverged at that iteration and keeps its history so far; so do
+    weights that became non-finite (checked before the model is sampled or evaluated, and
+    after the last step). Ctrl-C stops it too and marks it interrupted; the caller decides
     whether to save it.
     """
     device = resolve_device(cfg.device)
@@ -190,12 +192,21 @@ def train(
             if it % cfg.plot_every == 0:
                 result.history.append(plot_sum / cfg.plot_every)
                 plot_sum = 0.0
-            if it % cfg.print_every == 0:  # kept in result.log always, printed when verbose
+            sampling = it % cfg.print_every == 0
+            validating = valid is not None and cfg.eval_every and it % cfg.eval_every == 0
+            # A finite loss can still be followed by a step to NaN weights (a huge lr): check
+            # before the model is used, and at the end, so a broken model is never "ok".
+            if (sampling or validating or it == cfg.n_epochs) and not finite_weights(model):
+                result.diverged_at = it
+                write(f"diverged: the weights are not finite after iteration {it}; "
+                      f"stopping this run")
+                break
+            if sampling:  # kept in result.log always, printed when verbose
                 pct = int(it / cfg.n_epochs * 100)
                 write(f"{time_since(start)} ({it} {pct}%) {print_sum / cfg.print_every:.4f}")
                 write(generate(model, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
                 print_sum = 0.0
-            if valid is not None and cfg.eval_every and it % cfg.eval_every == 0:
+            if validating:
                 evaluate(it)
     except KeyboardInterrupt:
         result.interrupted = True

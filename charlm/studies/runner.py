@@ -116,12 +116,26 @@ def _process_gone(pid: int) -> bool:
 
 
 def read_log(path: str | Path) -> list[dict[str, str]]:
-    """Rows of a CSV log (as strings); empty when the file does not exist."""
+    """Rows of a CSV log (as strings); empty when the file does not exist or is empty.
+
+    A file that is not an experiment log (its header lacks ``key`` and ``status``) raises
+    :class:`ConfigError`: the log is rewritten after every run, and a file the project did
+    not write must never be replaced.
+    """
     path = Path(path)
     if not path.is_file():
         return []
-    with open(path, newline="") as fh:
-        return list(csv.DictReader(fh))
+    try:
+        with open(path, newline="") as fh:
+            reader = csv.DictReader(fh)
+            header = reader.fieldnames
+            rows = list(reader)
+    except (UnicodeDecodeError, csv.Error):
+        header, rows = ["?"], []
+    if header is not None and not {"key", "status"} <= set(header):
+        raise ConfigError(f"{path} exists and is not an experiment log (no key and status "
+                          f"columns); it will not be overwritten (remove it or choose another --log)")
+    return rows
 
 
 def write_log(path: str | Path, rows: list[dict[str, Any]]) -> None:
@@ -247,7 +261,7 @@ def _run_one_remote(cfg_dict: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
 
 
 def _execute_dask(todo, scheduler):
-    from distributed import Client, as_completed
+    from distributed import Client, as_completed  # lazy: heavy optional dependency (the dist extra)
 
     try:
         client = Client(scheduler)
