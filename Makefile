@@ -8,6 +8,8 @@ STAMP := $(VENV)/.installed
 ARGS ?=
 QUICK ?=
 PARAMS ?=
+ONLY ?=
+FORCE ?=
 CHROMIUM ?= chromium
 KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
@@ -47,8 +49,8 @@ best_train: setup data ## beyond the coursework: the best model in a 10-minute C
 bench: setup data ## time the training step against the per-character loop of the coursework
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)
 
-report: setup data ## run every notebook with papermill and build report/report.html (QUICK=1: tiny budgets; PARAMS=file.yaml; ARGS="-p n_epochs 500")
-	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(ARGS)
+report: setup data ## build report/report.html, re-executing only out-of-date notebooks (ONLY=04: just that one; FORCE=1: all; QUICK=1: tiny budgets; PARAMS=file.yaml; ARGS="-p n_epochs 500")
+	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(foreach n,$(ONLY),--only $(n)) $(if $(FORCE),--force) $(ARGS)
 
 pdf: ## print report/report.html to report/report.pdf with Debian's chromium (runs `make report` first if there is no report)
 	@test -f report/report.html || $(MAKE) report

@@ -295,9 +295,71 @@ def test_a_failing_cell_stops_the_build_naming_notebook_and_cell(tmp_path):
     assert not (tmp_path / "out" / "report.html").exists()
 
 
-def test_make_report_wires_quick_params_and_lock(tmp_path):
-    proc = subprocess.run(["make", "-n", "report", "QUICK=1", "ARGS=-p n_epochs 7"], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+def test_make_report_passes_its_options_to_the_build():
+    proc = subprocess.run(["make", "-n", "report", "QUICK=1", "ONLY=04 05", "FORCE=1",
+                           "ARGS=-p n_epochs 7"], cwd=ROOT, capture_output=True, text=True, timeout=60)
     line = next(ln for ln in proc.stdout.splitlines() if "charlm.report" in ln)
     assert "CHARLM_PROGRESS=0" in line and "--quick" in line and "-p n_epochs 7" in line
+    assert "--only 04 --only 05" in line and "--force" in line
     assert json.loads(json.dumps(report.read_params_file(report.QUICK_PARAMS)))["n_epochs"] <= 50
+
+
+# ---------------------------------------------------------------- incremental builds
+
+
+def _tiny_notebooks(folder: Path) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, text in (("00_a.ipynb", "first"), ("01_b.ipynb", "second")):
+        params = new_code_cell("n: int = 1  # a parameter")
+        params.metadata["tags"] = ["parameters"]
+        nb = new_notebook(cells=[new_markdown_cell(f"# {text}"), params, new_code_cell("n + 1")])
+        nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)",
+                                     "language": "python"}
+        nbformat.write(nb, str(folder / name))
+        out.append(folder / name)
+    return out
+
+
+def test_the_execution_key_follows_cells_parameters_and_package_not_outputs(tmp_path):
+    a, _ = _tiny_notebooks(tmp_path)
+    key = report.execution_key(a, {"n": 1}, package="p1")
+    assert report.execution_key(a, {"n": 1}, package="p1") == key
+    assert report.execution_key(a, {"n": 2}, package="p1") != key
+    assert report.execution_key(a, {"n": 1}, package="p2") != key
+    nb = nbformat.read(str(a), as_version=4)
+    nb.cells[2].outputs = [new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
+    nbformat.write(nb, str(a))
+    assert report.execution_key(a, {"n": 1}, package="p1") == key  # outputs do not count
+    nb.cells[0].source += " (edited)"
+    nbformat.write(nb, str(a))
+    assert report.execution_key(a, {"n": 1}, package="p1") != key  # prose does
+
+
+def test_only_names_notebooks_by_number_or_name(tmp_path):
+    nbs = _tiny_notebooks(tmp_path)
+    assert report.select_notebooks(nbs, ["01"]) == {nbs[1]}
+    assert report.select_notebooks(nbs, ["00_a", "01_b.ipynb"]) == set(nbs)
+    with pytest.raises(report.ReportError, match="--only 07: no such notebook"):
+        report.select_notebooks(nbs, ["07"])
+
+
+@pytest.mark.slow
+def test_a_rebuild_executes_only_what_changed(tmp_path):
+    nbs = _tiny_notebooks(tmp_path / "notebooks")
+    out = tmp_path / "out" / "report.html"
+
+    def build(**kw):
+        lines = []
+        report.build(notebooks_dir=nbs[0].parent, output=out, say=lines.append, **kw)
+        return [ln for ln in lines if ln.startswith("[")]
+
+    assert build() == ["[1/2] 00_a.ipynb ...", "[2/2] 01_b.ipynb ..."]
+    assert build() == ["[1/2] 00_a.ipynb: up to date", "[2/2] 01_b.ipynb: up to date"]
+    nb = nbformat.read(str(nbs[1]), as_version=4)
+    nb.cells[0].source = "# second, edited"
+    nbformat.write(nb, str(nbs[1]))
+    assert build() == ["[1/2] 00_a.ipynb: up to date", "[2/2] 01_b.ipynb ..."]
+    assert "second, edited" in out.read_text()
+    assert build(only=["00"]) == ["[1/2] 00_a.ipynb ...", "[2/2] 01_b.ipynb: kept as it is"]
+    assert build(force=True) == ["[1/2] 00_a.ipynb ...", "[2/2] 01_b.ipynb ..."]

@@ -14,7 +14,7 @@ Steps, each a function usable on its own:
    raises stops the build with the notebook, the cell number and its first line named.
 2. :func:`assemble` merges the executed notebooks in order into ``report/report.html``:
    cells tagged ``parameters``, ``injected-parameters`` or ``live-only`` are dropped, code
-   input is hidden, images are embedded as base64, and the template has no require.js,
+   input is hidden, images are embedded as base64, LaTeX formulas become MathML, and the template has no require.js,
    MathJax or widget scripts, so the file opens with no network. A notebook holding an error
    output is refused (notebook and cell named); so is a page that would still point outside
    itself (any ``src=``/``href=`` other than ``data:`` or ``#``).
@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import copy
 import fcntl
+import hashlib
 import json
 import os
 import re
@@ -41,10 +42,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+import jinja2
+import nbformat
+import papermill
+import yaml
+from nbconvert import HTMLExporter
+from papermill.exceptions import PapermillExecutionError
+
 from .. import paths
 from ..atomic import atomic_write_text
 from ..errors import CharlmError
 from ..paths import environ as _environ
+from .mathml import markdown_to_mathml
 
 NOTEBOOKS_DIR = paths.ROOT / "notebooks"
 QUICK_PARAMS = NOTEBOOKS_DIR / "params" / "quick.yaml"
@@ -81,8 +90,6 @@ def notebook_files(folder: str | Path = NOTEBOOKS_DIR) -> list[Path]:
 def declared_parameters(path: str | Path) -> dict[str, str]:
     """Name -> declared type (``int``, ``float``, ``str``, ``bool``...) of a notebook's
     ``parameters`` cell; exactly one such cell is required."""
-    import nbformat
-    import papermill
 
     nb = nbformat.read(str(path), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
@@ -105,7 +112,6 @@ def declared_parameters(path: str | Path) -> dict[str, str]:
 
 def read_params_file(path: str | Path) -> dict[str, Any]:
     """A YAML mapping of parameter name -> value."""
-    import yaml
 
     path = Path(path)
     if not path.is_file():
@@ -123,7 +129,6 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
 
 def parse_value(text: str) -> Any:
     """A ``-p`` value as papermill reads it: YAML scalar (``500`` int, ``0.01`` float, else str)."""
-    import yaml
 
     try:
         value = yaml.safe_load(text)
@@ -217,7 +222,6 @@ def private_kernel(name: str = KERNEL_NAME) -> Iterator[str]:
 
 def _cell_label(src: Path, source: str) -> str:
     """``cell 7 (`first line`)`` for the source notebook cell whose text is ``source``."""
-    import nbformat
 
     first = next((ln for ln in source.splitlines() if ln.strip()), "").strip()
     number = None
@@ -230,24 +234,89 @@ def _cell_label(src: Path, source: str) -> str:
     return f"{where} (`{first[:80]}`)"
 
 
-def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str = KERNEL_NAME) -> float:
+def package_digest() -> str:
+    """SHA-256 over the source of the ``charlm`` package and the committed data checksums: what
+    every notebook's results depend on besides its own cells and parameters."""
+    h = hashlib.sha256()
+    root = paths.ROOT / "charlm"
+    for f in sorted(root.rglob("*.py")):
+        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
+    if paths.SUMS_FILE.is_file():
+        h.update(paths.SUMS_FILE.read_bytes())
+    return h.hexdigest()
+
+
+def execution_key(src: Path, parameters: dict[str, Any], package: str | None = None) -> str:
+    """What decides whether an executed notebook is still up to date: the source notebook's
+    cells (type, source and tags, not outputs or ids), its parameters, the kernel's thread
+    settings and :func:`package_digest`. The run cache makes a re-execution cheap; this makes a
+    rebuild after a prose edit of one notebook re-execute only that one."""
+    nb = nbformat.read(str(src), as_version=4)
+    cells = [(c.cell_type, c.source, sorted(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+    blob = json.dumps({"cells": cells, "parameters": parameters, "env": kernel_environment(),
+                       "package": package or package_digest()}, sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()
+
+
+def executed_key(path: Path) -> str | None:
+    """The :func:`execution_key` an executed notebook was made with (None: unknown or failed)."""
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except (OSError, ValueError, nbformat.reader.NotJSONError):
+        return None
+    if find_errors(nb):
+        return None
+    return nb.metadata.get("charlm", {}).get("execution_key")
+
+
+class CellProgress:
+    """One line per code cell while a notebook executes: its number, first line and seconds.
+
+    Written by the build process (nbclient's ``on_cell_execute``/``on_cell_executed`` hooks), so
+    a long cell (training for minutes) is visible while it runs, and nothing of it goes into the
+    executed notebook.
+    """
+
+    def __init__(self, say, n_code: int) -> None:
+        self.say, self.n_code, self.done, self.started = say, n_code, 0, 0.0
+
+    def start(self, cell, cell_index: int, **_) -> None:
+        self.started = time.time()
+        first = next((ln for ln in cell.source.splitlines() if ln.strip()), "").strip()
+        self.say(f"    cell {self.done + 1}/{self.n_code} `{first[:60]}` ...", end="", flush=True)
+
+    def finish(self, cell, cell_index: int, **_) -> None:
+        self.done += 1
+        self.say(f" {time.time() - self.started:.1f} s", flush=True)
+
+
+def _print(text: str, end: str = "\n", flush: bool = False) -> None:
+    print(text, end=end, flush=flush)
+
+
+def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str = KERNEL_NAME,
+                 key: str | None = None, progress=None) -> float:
     """Execute ``src`` with papermill into ``dst``; returns the seconds it took.
 
-    Written to a temporary sibling and renamed, so ``dst`` is never half-written. When a cell
-    raises, the executed copy (with the traceback) is still kept at ``dst`` and a
+    Written to a temporary sibling and renamed, so ``dst`` is never half-written. ``progress``
+    (a function like :func:`print`) gets one line per code cell (see :class:`CellProgress`).
+    When a cell raises, the executed copy (with the traceback) is still kept at ``dst`` and a
     :class:`ReportError` names the notebook and the cell.
     """
-    import papermill
-    from papermill.exceptions import PapermillExecutionError
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".ipynb")
     os.close(fd)
     start = time.time()
+    hooks = {}
+    if progress is not None:
+        n_code = sum(c.cell_type == "code" for c in nbformat.read(str(src), as_version=4).cells)
+        cells = CellProgress(progress, n_code + 1)  # papermill adds the injected parameters
+        hooks = {"on_cell_execute": cells.start, "on_cell_executed": cells.finish}
     try:
         papermill.execute_notebook(
             str(src), tmp, parameters=parameters, kernel_name=kernel, progress_bar=False,
-            cwd=str(src.parent), log_output=False,
+            cwd=str(src.parent), log_output=False, **hooks,
         )
     except PapermillExecutionError as exc:
         os.replace(tmp, dst)
@@ -265,6 +334,10 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    if key:  # recorded so that the next build can tell whether this copy is up to date
+        nb = nbformat.read(tmp, as_version=4)
+        nb.metadata["charlm"] = {"execution_key": key}
+        nbformat.write(nb, tmp)
     os.replace(tmp, dst)
     return time.time() - start
 
@@ -277,6 +350,7 @@ class NotebookRun:
     executed: Path
     seconds: float = 0.0
     error: str | None = None
+    reused: bool = False  # up to date (or not selected by ``only``): not executed again
 
 
 def kernel_environment() -> dict[str, str]:
@@ -294,21 +368,56 @@ def kernel_environment() -> dict[str, str]:
     return env
 
 
+def select_notebooks(notebooks: Sequence[Path], only: Sequence[str]) -> set[Path]:
+    """The notebooks named by ``only`` (``"04"`` or ``"04_temperature"``, file names too)."""
+    chosen = set()
+    for name in only:
+        hits = [nb for nb in notebooks if nb.name == name or nb.stem == name or nb.name[:2] == name]
+        if not hits:
+            raise ReportError(f"--only {name}: no such notebook (have "
+                              f"{', '.join(nb.name[:2] for nb in notebooks)})")
+        chosen.update(hits)
+    return chosen
+
+
 def run_notebooks(
     notebooks: Sequence[Path], executed_dir: Path, params: dict[str, Any],
-    stop_on_error: bool = True, say=print,
+    stop_on_error: bool = True, say=print, only: Sequence[str] = (), force: bool = False,
 ) -> list[NotebookRun]:
     """Execute the notebooks in order (see :func:`run_notebook`), in the environment of
-    :func:`kernel_environment`."""
+    :func:`kernel_environment`.
+
+    A notebook is executed when its executed copy is missing, failed, or was made with another
+    :func:`execution_key` (its cells, its parameters or the package changed), or with
+    ``force``. With ``only``, exactly those notebooks are executed and the others' executed
+    copies are used as they are (they must exist).
+    """
     per_nb = split_params(params, notebooks)
+    chosen = select_notebooks(notebooks, only) if only else None
+    package = package_digest()
     runs = []
     with _environ(kernel_environment()), private_kernel() as kernel:
         for i, nb in enumerate(notebooks, 1):
             run = NotebookRun(nb, Path(executed_dir) / nb.name)
+            key = execution_key(nb, per_nb[nb], package)
+            if chosen is not None and nb not in chosen:
+                if not run.executed.is_file():
+                    raise ReportError(f"--only: {run.executed} does not exist yet; build the "
+                                      f"whole report once first")
+                run.reused = True
+            elif chosen is None and not force and executed_key(run.executed) == key:
+                run.reused = True
+            if run.reused:
+                runs.append(run)
+                if say:
+                    say(f"[{i}/{len(notebooks)}] {nb.name}: up to date"
+                        if chosen is None else f"[{i}/{len(notebooks)}] {nb.name}: kept as it is")
+                continue
             if say:
                 say(f"[{i}/{len(notebooks)}] {nb.name} ...")
             try:
-                run.seconds = run_notebook(nb, run.executed, per_nb[nb], kernel)
+                run.seconds = run_notebook(nb, run.executed, per_nb[nb], kernel, key,
+                                           progress=_print if say is print else None)
             except ReportError as exc:
                 run.error = str(exc)
                 runs.append(run)
@@ -367,7 +476,6 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None):
     """One notebook of the report's cells: executed notebooks in order, the cells tagged
     ``parameters``/``injected-parameters``/``live-only`` and code cells without output left
     out, widget outputs dropped, and ``header`` (markdown) after the first markdown cell."""
-    import nbformat
 
     merged = None
     for path in executed:
@@ -388,6 +496,8 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None):
             cell = copy.deepcopy(cell)
             cell.metadata = {}
             cell.id = f"{Path(path).stem[:40]}-{n}"
+            if cell.cell_type == "markdown":
+                cell.source = markdown_to_mathml(cell.source)  # no MathJax: the page is offline
             if cell.cell_type == "code":
                 cell.outputs = [o for o in (_strip_widgets(o) for o in cell.outputs) if o]
                 if not cell.outputs:
@@ -411,8 +521,6 @@ def _strip_widgets(output):
 def assemble(executed: Sequence[Path], output: str | Path, header: str | None = None,
              title: str = "charlm: a character-level LSTM on Dickens") -> Path:
     """Write the self-contained HTML report of ``executed`` notebooks to ``output``."""
-    import jinja2
-    from nbconvert import HTMLExporter
 
     merged = merge_notebooks(executed, header)
     merged.metadata["title"] = title
@@ -489,7 +597,7 @@ def build(
     params_files: Sequence[str | Path] = (), overrides: dict[str, Any] | None = None,
     quick: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
     executed_dir: str | Path | None = None, output: str | Path | None = None,
-    stop_on_error: bool = True, say=print,
+    stop_on_error: bool = True, say=print, only: Sequence[str] = (), force: bool = False,
 ) -> Build:
     """Run every notebook and assemble the report, holding the lock beside ``output``."""
     start = time.time()
@@ -503,7 +611,7 @@ def build(
     notebooks = notebook_files(notebooks_dir)
     result = Build()
     with report_lock(output.parent / ".lock"):
-        result.runs = run_notebooks(notebooks, executed_dir, params, stop_on_error, say)
+        result.runs = run_notebooks(notebooks, executed_dir, params, stop_on_error, say, only, force)
         if not result.errors:
             result.html = assemble([r.executed for r in result.runs], output,
                                    header=build_note(params, quick))
@@ -515,7 +623,8 @@ def build(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m charlm.report", description=__doc__.split("\n\n")[0])
+    p = argparse.ArgumentParser(prog="python -m charlm.report", description=__doc__.split("\n\n")[0],
+                                allow_abbrev=False)
     p.add_argument("-f", "--parameters_file", action="append", default=[], metavar="FILE",
                    help="YAML file of parameters (repeatable; later files win)")
     p.add_argument("-p", "--parameter", action="append", nargs=2, default=[],
@@ -526,11 +635,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--executed", default=None, help="folder for executed notebooks "
                    "(default: executed/ beside the output)")
     p.add_argument("--output", default=str(REPORT_DIR / "report.html"), help="the HTML report")
+    p.add_argument("--only", action="append", default=[], metavar="NN",
+                   help="execute only this notebook (repeatable: 04, 04_temperature); the others' "
+                        "executed copies are reused as they are")
+    p.add_argument("--force", action="store_true",
+                   help="execute every notebook, even those whose executed copy is up to date")
     args = p.parse_args(argv)
     overrides = {name: parse_value(value) for name, value in args.parameter}
     try:
         build(args.parameters_file, overrides, args.quick, args.notebooks, args.executed,
-              args.output)
+              args.output, only=args.only, force=args.force)
     except NotebookFailed as exc:
         print(f"charlm report: error: {exc}", file=sys.stderr)
         return 1
@@ -544,8 +658,6 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 __all__ = ["Build", "LockBusy", "NotebookFailed", "NotebookRun", "ReportError", "assemble", "build",
-           "build_note", "declared_parameters", "external_refs", "find_errors", "kernel_environment", "main", "merge_notebooks",
-           "notebook_files", "report_lock", "run_notebook", "run_notebooks", "split_params"]
+           "build_note", "declared_parameters", "execution_key", "executed_key", "external_refs", "find_errors", "kernel_environment", "main", "merge_notebooks",
+           "notebook_files", "package_digest", "report_lock", "select_notebooks", "run_notebook", "run_notebooks", "split_params"]
 
-if __name__ == "__main__":
-    sys.exit(main())
