@@ -14,7 +14,7 @@ CHROMIUM ?= chromium
 KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data test default_train custom_train plot_loss diff_temp best_train bench report pdf kernel lab clean
+.PHONY: help setup data test test-fast lint default_train custom_train plot_loss diff_temp best_train bench report pdf kernel lab clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -28,8 +28,14 @@ $(STAMP): pyproject.toml
 data: setup ## copy the Dickens corpus into data/ and verify its SHA-256 sums (always re-checked)
 	$(PYTHON) -m charlm.fetch
 
-test: setup data ## run the test suite (a few minutes on 2 cores)
+test: setup data lint ## the full test suite, as CI runs it (about 5 minutes on 2 cores)
 	$(BIN)/pytest -q $(ARGS)
+
+test-fast: setup data lint ## everyday checks: every module, tiny models, no subprocesses or report build (under 90 s)
+	$(BIN)/pytest -q -m "not slow" $(ARGS)
+
+lint: setup ## pyflakes-level checks of the package, tests and benchmarks (ruff)
+	$(BIN)/ruff check --select F --no-cache charlm tests benchmarks
 
 default_train: setup data ## part 4.1: train with the defaults, save runs/default.pt, print BPC (ARGS="--n_epochs 500")
 	$(PYTHON) -m charlm --default_train $(ARGS)

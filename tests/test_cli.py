@@ -12,6 +12,32 @@ from conftest import run_cli
 TINY = ["--n_epochs", "20", "--hidden_size", "16", "--print_every", "10", "--quiet", "--workers", "1"]
 
 
+
+def test_every_mode_in_process(tmp_path, capsys):
+    """The fast tier's end-to-end check: each mode once, in this process, tiny settings."""
+    save, log = tmp_path / "d.pt", tmp_path / "log.csv"
+    assert main(["--default_train", *TINY, "--save", str(save)]) == 0
+    out = capsys.readouterr().out
+    assert "(20 100%)" in out and "BPC on dickens_test_large.txt: " in out
+    assert main(["generate", "--checkpoint", str(save), "--predict_len", "5", "--seed", "1"]) == 0
+    assert len(capsys.readouterr().out.rstrip("\n")) == 6
+    assert main(["bpc", "--checkpoint", str(save), "data/dickens_test.txt"]) == 0
+    assert 1.0 < float(capsys.readouterr().out) < 7.0
+    assert main(["--custom_train", *TINY, "--settings", str(_settings(tmp_path)), "--log", str(log)]) == 0
+    assert "best by dickens_test.txt" in capsys.readouterr().out and len(list(csv.DictReader(open(log)))) == 2
+    assert main(["--plot_loss", *TINY, "--lrs", "0.001,0.01", "--log", str(log)]) == 0
+    assert "figure: " in capsys.readouterr().out
+    assert main(["--diff_temp", *TINY, "--checkpoint", str(save), "--temps", "0.5"]) == 0
+    assert "--- temperature 0.5 ---" in capsys.readouterr().out
+
+
+def _settings(tmp_path):
+    path = tmp_path / "settings.yaml"
+    path.write_text("- {hidden_size: 8}\n- {hidden_size: 12}\n")
+    return path
+
+
+@pytest.mark.slow
 def test_default_train_prints_coursework_lines_and_saves(tmp_path):
     save = tmp_path / "d.pt"
     r = run_cli("--default_train", *TINY, "--save", str(save))
@@ -36,6 +62,7 @@ def test_default_train_prints_coursework_lines_and_saves(tmp_path):
     assert f"BPC on dickens_test.txt: {float(b.stdout):.4f}" in r.stdout
 
 
+@pytest.mark.slow
 def test_custom_train_writes_log_and_resumes(tmp_path):
     log = tmp_path / "experiment_logs.csv"
     r = run_cli("--custom_train", *TINY, "--log", str(log))
@@ -53,6 +80,7 @@ def test_custom_train_writes_log_and_resumes(tmp_path):
     assert list(csv.DictReader(open(log))) == rows  # nothing retrained, no duplicate rows
 
 
+@pytest.mark.slow
 def test_custom_train_settings_file(tmp_path):
     log = tmp_path / "log.csv"
     settings = tmp_path / "s.yaml"
@@ -71,6 +99,7 @@ def test_custom_train_settings_file(tmp_path):
     assert f"best by validation: lstm hidden=16 layers={best['n_layers']} " in r.stdout
 
 
+@pytest.mark.slow
 def test_plot_loss_draws_one_chart_per_ten_runs(tmp_path):
     figs = tmp_path / "figures"
     r = run_cli("--plot_loss", *TINY, "--lrs", "0.001,0.01", "--log", str(tmp_path / "l.csv"))
@@ -83,6 +112,7 @@ def test_plot_loss_draws_one_chart_per_ten_runs(tmp_path):
     assert (figs / "loss_by_lr_1.png").is_file() and (figs / "loss_by_lr_2.png").is_file()
 
 
+@pytest.mark.slow
 def test_diff_temp_trains_default_if_missing_then_reuses(tmp_path):
     r = run_cli("--diff_temp", *TINY)
     assert r.returncode == 0, r.stderr
@@ -135,12 +165,14 @@ def test_bad_input_exits_2_with_one_line(argv, message, capsys):
     assert "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_bad_input_in_a_real_process_has_no_traceback():
     r = run_cli("--default_train", "--lr", "-1")
     assert r.returncode == 2 and r.stdout == ""
     assert r.stderr == "charlm: error: lr must be a finite number > 0, got -1.0\n"
 
 
+@pytest.mark.slow
 def test_best_train_preset_with_overrides_reports_validation_and_intervals(tmp_path):
     save = tmp_path / "best.pt"
     r = run_cli("--best_train", "--n_epochs", "20", "--hidden_size", "16", "--batch_size", "4",

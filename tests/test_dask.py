@@ -14,6 +14,8 @@ from charlm.runs import run_key
 
 distributed = pytest.importorskip("distributed")
 
+pytestmark = pytest.mark.slow  # a real LocalCluster: seconds to start, processes to train
+
 BASE = TrainConfig(n_epochs=20, hidden_size=16, n_layers=1, chunk_len=50, print_every=10,
                    plot_every=5)
 COLS = ["key", "status", "iterations", "min_loss", "final_loss", "bpc_test", "n_params",

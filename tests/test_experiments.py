@@ -1,3 +1,4 @@
+import pytest
 import pandas as pd
 
 from charlm import TrainConfig
@@ -21,6 +22,7 @@ def test_diverging_run_is_recorded_and_study_carries_on(tmp_path):
     assert df.bpc_test.iloc[1] > 0
 
 
+@pytest.mark.slow
 def test_parallel_equals_serial_and_resume_trains_only_missing(tmp_path, monkeypatch):
     cfgs = [BASE.replace(hidden_size=h) for h in (8, 12, 16)]
     serial = run_study(cfgs, tmp_path / "serial.csv", workers=1, say=None)

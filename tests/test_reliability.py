@@ -13,6 +13,7 @@ import torch
 from charlm import load_checkpoint
 from charlm.atomic import atomic_write, atomic_write_text
 from charlm.cli import main
+from charlm.paths import environ
 from conftest import ROOT, run_cli
 
 
@@ -21,9 +22,9 @@ def ckpt(tmp_path_factory):
     """A tiny trained checkpoint (shared by the tests of this module)."""
     folder = tmp_path_factory.mktemp("ckpt")
     path = folder / "tiny.pt"
-    r = run_cli("--default_train", "--n_epochs", "10", "--hidden_size", "8", "--quiet",
-                "--save", str(path), env={"CHARLM_RUNS_DIR": str(folder / "runs")})
-    assert r.returncode == 0, r.stderr
+    with environ({"CHARLM_RUNS_DIR": str(folder / "runs")}):
+        assert main(["--default_train", "--n_epochs", "10", "--hidden_size", "8", "--quiet",
+                     "--save", str(path)]) == 0
     return path
 
 
@@ -126,6 +127,7 @@ def _popen(*args, env=None):
                             preexec_fn=_default_sigint)
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_default_train_saves_a_checkpoint(tmp_path):
     save = tmp_path / "d.pt"
     proc = _popen("--default_train", "--n_epochs", "100000", "--hidden_size", "16",
@@ -155,6 +157,7 @@ def _rows(tmp_path):
     return list(csv.DictReader(open(path))) if path.exists() else []
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL])
 def test_interrupted_study_keeps_finished_runs_and_resumes(tmp_path, how):
     args = _study(tmp_path)
@@ -177,6 +180,7 @@ def test_interrupted_study_keeps_finished_runs_and_resumes(tmp_path, how):
         assert old in rows
 
 
+@pytest.mark.slow
 def test_same_seed_same_run_twice(tmp_path):
     procs = [_popen("--default_train", "--n_epochs", "200", "--quiet", "--save",
                     str(tmp_path / name)) for name in ("a.pt", "b.pt")]  # side by side

@@ -261,6 +261,7 @@ def test_unknown_or_mistyped_parameters_are_refused_before_anything_runs(tmp_pat
     assert not (tmp_path / "executed").exists()
 
 
+@pytest.mark.slow
 def test_a_second_concurrent_build_stops_with_a_clear_message(tmp_path):
     with report.report_lock(tmp_path / ".lock"):
         proc = subprocess.run(
