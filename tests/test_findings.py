@@ -12,10 +12,9 @@ import pytest
 from charlm import TrainConfig
 from charlm.errors import CharlmError
 from charlm.report.claims import default_run_checks, lr_checks, temperature_checks, verdict
-from charlm.studies.summary import (curve_stats, describe_trend, param_effects, varied_label, varied_params)
-from charlm.studies.temperature import sample_stats
+from charlm.studies.summary import curve_stats, format_value, param_effects, varied_label, varied_params
 from charlm.report.slider import static_slider
-from charlm.studies.temperature import temperature_grid
+from charlm.studies.temperature import summarise, temperature_grid
 
 
 def _curve(start, end, n=300, noise=0.02, seed=0, wobble=0.0):
@@ -65,16 +64,45 @@ def test_lr_checks_follow_the_data_not_the_reference():
     assert any(c.claim == "lr=0.1 trains" and c.agrees is False for c in diverged)
 
 
-def test_sample_stats_and_temperature_checks():
-    known = {"the", "said", "and", "of"}
-    loop = sample_stats("the said the said the said the said the said the said", known)
-    noise = sample_stats("xq#Zb! k;3Lp wQz&$ 7gYv+ nRt", known)
-    assert loop["repeated 10-grams"] > 0.8 and loop["known words"] == 1.0
-    assert noise["repeated 10-grams"] == 0 and noise["known words"] == 0
-    stats = {0.1: loop, 1.0: sample_stats("the old man said little of it", known), 2.0: noise}
-    assert [c.agrees for c in temperature_checks(stats)] == [True, True, True]
-    flipped = {0.1: noise, 1.0: stats[1.0], 2.0: loop}
-    assert [c.agrees for c in temperature_checks(flipped)] == [False, False, False]
+def _measured(rows, reference=None):
+    """A summarise() table from hand-made per-sample measures: ``rows`` maps a temperature to
+    (distinct_chars, in_vocab, repeat_4gram) per seed; ``reference`` gives one such triple."""
+    def rec(decoding, t, seed, d, v, r):
+        return {"decoding": decoding, "temperature": t, "seed": seed, "distinct_chars": d,
+                "in_vocab": v, "repeat_4gram": r, "bpc": 1.0, "entropy_bits": 1.0}
+
+    recs = [rec("sample", t, i, *m) for t, seeds in rows.items() for i, m in enumerate(seeds)]
+    if reference is not None:
+        recs.append(rec("reference", math.nan, 0, *reference))
+    return summarise(pd.DataFrame(recs))
+
+
+def test_temperature_checks_read_the_measured_table():
+    loop, prose = [(15, 1.0, 0.6), (17, 0.95, 0.4)], [(30, 0.9, 0.0)] * 2
+    noise = [(70, 0.2, 0.0)] * 2
+    as_reported = _measured({0.1: loop, 0.5: prose, 1.0: prose, 2.0: noise},
+                            reference=(35, 0.97, 0.01))
+    checks = temperature_checks(as_reported)
+    assert [c.agrees for c in checks] == [True, True, True]
+    assert "more than 25% of its word 4-grams repeat" in checks[1].claim
+    assert checks[1].observed.startswith("50% repeat (40% to 60% across its 2 samples)")
+    assert "real held-out text: 1%" in checks[1].observed
+    assert "(2 samples each)" in checks[0].observed
+    assert "fewer than 50% of its words" in checks[2].claim
+    assert "real held-out text: 97%" in checks[2].observed
+    flipped = temperature_checks(_measured({0.1: noise, 1.0: prose, 2.0: loop}))
+    assert [c.agrees for c in flipped] == [False, False, False]
+    assert "real held-out" not in flipped[1].observed + flipped[2].observed
+    # a stricter reading of "loops" disagrees with the same data
+    assert temperature_checks(as_reported, loop_share=0.55)[1].agrees is False
+    # no words at all: not checkable; too few temperatures for a rank correlation
+    wordless = temperature_checks(_measured({0.1: [(3, math.nan, math.nan)],
+                                             2.0: [(9, math.nan, math.nan)]}))
+    assert [c.agrees for c in wordless] == [None, None, None]
+    # neither end of the range reaches the reference's temperatures; unequal seed counts
+    middle = temperature_checks(_measured({0.5: prose, 0.8: prose[:1], 1.0: noise}))
+    assert len(middle) == 1 and "(1 to 2 samples each)" in middle[0].observed
+    assert temperature_checks(_measured({}, reference=(35, 0.97, 0.01))) == []
 
 
 def test_study_helpers_label_and_summarise_one_at_a_time_runs():
@@ -88,8 +116,9 @@ def test_study_helpers_label_and_summarise_one_at_a_time_runs():
     assert varied_label(df.iloc[2], b, ["hidden_size", "lr"]) == "lr = 0.01"
     effects = param_effects(df, b, ["hidden_size", "lr"])
     assert effects["hidden_size"] == [(64, 2.4, 1.0), (128, 2.2, 1.0)]
-    assert "BPC falls as it grows" in describe_trend(effects["hidden_size"], "hidden_size")
-    assert "spread is 0.100" in describe_trend(effects["lr"], "lr")
+    assert effects["lr"] == [(0.005, 2.2, 1.0), (0.01, 2.1, 1.0)]  # trends: test_sections_tuning
+    assert [format_value(v) for v in (0.005, 128, np.float64(0.01), True, "lstm")] == \
+        ["0.005", "128", "0.01", "True", "lstm"]
 
 
 def test_temperature_grid_is_exact():

@@ -99,6 +99,9 @@ def test_selection_optimism_is_large_among_equals_and_vanishes_for_a_clear_winne
     sure = selection_optimism(clear, n_splits=400)
     assert abs(sure.mean) < 0.02 and sure.agreement > 0.95 and sure.chosen[0] > 0.95
     assert sure.half_chars == pytest.approx(3000, rel=0.05)
+    assert (sure.block, sure.level, sure.n_splits) == (200, 0.95, 400)
+    wide = selection_optimism(equals, n_splits=400, level=0.5)
+    assert wide.level == 0.5 and opt.low < wide.low < wide.high < opt.high  # same splits, inner quantiles
     with pytest.raises(DataError, match="same text"):
         selection_optimism([text, text[:-5]])
     with pytest.raises(DataError, match="at least 2 runs"):

@@ -2,6 +2,7 @@
 behaviour of the curves on a briefly trained model."""
 
 import math
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -9,8 +10,14 @@ import torch
 import torch.nn.functional as F
 
 from charlm import CharRNN, TrainConfig, bpc, encode, generate, train
-from charlm.report.plots import plot_temperature_metrics
-from charlm.studies.temperature import (COLUMNS, generated_words, in_vocab_share, METRICS, repeated_ngram_share, sample_bpc, sampling_entropy, summarise, summary_row, temperature_table, word_vocabulary, words)
+from charlm.report.plots import plot_sample_measures, plot_temperature_metrics
+from charlm.studies.temperature import (COLUMNS, MEASURES, METRICS, distribution_entropy,
+                                        entropy_of, generated_words, in_vocab_share,
+                                        next_char_distribution, open_context,
+                                        repeated_ngram_share, sample_bpc, sample_measures,
+                                        sample_metrics, samples_at, sampling_entropy,
+                                        summarise, summary_row, temperature_table,
+                                        training_vocabulary, word_vocabulary, words)
 from charlm.corpora import corpus, corpus_text, TEST_FILE
 
 TEMPS = (0.1, 0.5, 1.0, 2.0)
@@ -142,12 +149,12 @@ def test_entropy_increases_with_temperature_at_every_step(trained):
 def test_summary_and_figure(table, isolated_outputs):
     s = summarise(table)
     assert len(s) == len(TEMPS) + 2 and (s.n_seeds == 3).all()
-    for metric in METRICS:
+    for metric in MEASURES:
         assert (s[f"{metric}_min"] <= s[f"{metric}_mean"] + 1e-12).all()
         assert (s[f"{metric}_mean"] <= s[f"{metric}_max"] + 1e-12).all()
     path = isolated_outputs / "figures" / "temperature_metrics.png"
     fig = plot_temperature_metrics(table, path)
-    assert len(fig.axes) == 4
+    assert len(fig.axes) == len(METRICS) == 4
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(path.parent.glob(".*.tmp"))
     row = summary_row(s, temperature=TEMPS[1])
@@ -165,3 +172,49 @@ def test_generation_uses_one_thread_and_restores_the_setting(trained, vocab):
     finally:
         torch.set_num_threads(1)
     assert len(df) == 1 and df.decoding.tolist() == ["sample"]
+
+
+def test_sample_metrics_of_one_sample_use_the_one_word_definition(trained, vocab):
+    sample = "wick said the said the said the said hi"
+    m = sample_metrics(trained, "Mr. Pick", sample, 1.0, vocab)
+    assert m["distinct_chars"] == len(set(sample))
+    # words: pickwick said the said the said the said (the cut last word "hi" is dropped)
+    assert m["n_words"] == 8 and m["n_4grams"] == 5
+    assert m["repeat_4gram"] == pytest.approx(1 - 3 / 5)
+    words_made = generated_words("Mr. Pick", sample)
+    assert m["in_vocab"] == pytest.approx(in_vocab_share(words_made, vocab))
+    assert set(MEASURES) <= set(m) and m["entropy_bits"] > 0
+    assert sample_metrics(trained, "Mr.", "said", None, vocab)["entropy_bits"] == 0.0
+
+
+def test_sample_measures_has_a_row_per_sample_and_the_figure_a_panel_per_measure(
+        trained, vocab, isolated_outputs):
+    samples = samples_at(trained, "The ", (0.5, 1.0, 2.0), predict_len=60, seed=1)
+    df = sample_measures(trained, "The ", samples, vocab)
+    assert df.temperature.tolist() == [0.5, 1.0, 2.0] and set(MEASURES) <= set(df.columns)
+    assert df.distinct_chars.tolist() == [len(set(s)) for s in samples.values()]
+    path = isolated_outputs / "figures" / "sample_stats_by_temperature.png"
+    fig = plot_sample_measures(df, path)
+    assert len(fig.axes) == 3 and "3 samples" in fig._suptitle.get_text()
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_distribution_entropy_rises_with_temperature_to_the_uniform_maximum(trained):
+    assert entropy_of(np.array([0.5, 0.5, 0.0])) == pytest.approx(1.0)
+    assert entropy_of(np.array([1.0, 0.0])) == 0.0
+    ent = distribution_entropy(trained, "The old ", (0.1, 1.0, 1e6))
+    assert ent[0.1] < ent[1.0] < ent[1e6] == pytest.approx(math.log2(100))
+    labels, probs = next_char_distribution(trained, "The old ", (1.0,))
+    assert len(labels) == 12 and np.all(np.diff(probs[1.0]) <= 0)
+
+
+def test_open_context_extends_the_prime_until_the_choice_is_open(trained):
+    assert open_context(trained, "The ", threshold=1.0) == "The "
+    assert open_context(trained, "The ", threshold=0.0, max_extra=5) == "The " + \
+        generate(trained, "The ", 6, greedy=True)[4:]
+    assert open_context(trained, "The ", threshold=0.0, max_extra=5) != "The "
+
+
+def test_training_vocabulary_is_that_of_the_checkpoint_corpus(vocab):
+    ckpt = SimpleNamespace(config=SimpleNamespace(corpus="dickens_train.txt"))
+    assert training_vocabulary(ckpt) == vocab and "the" in vocab

@@ -39,18 +39,23 @@ def verdict(checks: Sequence[Check]) -> str:
 
 
 def default_run_checks(history: Sequence[float], plot_every: int, n_epochs: int,
-                       initial_loss: float | None = None, reference_epochs: int = 3000) -> list[Check]:
+                       initial_loss: float | None = None, reference_epochs: int = 3000,
+                       initial_bpc: float | None = None) -> list[Check]:
     """The reference write-up's default-training figures against this run.
 
-    ``initial_loss``: the untrained model's loss in nats (the start of training); without it
-    the first history point is used, which already averages ``plot_every`` iterations.
+    ``initial_loss``: the untrained model's loss in nats (the start of training), or
+    ``initial_bpc`` the same in bits per character; without either the first history point is
+    used, which already averages ``plot_every`` iterations.
     """
     st = curve_stats(history, plot_every)
+    if initial_loss is None and initial_bpc is not None:
+        initial_loss = initial_bpc * math.log(2)
+    later = f"after {reference_epochs} iterations it is about 1.7-1.8 nats"
     if n_epochs != reference_epochs:
         note = (f"not comparable: this run trained {n_epochs} iterations, the reference "
                 f"{reference_epochs}")
         return [Check("the loss starts at about 4.6 nats (ln 100: a uniform guess)", note, None),
-                Check("after 3000 iterations it is about 1.7-1.8 nats", note, None)]
+                Check(later, note, None)]
     if initial_loss is not None:
         start, where = initial_loss, (f"{initial_loss:.2f} for the untrained model; the mean of "
                                       f"the first {plot_every} iterations is already {st['start']:.2f}")
@@ -59,7 +64,7 @@ def default_run_checks(history: Sequence[float], plot_every: int, n_epochs: int,
     return [
         Check("the loss starts at about 4.6 nats (ln 100: a uniform guess); "
               "agreement = within 0.3", where, abs(start - 4.6) <= 0.3),
-        Check("after 3000 iterations it is about 1.7-1.8 nats; agreement = 1.6 to 1.9",
+        Check(later + "; agreement = 1.6 to 1.9",
               f"{st['final']:.2f} (mean of the last {st['tail_iterations']} iterations)",
               1.6 <= st["final"] <= 1.9),
     ]
@@ -150,35 +155,63 @@ def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def temperature_checks(stats: Mapping[float, Mapping[str, float]], n: int = 10) -> list[Check]:
-    """The reference write-up's temperature claims against samples at several temperatures
-    (``stats``: temperature -> :func:`sample_stats`)."""
-    temps = sorted(stats)
-    rep = f"repeated {n}-grams"
-    lo, hi = temps[0], temps[-1]
+def temperature_checks(summary: pd.DataFrame, loop_share: float = 0.25,
+                       real_share: float = 0.5) -> list[Check]:
+    """The reference write-up's temperature claims against the measured table.
+
+    ``summary``: :func:`charlm.studies.temperature.summarise` of a temperature table: its
+    ``decoding == "sample"`` rows (one per temperature, means over the seeds) are checked, and
+    its ``"reference"`` row (real held-out text), when there is one, is quoted for comparison.
+    The rules: more varied text at higher T means the mean number of distinct characters rises
+    with T (rank correlation > 0) while the mean share of repeated word 4-grams does not (<= 0);
+    the text at the lowest temperature (if <= 0.2) loops when more than ``loop_share`` of its
+    word 4-grams repeat an earlier one; the text at the highest (if >= 1.8) is near-random when
+    fewer than ``real_share`` of its words are words of the training text.
+    """
+    samp = summary[summary.decoding == "sample"].sort_values("temperature")
+    if samp.empty:
+        return []
+    ref = summary[summary.decoding == "reference"]
+    temps = samp.temperature.to_numpy(float)
+    n_min, n_max = int(samp.n_seeds.min()), int(samp.n_seeds.max())
+    seeds = f"{n_min} samples each" if n_min == n_max else f"{n_min} to {n_max} samples each"
+    lo, hi = samp.iloc[0], samp.iloc[-1]
+
+    def spread(row, key: str) -> str:
+        return (f"{row[key + '_min']:.0%} to {row[key + '_max']:.0%} across its "
+                f"{int(row.n_seeds)} samples")
+
     checks = []
-    rho_chars = _spearman(temps, [stats[t]["distinct chars"] for t in temps])
-    rho_rep = _spearman(temps, [stats[t][rep] for t in temps])
+    rho_chars = _spearman(temps, samp.distinct_chars_mean)
+    rho_rep = _spearman(temps, samp.repeat_4gram_mean)
     checks.append(Check(
         "higher temperature gives more varied text: the number of distinct characters rises with T "
-        "and repetition does not (rank correlations > 0 and <= 0)",
-        f"rank correlation with T over {len(temps)} samples: distinct characters {rho_chars:+.2f}, "
-        f"repeated {n}-grams {rho_rep:+.2f}",
-        None if math.isnan(rho_chars) else bool(rho_chars > 0 and not rho_rep > 0)))
-    if lo <= 0.2:
-        s = stats[lo]
+        "and the share of repeated word 4-grams does not (rank correlations of the means with T "
+        "> 0 and <= 0)",
+        f"rank correlation with T over {len(temps)} temperatures ({seeds}): distinct characters "
+        f"{rho_chars:+.2f}, repeated word 4-grams {rho_rep:+.2f}",
+        None if math.isnan(rho_chars) or math.isnan(rho_rep)
+        else bool(rho_chars > 0 and rho_rep <= 0)))
+    if lo.temperature <= 0.2:
+        rep = lo.repeat_4gram_mean
+        real = (f"; real held-out text: {ref.iloc[0].repeat_4gram_mean:.0%}"
+                if len(ref) and not math.isnan(ref.iloc[0].repeat_4gram_mean) else "")
         checks.append(Check(
-            f"at T = {lo:g} the text loops on a few frequent words: more than 30% of its "
-            f"{n}-character windows repeat",
-            f"{s[rep]:.0%} repeat; {s['distinct chars']} distinct characters",
-            bool(s[rep] > 0.3)))
-    if hi >= 1.8:
-        s = stats[hi]
+            f"at T = {lo.temperature:g} the text loops on a few frequent words: more than "
+            f"{loop_share:.0%} of its word 4-grams repeat an earlier one (mean over the samples)",
+            f"{rep:.0%} repeat ({spread(lo, 'repeat_4gram')}); "
+            f"{lo.distinct_chars_mean:.0f} distinct characters on average{real}",
+            None if math.isnan(rep) else bool(rep > loop_share)))
+    if hi.temperature >= 1.8:
+        known = hi.in_vocab_mean
+        real = (f"; real held-out text: {ref.iloc[0].in_vocab_mean:.0%}"
+                if len(ref) and not math.isnan(ref.iloc[0].in_vocab_mean) else "")
         checks.append(Check(
-            f"at T = {hi:g} it is near-random characters: fewer than half of its words are "
-            f"words of the training text",
-            f"{s['known words']:.0%} known words; {s['distinct chars']} distinct characters",
-            None if math.isnan(s["known words"]) else bool(s["known words"] < 0.5)))
+            f"at T = {hi.temperature:g} it is near-random characters: fewer than "
+            f"{real_share:.0%} of its words are words of the training text (mean over the samples)",
+            f"{known:.0%} are ({spread(hi, 'in_vocab')}); {hi.distinct_chars_mean:.0f} distinct "
+            f"characters on average{real}",
+            None if math.isnan(known) else bool(known < real_share)))
     return checks
 
 

@@ -233,3 +233,82 @@ def plot_temperature_metrics(df, path: str | Path | None = None, title: str | No
     if path is not None:
         save_figure(fig, path)
     return fig
+
+
+def plot_sample_measures(measures, path: str | Path | None = None, title: str | None = None,
+                         columns: Sequence[str] = ("distinct_chars", "in_vocab", "repeat_4gram")):
+    """One panel per measure in ``columns`` against temperature, one point per sample: the
+    rows of :func:`charlm.studies.temperature.sample_measures` (e.g. the slider's samples, one
+    per temperature, same prime and seed). Saved with :func:`save_figure` when ``path`` is
+    given. Returns the figure."""
+    rows = measures.sort_values("temperature")
+    fig, axes = plt.subplots(1, len(columns), figsize=(11, 3.0), squeeze=False)
+    for ax, key in zip(axes[0], columns):
+        ax.plot(rows.temperature, rows[key], "o-", markersize=3)
+        ax.set_xlabel("temperature")
+        ax.set_title(TEMPERATURE_LABELS.get(key, key).replace("\n", " "), fontsize=9)
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or f"The same measures for the {len(rows)} samples of the slider below "
+                 "(one sample each, same seed)", fontsize=10)
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def plot_default_loss(history: Sequence[float], cfg: Any, path: str | Path,
+                      diverged_at: int | None = None,
+                      title: str = "Training loss with the default settings") -> list[tuple[Path, Any]]:
+    """The loss curve of the 4.1 run (``cfg``: its TrainConfig), labelled with its learning
+    rate; see :func:`plot_loss_curves`."""
+    return plot_loss_curves([{"label": f"default settings (lr={cfg.lr:g})", "history": history,
+                              "plot_every": cfg.plot_every, "diverged_at": diverged_at}],
+                            path, title=title)
+
+
+def plot_lr_curves(runs: Sequence[dict[str, Any]], path: str | Path, smooth_window: int = 1,
+                   ylim: tuple[float, float] | None = None, title: str | None = None
+                   ) -> list[tuple[Path, Any]]:
+    """The 4.3 study's loss curves, one per learning rate (see :func:`plot_loss_curves`); the
+    default title says when they are smoothed and zoomed."""
+    if title is None:
+        title = "Training loss by learning rate"
+        if smooth_window > 1 or ylim:
+            title += ", " + " and ".join(w for w, on in (("smoothed", smooth_window > 1),
+                                                         ("zoomed", bool(ylim))) if on)
+    return plot_loss_curves(runs, path, title=title, smooth_window=smooth_window, ylim=ylim)
+
+
+def plot_cells_equal_data(runs, path: str | Path, smooth_window: int = 1, title: str | None = None):
+    """Loss curves of the equal-data runs of a :class:`charlm.studies.cells.CellComparison`
+    against iterations, one per cell (see :func:`plot_loss_curves`)."""
+    curves = [{"label": f"{c.cell.upper()} (hidden {c.hidden_size})", "history": runs.history(c),
+               "plot_every": c.plot_every} for c in runs.equal_data]
+    title = title or ("Training loss by cell at equal parameter count "
+                      f"(moving average of {smooth_window} points)")
+    return plot_loss_curves(curves, path, title=title, smooth_window=smooth_window)
+
+
+def plot_cells_equal_time(runs, path: str | Path, smooth_window: int = 1, title: str | None = None):
+    """Loss curves of the equal-time runs of a :class:`charlm.studies.cells.CellComparison`
+    against training seconds (each run's time in the study spread evenly over its iterations;
+    see :func:`plot_loss_by_time`)."""
+    curves = [{"label": f"{c.cell.upper()}, {c.n_epochs:,} iterations", "history": runs.history(c),
+               "plot_every": c.plot_every,
+               "seconds_per_iteration": runs.row(c)["ms per iteration"] / 1000}
+              for c in runs.equal_time]
+    title = title or f"Training loss at equal training time (moving average of {smooth_window} points)"
+    return plot_loss_by_time(curves, path, title=title, smooth_window=smooth_window)
+
+
+def plot_two_corpora(runs, other, path: str | Path, smooth_window: int = 1, title: str | None = None,
+                     other_name: str = "Python source"):
+    """Loss curves of the base run of a :class:`charlm.studies.cells.CellComparison` (Dickens)
+    and of ``other``, the same setting trained on another corpus, against iterations."""
+    dickens = runs.equal_data[0]
+    curves = [{"label": f"Dickens ({dickens.corpus})", "history": runs.history(dickens),
+               "plot_every": dickens.plot_every},
+              {"label": f"{other_name} ({Path(other.corpus).name})", "history": runs.history(other),
+               "plot_every": other.plot_every}]
+    title = title or f"The 4.1 setting on two corpora (moving average of {smooth_window} points)"
+    return plot_loss_curves(curves, path, title=title, smooth_window=smooth_window)

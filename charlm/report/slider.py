@@ -24,7 +24,6 @@ from ..data import normalise
 from ..errors import CharlmError
 from ..model import CharRNN
 from ..sample import generate
-from .display import pre_html
 
 
 _STYLE = """<style>

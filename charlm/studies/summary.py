@@ -1,5 +1,6 @@
 """Summaries of runs and studies: loss-curve statistics, the study table, the best run, and
-the effect of each varied parameter."""
+the effect of each varied parameter (the sentences about them are in
+:mod:`charlm.report.sections.tuning`)."""
 
 from __future__ import annotations
 
@@ -80,7 +81,7 @@ def valid_bpc_at(curve: Sequence[Sequence[float]], minutes: float) -> float | No
 
 def varied_label(row: Mapping[str, Any], base: Mapping[str, Any], params: Sequence[str]) -> str:
     """Which of ``params`` differ from ``base`` in ``row``: ``'lr = 0.01'`` or ``'base'``."""
-    diffs = [f"{p} = {_num(row[p])}" for p in params if not _same(row[p], base[p])]
+    diffs = [f"{p} = {format_value(row[p])}" for p in params if not _same(row[p], base[p])]
     return ", ".join(diffs) if diffs else "base"
 
 
@@ -140,31 +141,12 @@ def param_effects(df, base: Mapping[str, Any], params: Sequence[str], metric: st
     return out
 
 
-def describe_trend(effects: Sequence[tuple[Any, ...]], name: str) -> str:
-    """A sentence on how BPC moves with one parameter (``effects``: (value, BPC, ...) tuples,
-    sorted by value): falls, rises, or is lowest in between; and the spread."""
-    pairs = [(e[0], e[1]) for e in effects]
-    if len(pairs) < 2:
-        return f"**{name}**: only {len(pairs)} finished run(s), no trend to read."
-    values = ", ".join(f"{_num(v)} -> {b:.3f}" for v, b in pairs)
-    bpcs = [b for _, b in pairs]
-    best_v = pairs[int(np.argmin(bpcs))][0]
-    diffs = np.diff(bpcs)
-    if np.all(diffs < 0):
-        trend = "BPC falls as it grows"
-    elif np.all(diffs > 0):
-        trend = "BPC rises as it grows"
-    else:
-        trend = f"BPC is lowest at {_num(best_v)}"
-    spread = max(bpcs) - min(bpcs)
-    return f"**{name}** (value -> BPC: {values}): {trend}; the spread is {spread:.3f} bits per character."
-
-
-def _num(v: Any) -> str:
+def format_value(v: Any) -> str:
+    """A hyperparameter's value as the report writes it: ``0.005``, ``128``, ``'lstm'``."""
     return f"{v:g}" if isinstance(v, (int, float, np.number)) and not isinstance(v, bool) else str(v)
 
 
 
 
-__all__ = ["best_row", "curve_stats", "describe_trend", "param_effects", "selection_metric", "smooth",
+__all__ = ["best_row", "curve_stats", "format_value", "param_effects", "selection_metric", "smooth",
            "study_table", "valid_bpc_at", "varied_label", "varied_params", "zoom_ylim"]

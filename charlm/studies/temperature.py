@@ -1,13 +1,38 @@
-"""Temperature, measured: what sampling at each temperature does to the generated text.
+"""Temperature: samples at several temperatures, and what is measured on them.
 
-For a trained model, a list of temperatures and several seeds, :func:`temperature_table`
-generates one sample per (temperature, seed) with :func:`charlm.sample.generate` (the one
-sampling loop) and measures four things on it:
+Priming and samples
+-------------------
+A sample starts from a priming string. :func:`pick_prime` cuts a text into 200-character
+chunks, picks one with a seed and keeps its first 10 characters, as ``--diff_temp`` does.
+:func:`samples_at` then generates one continuation per temperature with
+:func:`charlm.sample.generate` (the one sampling loop), all with the same seed, so what differs
+between them is the temperature alone.
 
+Three lists of temperatures serve three purposes: :data:`COURSEWORK_TEMPS`, the temperatures
+``--diff_temp`` samples at (those of the reference write-up); :data:`MEASURED_TEMPS`, the ten
+temperatures of the measured study below, denser where the text changes fastest; and
+:func:`temperature_grid`, an evenly spaced grid for the temperature slider.
+
+:func:`next_char_distribution` gives the model's next-character distribution after a context
+at several temperatures, :func:`distribution_entropy` the entropy of the whole distribution,
+and :func:`open_context` a context where that choice is open enough to show the effect.
+
+Measures
+--------
+A *word* is a match of ``[A-Za-z']+``, lowercased (:func:`words`); the vocabulary is the set of
+words of the training corpus (:func:`word_vocabulary`). Which words of a sample count as
+generated: the text ``prime + sample`` is split into words, and a word counts when it ends
+inside the sample (so a word the prime started and the model finished counts; words wholly
+inside the prime do not); the last word is dropped when it touches the end of the text, since
+generation may have cut it short (:func:`generated_words`).
+
+:func:`sample_metrics` measures one sample:
+
+``distinct_chars``
+    The number of different characters in the sample (the prime excluded).
 ``in_vocab``
-    The share of generated word occurrences that occur in the training text. A word is a match
-    of ``[A-Za-z']+``, lowercased; the vocabulary is the set of such words in the training
-    corpus. Counted over occurrences (a word repeated ten times counts ten times).
+    The share of generated word occurrences that occur in the training text (a word repeated
+    ten times counts ten times); NaN when there are no words.
 ``repeat_4gram``
     The share of word 4-grams in the sample that repeat an earlier 4-gram of the same sample:
     with ``g_1 .. g_m`` the overlapping 4-grams of the generated words (``m = n_words - 3``),
@@ -24,21 +49,26 @@ sampling loop) and measures four things on it:
     entropy is exactly 0. At T = 1 the expected ``bpc`` equals the expected ``entropy_bits``
     (the sample is drawn from the distribution that scores it), which the table lets you check.
 
-Which words count as generated: the text ``prime + sample`` is split into words, and a word
-counts when it ends inside the sample (so a word the prime started and the model finished
-counts; words wholly inside the prime do not); the last word is dropped when it touches the
-end of the text, since generation may have cut it short.
+The last four are :data:`METRICS`, the measures the study plots; :data:`MEASURES` adds
+``distinct_chars``. :func:`sample_measures` applies :func:`sample_metrics` to a few samples of
+one prime (one row per temperature).
 
-Greedy (argmax) decoding is measured too, one row per seed (the seeds then differ only in
-their prime), with ``decoding == "greedy"`` and ``temperature == 0.0`` (char-rnn's
-"temperature 0"). Optionally real held-out text is measured in the same way
-(``decoding == "reference"``, temperature NaN): the in-vocabulary and repetition rates real
-Dickens has, and the model's BPC and T = 1 entropy on it, as lines to compare the curves with.
+The table
+---------
+:func:`temperature_table` generates one sample per (temperature, seed) and measures it, each
+seed with its own priming string. Greedy (argmax) decoding is measured too, one row per seed
+(the seeds then differ only in their prime), with ``decoding == "greedy"`` and
+``temperature == 0.0`` (char-rnn's "temperature 0"). Optionally real held-out text is measured
+in the same way (``decoding == "reference"``, temperature NaN): the in-vocabulary and
+repetition rates real Dickens has, and the model's BPC and T = 1 entropy on it, as lines to
+compare the curves with. :func:`summarise` gives the mean, spread and range of each measure
+across the seeds, :func:`summary_row` one of its rows, and :func:`checkpoint_temperature_table`
+the table of a saved model.
 
-Cost: generation dominates (one model call per character); the measures add one whole-sequence
-forward call and two BPC passes per sample. The default table (10 temperatures x 5 seeds x 300
-characters, plus 5 greedy and 5 reference rows) of the default model (hidden 128, 2 layers)
-takes about 10 s with one torch thread on a busy 2-core CPU.
+Generation dominates the cost (one model call per character); the measures add one
+whole-sequence forward call and two BPC passes per sample. Generation runs on one torch thread:
+one character at a time is too little work to share between threads, which would spend their
+time waiting for each other.
 """
 
 from __future__ import annotations
@@ -48,8 +78,7 @@ import math
 import random
 import re
 import time
-from collections import Counter
-from typing import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -69,15 +98,19 @@ MEASURED_TEMPS: tuple[float, ...] = (0.1, 0.2, 0.35, 0.5, 0.65, 0.8, 1.0, 1.25, 
 DEFAULT_SEEDS: tuple[int, ...] = (0, 1, 2, 3, 4)
 DEFAULT_PREDICT_LEN = 300  # characters generated per sample (about 50 words of Dickens)
 NGRAM = 4
+OPEN_THRESHOLD = 0.8  # open_context: extend the context while one character is more likely
+TOP_CHARS = 12  # characters shown of a next-character distribution
 METRICS = ("in_vocab", "repeat_4gram", "bpc", "entropy_bits")
+MEASURES = ("distinct_chars", *METRICS)
 METRIC_LABELS = {
+    "distinct_chars": "distinct characters",
     "in_vocab": "share of generated words\nfound in the training text",
     "repeat_4gram": "share of repeated word 4-grams",
     "bpc": "model's own BPC on its sample",
     "entropy_bits": "entropy of softmax(logits / T)\n(bits per generated character)",
 }
 COLUMNS = ("decoding", "temperature", "seed", "prime", "sample", "n_words", "n_4grams",
-           *METRICS, "seconds")
+           *MEASURES, "seconds")
 
 # What the temperature column holds for rows that were not sampled at a temperature.
 _TEMP_COLUMN = {"greedy": 0.0, "reference": math.nan}
@@ -103,24 +136,8 @@ def samples_at(
 ) -> dict[float, str]:
     """One sample of ``predict_len`` characters per temperature (same seed for each)."""
     temps = [check_temperature(t) for t in temps]
-    return {t: generate(model, prime_str, predict_len, t, seed=seed)[len(prime_str):] for t in temps}
-
-
-@torch.no_grad()
-def next_char_distribution(
-    model: CharRNN, context: str, temps: Sequence[float], top: int = 12
-) -> tuple[list[str], dict[float, np.ndarray]]:
-    """The model's next-character distribution after ``context`` at several temperatures.
-
-    Returns the ``top`` most likely characters at T=1 and, per temperature, their
-    probabilities ``softmax(logits / T)``.
-    """
-    model.eval()
-    logits, _ = model(encode(context, what="context")[None, :])
-    last = logits[0, -1].double()
-    order = torch.argsort(last, descending=True)[:top]
-    probs = {float(t): torch.softmax(last / check_temperature(t), -1)[order].numpy() for t in temps}
-    return [VOCAB[i] for i in order.tolist()], probs
+    return {t: generate(model, prime_str, predict_len, t, seed=seed)[len(prime_str):]
+            for t in temps}
 
 
 def temperature_grid(t_min: float = 0.1, t_max: float = 2.0, step: float = 0.1) -> list[float]:
@@ -136,7 +153,39 @@ def temperature_grid(t_min: float = 0.1, t_max: float = 2.0, step: float = 0.1) 
     return [round(t_min + i * step, decimals) for i in range(n)]
 
 
-def open_context(model, prime: str, threshold: float = 0.8, max_extra: int = 30) -> str:
+@torch.no_grad()
+def next_char_distribution(
+    model: CharRNN, context: str, temps: Sequence[float], top: int = TOP_CHARS
+) -> tuple[list[str], dict[float, np.ndarray]]:
+    """The model's next-character distribution after ``context`` at several temperatures.
+
+    Returns the ``top`` most likely characters at T=1 and, per temperature, their
+    probabilities ``softmax(logits / T)``.
+    """
+    model.eval()
+    logits, _ = model(encode(context, what="context")[None, :])
+    last = logits[0, -1].double()
+    order = torch.argsort(last, descending=True)[:top]
+    probs = {float(t): torch.softmax(last / check_temperature(t), -1)[order].numpy() for t in temps}
+    return [VOCAB[i] for i in order.tolist()], probs
+
+
+def entropy_of(probs: np.ndarray) -> float:
+    """Entropy in bits of a probability vector (zero probabilities contribute nothing)."""
+    p = np.asarray(probs, float)
+    p = p[p > 0]
+    return float(-(p * np.log2(p)).sum())
+
+
+def distribution_entropy(model: CharRNN, context: str,
+                         temps: Sequence[float]) -> dict[float, float]:
+    """Entropy in bits of the whole next-character distribution after ``context`` at each
+    temperature: how many bits of choice it leaves (at most ``log2(len(VOCAB))``)."""
+    _, full = next_char_distribution(model, context, temps, top=len(VOCAB))
+    return {t: entropy_of(p) for t, p in full.items()}
+
+
+def open_context(model, prime: str, threshold: float = OPEN_THRESHOLD, max_extra: int = 30) -> str:
     """A context where the model's choice of the next character is open, to show what the
     temperature does: ``prime`` extended by its most likely next characters (at T = 1) until
     no character has more than ``threshold`` probability (or ``max_extra`` were added)."""
@@ -150,35 +199,6 @@ def open_context(model, prime: str, threshold: float = 0.8, max_extra: int = 30)
 
 
 # ---------------------------------------------------------------------------------------------
-# old per-sample measures (to be unified)
-
-_LETTERS = re.compile(r"[A-Za-z]+")
-
-
-def word_set(text: str) -> set[str]:
-    """The lower-cased words (runs of ASCII letters) of ``text``."""
-    return {w.lower() for w in _LETTERS.findall(text)}
-
-
-def sample_stats(sample: str, known_words: set[str], n: int = 10) -> dict[str, float]:
-    """How varied and how word-like a generated sample is.
-
-    ``distinct chars``: different characters used; ``known words``: share of its words that
-    occur in ``known_words`` (the training text's words); ``repeated n-grams``: share of its
-    ``n``-character windows that occur more than once in it (a text that loops scores high).
-    """
-    words = _LETTERS.findall(sample)
-    grams = [sample[i:i + n] for i in range(len(sample) - n + 1)]
-    counts = Counter(grams)
-    return {
-        "distinct chars": len(set(sample)),
-        "words": len(words),
-        "known words": (sum(w.lower() in known_words for w in words) / len(words)) if words else math.nan,
-        f"repeated {n}-grams": (sum(c for c in counts.values() if c > 1) / len(grams)) if grams else math.nan,
-    }
-
-
-# ---------------------------------------------------------------------------------------------
 # words and n-grams
 
 
@@ -189,7 +209,7 @@ def words(text: str) -> list[str]:
 
 def word_vocabulary(text: str) -> frozenset[str]:
     """The set of :func:`words` of ``text`` (e.g. of the training corpus)."""
-    return frozenset(m.lower() for m in _WORD.findall(text))
+    return frozenset(words(text))
 
 
 def generated_words(prime: str, sample: str) -> list[str]:
@@ -277,7 +297,7 @@ def sample_bpc(model: CharRNN, prime: str, sample: str) -> float:
 
 def sample_metrics(model: CharRNN, prime: str, sample: str, temperature: float | None,
                    vocab: frozenset[str]) -> dict:
-    """The four metrics (and word counts) of one ``sample`` generated after ``prime``.
+    """The :data:`MEASURES` (and word counts) of one ``sample`` generated after ``prime``.
 
     ``temperature=None`` marks a greedy sample (entropy 0).
     """
@@ -285,6 +305,7 @@ def sample_metrics(model: CharRNN, prime: str, sample: str, temperature: float |
     return {
         "n_words": len(gen_words),
         "n_4grams": max(0, len(gen_words) - NGRAM + 1),
+        "distinct_chars": len(set(sample)),
         "in_vocab": in_vocab_share(gen_words, vocab),
         "repeat_4gram": repeated_ngram_share(gen_words, NGRAM),
         "bpc": sample_bpc(model, prime, sample),
@@ -293,8 +314,18 @@ def sample_metrics(model: CharRNN, prime: str, sample: str, temperature: float |
     }
 
 
+def sample_measures(model: CharRNN, prime: str, samples: Mapping[float, str],
+                    vocab: frozenset[str]) -> pd.DataFrame:
+    """:func:`sample_metrics` of each of ``samples`` (temperature -> continuation of ``prime``,
+    as :func:`samples_at` returns): one row per temperature, with a ``temperature`` column, in
+    the order of ``samples``."""
+    rows = [{"temperature": float(t), **sample_metrics(model, prime, s, t, vocab)}
+            for t, s in samples.items()]
+    return pd.DataFrame(rows, columns=["temperature", "n_words", "n_4grams", *MEASURES])
+
+
 # ---------------------------------------------------------------------------------------------
-# the table, its summary and its figure
+# the table and its summary
 
 
 def temperature_table(
@@ -311,20 +342,19 @@ def temperature_table(
 ):
     """Generate and measure one sample per (temperature, seed), plus greedy and reference rows.
 
-    The prime for seed ``s`` is :func:`charlm.temperature.pick_prime` of ``prime_text`` with that
-    seed (as ``--diff_temp`` picks it: the first ``prime_len`` characters of a random
-    200-character chunk); the sample is ``generate(model, prime, predict_len, T, seed=s)``, so
-    every row can be regenerated from its seed. ``vocab`` is :func:`word_vocabulary` of the
-    training text. With ``greedy``, one argmax sample per seed is added; with ``reference`` (a
-    held-out text), one real window of ``prime_len + predict_len`` characters per seed.
+    The prime for seed ``s`` is :func:`pick_prime` of ``prime_text`` with that seed (as
+    ``--diff_temp`` picks it: the first ``prime_len`` characters of a random 200-character
+    chunk); the sample is ``generate(model, prime, predict_len, T, seed=s)``, so every row can
+    be regenerated from its seed. ``vocab`` is :func:`word_vocabulary` of the training text.
+    With ``greedy``, one argmax sample per seed is added; with ``reference`` (a held-out text),
+    one real window of ``prime_len + predict_len`` characters per seed.
 
     Returns a ``pandas.DataFrame`` with the columns :data:`COLUMNS`, one row per sample, sorted
     by decoding (sample, greedy, reference), temperature and seed. ``seconds`` is the time spent
     generating and measuring that row.
 
-    ``threads`` torch threads are used meanwhile (``None``: leave the setting alone). One
-    character at a time is far too little work to share: on a busy 2-core machine the default
-    table took 14 s with one thread and 121 s with two (the OpenMP threads spin and wait).
+    ``threads`` torch threads are used meanwhile (``None``: leave the setting alone); one by
+    default, since generating one character at a time is too little work to share.
     """
     with torch_threads(threads) if threads is not None else contextlib.nullcontext():
         return _temperature_table(model, vocab, prime_text, temps, seeds, predict_len,
@@ -379,14 +409,14 @@ def _temperature_table(model, vocab, prime_text, temps, seeds, predict_len, prim
 
 
 def summarise(df):
-    """Mean, standard deviation, min and max of each metric across seeds.
+    """Mean, standard deviation, min and max of each of the :data:`MEASURES` across seeds.
 
     One row per (decoding, temperature) of a :func:`temperature_table`, in its order; columns
-    ``<metric>_mean``, ``<metric>_std``, ``<metric>_min``, ``<metric>_max`` and ``n_seeds``.
-    The standard deviation is the sample one (ddof=1; NaN for a single seed).
+    ``<measure>_mean``, ``<measure>_std``, ``<measure>_min``, ``<measure>_max`` and
+    ``n_seeds``. The standard deviation is the sample one (ddof=1; NaN for a single seed).
     """
     groups = df.groupby(["decoding", "temperature"], sort=False, dropna=False)
-    out = groups[list(METRICS)].agg(["mean", "std", "min", "max"])
+    out = groups[list(MEASURES)].agg(["mean", "std", "min", "max"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out.insert(0, "n_seeds", groups.size())
     return pd.DataFrame(out).reset_index()
@@ -401,14 +431,20 @@ def summary_row(summary, decoding: str = "sample", temperature: float | None = N
     return None if hit.empty else hit.iloc[0]
 
 
+def training_vocabulary(ckpt) -> frozenset[str]:
+    """:func:`word_vocabulary` of the training corpus of a
+    :class:`~charlm.checkpoint.Checkpoint` (``ckpt.config.corpus``)."""
+    return word_vocabulary(corpus_text(ckpt.config.corpus))
+
+
 def checkpoint_temperature_table(ckpt, prime_file: str | None = None,
                                  reference_file: str | None = None, **kwargs):
     """:func:`temperature_table` for a :class:`~charlm.checkpoint.Checkpoint`.
 
-    The word vocabulary comes from the checkpoint's training corpus (``ckpt.config.corpus``);
-    primes from ``prime_file`` (default ``dickens_test.txt``, as ``--diff_temp``) and the
-    reference windows from ``reference_file`` (default: the same file; ``""`` for none).
-    Other keyword arguments go to :func:`temperature_table`.
+    The word vocabulary comes from the checkpoint's training corpus
+    (:func:`training_vocabulary`); primes from ``prime_file`` (default ``dickens_test.txt``, as
+    ``--diff_temp``) and the reference windows from ``reference_file`` (default: the same
+    file; ``""`` for none). Other keyword arguments go to :func:`temperature_table`.
     """
     prime_file = prime_file or TEST_FILE
     prime_text = corpus_text(prime_file)
@@ -416,12 +452,14 @@ def checkpoint_temperature_table(ckpt, prime_file: str | None = None,
         reference = prime_text
     else:
         reference = corpus_text(reference_file) if reference_file else None
-    vocab = word_vocabulary(corpus_text(ckpt.config.corpus))
-    return temperature_table(ckpt.model, vocab, prime_text, reference=reference, **kwargs)
+    return temperature_table(ckpt.model, training_vocabulary(ckpt), prime_text,
+                             reference=reference, **kwargs)
 
 
-__all__ = ["COLUMNS", "DEFAULT_SEEDS", "COURSEWORK_TEMPS", "MEASURED_TEMPS", "METRICS", "checkpoint_temperature_table",
-           "generated_words", "in_vocab_share", "repeated_ngram_share",
-           "sample_bpc", "sample_metrics", "sampling_entropy", "summarise", "summary_row",
-           "temperature_table",
-           "word_vocabulary", "words"]
+__all__ = ["COLUMNS", "COURSEWORK_TEMPS", "DEFAULT_SEEDS", "MEASURED_TEMPS", "MEASURES",
+           "METRICS", "checkpoint_temperature_table", "distribution_entropy", "entropy_of",
+           "generated_words", "in_vocab_share", "next_char_distribution", "open_context",
+           "pick_prime", "repeated_ngram_share", "sample_bpc", "sample_measures",
+           "sample_metrics", "samples_at", "sampling_entropy", "summarise", "summary_row",
+           "temperature_grid", "temperature_table", "training_vocabulary", "word_vocabulary",
+           "words"]
