@@ -103,8 +103,9 @@ def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
     ckpt, save = _train_command(args, cfg, paths.runs_dir() / "best.pt")
     if ckpt.meta["status"] != "ok":
         return _diverged(ckpt, save)
-    print(f"training time: {ckpt.meta['wall_time'] / 60:.1f} min; "
-          f"validation BPC {ckpt.meta['valid_bpc']:.4f}")
+    budget = f" (budget {cfg.budget_minutes:g} min)" if cfg.budget_minutes else ""
+    print(f"training time: {ckpt.meta['wall_time'] / 60:.1f} min{budget}, "
+          f"{ckpt.meta['iterations']:,} iterations; validation BPC {ckpt.meta['valid_bpc']:.4f}")
     for name in (TEST_FILE, TEST_LARGE_FILE):
         value, lo, hi = bpc_interval(ckpt.model, corpus(name))
         print(f"BPC on {name}: {value:.4f} (95% bootstrap interval {lo:.4f}-{hi:.4f})")

@@ -16,6 +16,7 @@ from .errors import ConfigError
 
 CELLS = ("lstm", "gru", "rnn")
 LR_SCHEDULES = ("constant", "cosine")
+PRECISIONS = ("fp32", "bf16", "auto")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,10 @@ class TrainConfig:
     valid_frac: float = 0.0  # share of the corpus held out for validation (blocks; 0 = none)
     eval_every: int = 0  # validation BPC every this many iterations (0 = only at the end)
     carry_state: bool = False  # consecutive chunks per batch row, state carried (truncated BPTT)
-    lr_schedule: str = "constant"  # "constant" or "cosine" (decay to 5% of lr at the last iteration)
+    lr_schedule: str = "constant"  # "constant" or "cosine" (decay to 5% of lr at the end of training)
+    budget_minutes: float = 0.0  # train for this many minutes (validation not counted), not n_epochs; 0 = off
+    precision: str = "fp32"  # "fp32", "bf16" (autocast) or "auto" (bf16 where the CPU has it natively)
+    ema: float = 0.0  # weights averaged with this decay per iteration (e.g. 0.999) are kept; 0 = off
 
     def __post_init__(self) -> None:
         validate(self)
@@ -51,6 +55,19 @@ class TrainConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+    def training_settings(self) -> dict[str, Any]:
+        """The fields that determine the trained weights (what a run's cache key is made of).
+
+        Leaves out :data:`NON_TRAINING_FIELDS`, the :data:`LATER_FIELDS` at their "as before"
+        value, and ``n_epochs`` when a time budget replaces it. A budget run is therefore never
+        confused with an iteration run, and runs cached before a field existed keep their key.
+        """
+        out = {k: v for k, v in self.to_dict().items()
+               if k not in NON_TRAINING_FIELDS and LATER_FIELDS.get(k, object()) != v}
+        if self.budget_minutes:
+            del out["n_epochs"]
+        return out
 
     @classmethod
     def from_dict(cls, values: dict[str, Any], what: str = "settings") -> "TrainConfig":
@@ -70,6 +87,9 @@ class TrainConfig:
 
 # Fields that change printing or placement but not the trained weights: left out of cache keys.
 NON_TRAINING_FIELDS = ("print_every", "device")
+# Fields added after the first cache keys were made, with the value that means "as before":
+# left out of a key at that value, so the runs cached before them keep their keys.
+LATER_FIELDS = {"budget_minutes": 0.0, "precision": "fp32", "ema": 0.0}
 
 _POSITIVE_INTS = ("n_epochs", "hidden_size", "n_layers", "print_every", "plot_every",
                   "chunk_len", "batch_size")
@@ -115,6 +135,13 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"carry_state must be true or false, got {cfg.carry_state!r}")
     if cfg.lr_schedule not in LR_SCHEDULES:
         raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.lr_schedule!r}")
+    if not _finite(cfg.budget_minutes) or cfg.budget_minutes < 0:
+        raise ConfigError(f"budget_minutes must be a finite number >= 0 (0 = train n_epochs "
+                          f"iterations), got {cfg.budget_minutes!r}")
+    if cfg.precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
+    if not _finite(cfg.ema) or not 0 <= cfg.ema < 1:
+        raise ConfigError(f"ema must be in [0, 1) (0 = off), got {cfg.ema!r}")
     if not isinstance(cfg.corpus, str) or not cfg.corpus:
         raise ConfigError(f"corpus must be a file name or path, got {cfg.corpus!r}")
     if not isinstance(cfg.device, str) or not cfg.device:

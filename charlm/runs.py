@@ -20,7 +20,7 @@ import torch
 
 from . import paths
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
-from .config import NON_TRAINING_FIELDS, TrainConfig
+from .config import TrainConfig
 from .corpora import corpus, corpus_sha
 from .data import split_corpus
 from .errors import CheckpointError
@@ -28,8 +28,7 @@ from .train import TrainResult, train
 
 def run_key(cfg: TrainConfig) -> str:
     """A stable 16-hex-digit key for the weights ``cfg`` produces on its corpus."""
-    settings = {k: v for k, v in cfg.to_dict().items() if k not in NON_TRAINING_FIELDS}
-    blob = json.dumps({"settings": settings, "data": corpus_sha(cfg.corpus)}, sort_keys=True)
+    blob = json.dumps({"settings": cfg.training_settings(), "data": corpus_sha(cfg.corpus)}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -10,6 +10,7 @@ from typing import Callable
 
 import torch
 import torch.nn.functional as F
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
 from .config import TrainConfig
@@ -94,6 +95,28 @@ def resolve_device(name: str) -> torch.device:
         raise ConfigError(f"device must be a torch device name such as cpu or cuda, got {name!r}") from None
 
 
+def bf16_supported() -> bool:
+    """Whether this CPU computes bfloat16 natively (AVX512-BF16 or AMX), so that autocast to
+    bfloat16 is faster rather than emulated."""
+    return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+
+
+def resolve_precision(cfg: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """The autocast dtype ``cfg.precision`` asks for on ``device`` (None: plain fp32).
+
+    ``auto`` means bfloat16 where the CPU has it natively, else fp32; ``bf16`` on a CPU
+    without it is refused (it would run, emulated, slower than fp32).
+    """
+    if cfg.precision == "fp32" or device.type != "cpu":
+        return None
+    if bf16_supported():
+        return torch.bfloat16
+    if cfg.precision == "bf16":
+        raise ConfigError("precision bf16 was asked for but this CPU has no native bfloat16 "
+                          "(AVX512-BF16 or AMX); use fp32 or auto")
+    return None
+
+
 def train(
     cfg: TrainConfig,
     data: torch.Tensor,
@@ -117,6 +140,15 @@ def train(
     ``valid`` text is given, its BPC is measured every ``cfg.eval_every`` iterations and at the
     end (``result.valid_curve``).
 
+    With ``cfg.budget_minutes`` the run trains until that many minutes of training time have
+    passed (validation passes are not counted) instead of for ``n_epochs`` iterations, and the
+    cosine schedule follows the elapsed fraction of the budget, so it ends when the budget
+    does on any machine; the iterations reached are in ``result.iterations``. With
+    ``cfg.precision`` ``bf16`` (or ``auto`` on a CPU that has it) the forward pass and the loss
+    run under bfloat16 autocast; the weights, the optimiser and every evaluation stay fp32.
+    With ``cfg.ema`` an exponential moving average of the weights is kept (updated after every
+    step) and is what is evaluated and returned.
+
     A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops
     the run: it is marked diverged at that iteration and keeps its history so far; so do
     weights that became non-finite (checked before the model is sampled or evaluated, and
@@ -132,16 +164,25 @@ def train(
     torch.manual_seed(cfg.seed)  # weight init and dropout
     gen = torch.Generator().manual_seed(cfg.seed)  # chunk choice, independent of the model
     model = build_model(cfg).to(device)
+    autocast_dtype = resolve_precision(cfg, device)
     optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
+    budget = cfg.budget_minutes * 60.0  # seconds of training; 0: n_epochs iterations
+    # with a budget the schedule follows elapsed time (set by hand below), not the step count
+    scheduler = None if budget else torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
+    averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
+                if cfg.ema else None)
+    scored = averaged.module if averaged is not None else model  # what is evaluated and kept
     result = TrainResult(model, cfg)
     eval_seconds = 0.0
+
+    def trained_seconds() -> float:
+        return time.time() - start - eval_seconds
 
     def evaluate(it: int) -> None:
         nonlocal eval_seconds
         t0 = time.time()
         train_seconds = t0 - start - eval_seconds
-        value = bpc(model, valid)
+        value = bpc(scored, valid)
         eval_seconds += time.time() - t0
         result.valid_curve.append((it, round(train_seconds, 3), value))
         model.train()
@@ -159,10 +200,17 @@ def train(
     plot_sum = print_sum = 0.0
     state = None
     model.train()
-    bar = tqdm(total=cfg.n_epochs, disable=not progress_enabled(progress), unit="it",
-               dynamic_ncols=True, mininterval=1.0, leave=False)
+    bar = tqdm(total=round(budget) if budget else cfg.n_epochs, disable=not progress_enabled(progress),
+               unit="s" if budget else "it", dynamic_ncols=True, mininterval=1.0, leave=False)
+    shown = 0  # seconds already shown on a budget's bar
+    it = 0
     try:
-        for it in range(1, cfg.n_epochs + 1):
+        while (trained_seconds() < budget) if budget else (it < cfg.n_epochs):
+            it += 1
+            done = trained_seconds() / budget if budget else it / cfg.n_epochs
+            if budget and cfg.lr_schedule == "cosine":
+                for group in optimizer.param_groups:
+                    group["lr"] = cfg.lr * cosine_factor(min(1.0, done))
             if cfg.carry_state:
                 inputs, targets, restart = sequential_chunks(data, cfg.chunk_len, cfg.batch_size,
                                                              it - 1)
@@ -171,8 +219,11 @@ def train(
                 inputs, targets = random_chunks(data, cfg.chunk_len, cfg.batch_size, gen)
                 state = None  # zero initial state for every chunk (the coursework)
             inputs, targets = inputs.to(device), targets.to(device)
-            logits, state = model(inputs, state)
-            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)), targets.reshape(-1))
+            with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16,
+                                enabled=autocast_dtype is not None):
+                logits, state = model(inputs, state)
+                loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
+                                       targets.reshape(-1))
             value = loss.item()
             if not math.isfinite(value) or value > explode_at:
                 result.diverged_at = it
@@ -184,11 +235,19 @@ def train(
             if cfg.clip > 0:
                 torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
             optimizer.step()
-            scheduler.step()
+            if scheduler is not None:
+                scheduler.step()
+            if averaged is not None:
+                averaged.update_parameters(model)
             result.iterations = it
             plot_sum += value
             print_sum += value
-            bar.update(1)
+            if budget:
+                now = min(round(budget), int(trained_seconds()))
+                bar.update(now - shown)
+                shown = now
+            else:
+                bar.update(1)
             if it % cfg.plot_every == 0:
                 result.history.append(plot_sum / cfg.plot_every)
                 plot_sum = 0.0
@@ -196,37 +255,53 @@ def train(
             validating = valid is not None and cfg.eval_every and it % cfg.eval_every == 0
             # A finite loss can still be followed by a step to NaN weights (a huge lr): check
             # before the model is used, and at the end, so a broken model is never "ok".
-            if (sampling or validating or it == cfg.n_epochs) and not finite_weights(model):
+            last = trained_seconds() >= budget if budget else it == cfg.n_epochs
+            if (sampling or validating or last) and not finite_weights(scored):
                 result.diverged_at = it
                 write(f"diverged: the weights are not finite after iteration {it}; "
                       f"stopping this run")
                 break
             if sampling:  # kept in result.log always, printed when verbose
-                pct = int(it / cfg.n_epochs * 100)
+                pct = int(min(1.0, trained_seconds() / budget if budget else done) * 100)
                 write(f"{time_since(start)} ({it} {pct}%) {print_sum / cfg.print_every:.4f}")
-                write(generate(model, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
+                write(generate(scored, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
                 print_sum = 0.0
             if validating:
                 evaluate(it)
     except KeyboardInterrupt:
         result.interrupted = True
-        write(f"interrupted at iteration {result.iterations} of {cfg.n_epochs}")
+        write(f"interrupted at iteration {result.iterations}"
+              + (f" after {trained_seconds() / 60:.1f} of {cfg.budget_minutes:g} minutes" if budget
+                 else f" of {cfg.n_epochs}"))
     finally:
         bar.close()
     if valid is not None and result.status == "ok" and (
             not result.valid_curve or result.valid_curve[-1][0] != result.iterations):
         evaluate(result.iterations)
     result.wall_time = time.time() - start - eval_seconds
-    model.eval()
+    if averaged is not None:  # the averaged weights are the model from here on
+        result.model = averaged.module
+    result.model.eval()
     return result
+
+
+COSINE_FLOOR = 0.05  # the cosine schedule ends at this share of lr
+
+
+def cosine_factor(done: float) -> float:
+    """Multiplier of ``lr`` when the share ``done`` (0 to 1) of training is behind: from 1 down
+    to :data:`COSINE_FLOOR` along half a cosine."""
+    return COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * done))
 
 
 def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
     """Multiplier of ``cfg.lr`` after a given number of steps (for ``LambdaLR``)."""
     if cfg.lr_schedule == "cosine":
-        floor = 0.05
         n = cfg.n_epochs
-        return lambda step: floor + (1 - floor) * 0.5 * (1 + math.cos(math.pi * min(step, n) / n))
+        # written out rather than cosine_factor(step / n): pi * step / n rounds differently,
+        # and the runs cached before the budget existed must train exactly as they did
+        return lambda step: (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5
+                             * (1 + math.cos(math.pi * min(step, n) / n)))
     return lambda step: 1.0
 
 
