@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from charlm import TrainConfig, build_model, train
+from charlm import TrainConfig, train
 from charlm.data import encode
 from charlm.errors import ConfigError
 from charlm.runs import run_key

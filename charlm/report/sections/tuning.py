@@ -200,7 +200,7 @@ def scores_table(sel: SelectionAnalysis):
 def choices(sel: SelectionAnalysis) -> str:
     """Bullets: the run chosen on the small test text, the run chosen on validation, and how well
     each small text's ranking predicts the ranking on the large one."""
-    s, (small, large) = sel.scores, sel.texts
+    s, small = sel.scores, sel.texts[0]
     t = sel.by_test
     lines = [f"**Choosing on {small}** would pick **{s['setting'][t]}** and report "
              f"{s['bpc_test'][t]:.3f}; on the {_kb(sel.chars[1])} file the same model scores "
