@@ -6,13 +6,14 @@ import string
 
 import pytest
 import torch
+from pandas.testing import assert_frame_equal
 
 from charlm import TrainConfig, bpc, read_text
 from charlm.studies import cells
 from charlm.corpora import (build_python_corpus, python_corpus, python_corpus_config, SkipFile, source_text, stdlib_files)
-from charlm.studies.cells import (cell_comparison_configs, equal_time_configs, hidden_for_params, iteration_times, n_params, operator_calls, time_per_iteration, timing_path)
+from charlm.studies.cells import (SUMMARY_COLUMNS, cell_comparison_configs, compare_cells, equal_time_configs, hidden_for_params, iteration_times, n_params, operator_calls, score_domains, time_per_iteration, timing_path)
 from charlm.errors import ConfigError, DataError
-from charlm.report.plots import plot_loss_by_time
+from charlm.report.plots import plot_cells_equal_data, plot_cells_equal_time, plot_loss_by_time, plot_two_corpora
 from charlm.corpora import corpus
 from charlm.runs import cached_run
 
@@ -223,3 +224,55 @@ def test_a_model_trains_on_the_source_corpus_and_scores_the_held_out_files():
     assert ckpt.meta["status"] == "ok"
     held = corpus(cfg.corpus.replace("python_stdlib.txt", "python_stdlib_heldout.txt"))
     assert 2.0 < bpc(ckpt.model, held[:5000]) < 6.0  # learnt something, far from log2(100)
+
+
+def test_compare_cells_trains_both_comparisons_once_and_scores_them(isolated_outputs, monkeypatch):
+    # timings fixed by hand, so the equal-time iteration counts are known
+    monkeypatch.setattr(cells, "time_per_iteration",
+                        lambda cfg, n=20, threads=1: {"lstm": 0.01, "gru": 0.02, "rnn": 0.015}[cfg.cell])
+    base = TrainConfig(n_epochs=20, hidden_size=8, n_layers=1, chunk_len=20, plot_every=5,
+                       print_every=1000)
+    py = python_corpus_config(base)
+    runs = compare_cells(base, isolated_outputs / "log.csv", timing_iterations=3, workers=1,
+                         test_large_chars=2000, extra=[py])
+    assert [(c.cell, c.n_epochs) for c in runs.equal_time] == [("lstm", 20), ("gru", 10), ("rnn", 15)]
+    assert runs.equal_time[0] is runs.equal_data[0] or runs.equal_time[0] == runs.equal_data[0]
+    assert len(runs.summary) == 6 and list(runs.summary.columns) == list(SUMMARY_COLUMNS)  # each run once
+    assert runs.seconds == {"lstm": 0.01, "gru": 0.02, "rnn": 0.015} and runs.timing_iterations == 3
+    assert runs.n_large == 2000 < runs.n_large_total and runs.n_test == len(corpus("dickens_test.txt"))
+    gru = runs.row(runs.equal_time[1])
+    assert (gru["cell"], gru["iterations"], gru["characters read"]) == ("GRU", 10, 200)
+    assert gru["ms per iteration"] == pytest.approx(1000 * gru["seconds"] / 10)
+    # the Python run is trained and in the table, but not scored on Dickens
+    assert runs.row(py)["status"] == "ok" and runs.row(py)["BPC (test_large)"] != runs.row(py)["BPC (test_large)"]
+    assert len(runs.large_bits) == 5 and all(len(b) == 1999 for b in runs.large_bits.values())
+    lstm = runs.row(runs.equal_data[0])
+    assert lstm["BPC (test_large)"] == pytest.approx(bpc(runs.model(runs.equal_data[0]), runs.large_text))
+    assert len(runs.history(runs.equal_data[0])) == 4
+    assert sum(runs.operators["gru"].values()) > sum(runs.operators["lstm"].values())
+    assert set(runs.fused) == {"lstm", "gru", "rnn"} and not runs.fused["gru"]
+    r = runs.ranking(runs.equal_data)
+    assert r.order == sorted(r.order, key=lambda c: r.rows.loc[c, "BPC (test_large)"])
+    assert set(r.gaps) == set(r.order[1:]) and all(lo <= g <= hi for g, lo, hi in r.gaps.values())
+    # compared again: nothing is trained, the same numbers come back
+    again = compare_cells(base, isolated_outputs / "log.csv", timing_iterations=3, workers=1,
+                          test_large_chars=2000, extra=[py])
+    assert_frame_equal(again.summary, runs.summary)  # the log keeps rounded times: close, not equal
+
+    d = score_domains(runs, python_corpus(), py)
+    assert sorted(set(d.scores["text"])) == ["dickens_test.txt", "dickens_test_large.txt", "held-out Python"]
+    assert len(d.scores) == 6 and (d.scores["low"] <= d.scores["bpc"]).all()
+    assert d.bpc("Dickens", "dickens_test_large.txt") == pytest.approx(lstm["BPC (test_large)"])
+    assert d.python_chars > 80 and d.dickens_chars > 60 and d.uniform == pytest.approx(6.6439, abs=1e-4)
+    assert d.run["status"] == "ok"
+
+    # the figures of the section
+    figs = isolated_outputs / "figures"
+    assert plot_cells_equal_data(runs, figs / "a.png", smooth_window=2)[0][0].is_file()
+    fig = plot_cells_equal_time(runs, figs / "b.png")
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "LSTM, 20 iterations", "GRU, 10 iterations", "RNN, 15 iterations"]
+    (path, fig), = plot_two_corpora(runs, py, figs / "c.png", smooth_window=3)
+    assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
+        "Dickens (dickens_train.txt)", "Python source (python_stdlib.txt)"]
+    assert "moving average of 3 points" in fig.axes[0].get_title()

@@ -4,41 +4,56 @@
 parameter count of a given LSTM; :func:`cell_comparison_configs` makes one config per cell with
 that size and otherwise identical settings, in particular the same ``n_epochs`` (each iteration
 is one batch of random chunks, so every cell sees the same characters). At equal parameter count
-the cells also do about the same arithmetic per character (an LSTM layer costs ~8h^2
-multiply-adds per character for 8h^2 weights, a GRU ~6h^2 for 6h^2, an RNN ~2h^2 for 2h^2; the
-embedding and decoder are the same few percent), so equal ``n_epochs`` would be about equal time
-*if the kernels were equally good*. On the CPU they are not (PyTorch runs the LSTM as a fused
-oneDNN kernel and the recurrence of the other two step by step; the report measures the
-difference with :func:`iteration_times` and explains it with :func:`operator_calls`). So there
-are two fair comparisons: equal data (:func:`cell_comparison_configs`, which compares the
-architectures) and equal time (:func:`equal_time_configs`, which compares what each cell
-achieves on this software and hardware in the LSTM's time).
+the cells also do about the same arithmetic per character (a layer does about one multiply-add
+per weight per character; the embedding and decoder are the same for all three), so equal
+``n_epochs`` would be about equal time *if the kernels were equally good*. On the CPU they need
+not be: PyTorch can run an LSTM layer as one fused oneDNN kernel, while for the GRU and the RNN
+it computes the input projection of all time steps in one matrix product and only the
+recurrence (the hidden-to-hidden part) step by step. :func:`iteration_times` measures the
+difference and :func:`operator_calls` counts the operators behind it. So there are two fair
+comparisons: equal data (:func:`cell_comparison_configs`, which compares the architectures) and
+equal time (:func:`equal_time_configs`, which compares what each cell achieves on this software
+and hardware in the LSTM's time).
 
 :func:`iteration_times` measures the time per iteration once per config and machine and keeps
 it under ``runs/timings/``, so the equal-time runs keep their iteration counts, and so their
-cache keys, from one report build to the next. :func:`compare_cells` gathers what the report
-shows of the runs.
+cache keys, from one report build to the next. :func:`compare_cells` trains (or finds in the
+cache) both comparisons in one study and gathers what the report shows of them
+(:class:`CellComparison`); :meth:`CellComparison.ranking` orders the cells with paired bootstrap
+gaps; :func:`score_domains` scores a model trained on another corpus (the Python source of
+:func:`charlm.corpora.python_corpus`) and a Dickens model on each other's text.
+
+Measured values (times, operator counts, BPC) are never written here: the report computes and
+states them.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Mapping, Sequence
 
+import numpy as np
+import pandas as pd
 import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from .. import paths
 from ..atomic import atomic_write_text
 from ..config import CELLS, TrainConfig
-from ..corpora import corpus
+from ..corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, PythonCorpus, corpus, corpus_text
+from ..data import VOCAB
 from ..errors import ConfigError
+from ..evaluate import bpc_interval, char_bits, paired_difference_interval
 from ..machine import cpu_model
 from ..model import CharRNN
-from ..runs import run_key, torch_threads
+from ..runs import cached_run, run_key, torch_threads
 from ..train import train
+from .runner import load_histories, run_study
+from .summary import curve_stats
 
 # ---------------------------------------------------------------------------------------------
 # LSTM vs GRU vs RNN at equal parameter count
@@ -147,7 +162,7 @@ def iteration_times(configs: Sequence[TrainConfig], n: int = 20, threads: int = 
     measured on; later calls on the same software and CPU read it back (``refresh=True``
     measures again). Timings vary from one measurement to the next, and the iteration counts
     of :func:`equal_time_configs` come from them: without this, rebuilding the report after a
-    prose edit could give the GRU 370 iterations instead of 380, a new run key, and a
+    prose edit could give a cell a slightly different iteration count, a new run key, and a
     retrained run. The cells of ``configs`` must differ.
     """
     cells = [c.cell for c in configs]
@@ -180,9 +195,11 @@ def operator_calls(cfg: TrainConfig) -> dict[str, int]:
     One chunk of ``chunk_len`` characters through the model of ``cfg`` (random weights and
     characters: the count does not depend on them), then ``backward``; the optimiser step is
     left out. Keys are ATen operator names (``"aten.addmm"``...). A cell that PyTorch runs as
-    one fused kernel per layer shows a few dozen calls in all (the LSTM on the CPU:
-    ``aten.mkldnn_rnn_layer``); a cell computed step by step shows several per character.
-    Counted with a ``TorchDispatchMode``, which sees every operator below autograd.
+    one fused kernel per layer (the LSTM on the CPU, where oneDNN is available:
+    ``aten.mkldnn_rnn_layer``) makes a number of calls that does not grow with the chunk
+    length; a cell whose recurrence is computed step by step makes calls in proportion to it.
+    Counted with a ``TorchDispatchMode``, which sees every operator below autograd. The model
+    is built with torch's global random generator, as any ``CharRNN`` is.
     """
     calls: dict[str, int] = {}
 
@@ -201,7 +218,216 @@ def operator_calls(cfg: TrainConfig) -> dict[str, int]:
     return calls
 
 
+FUSED_KERNEL = "aten.mkldnn_rnn_layer"  # the fused oneDNN kernel of a recurrent layer (CPU)
 
 
-__all__ = ["cell_comparison_configs", "equal_time_configs", "hidden_for_params", "iteration_times",
-           "n_params", "operator_calls", "time_per_iteration", "timing_path"]
+# ---------------------------------------------------------------------------------------------
+# The comparison as the report shows it
+
+
+@dataclass(frozen=True, eq=False)
+class Ranking:
+    """Some runs of a comparison, ranked by BPC on the large test file.
+
+    ``rows``: their rows of :attr:`CellComparison.summary`, indexed by cell (``"lstm"``...) in
+    the order of the configs; ``configs``: the config of each cell; ``gaps``: for every cell but
+    the best, its BPC on the large test file minus the best's, with the 95% paired block
+    bootstrap interval (:func:`charlm.evaluate.paired_difference_interval`): ``(gap, low, high)``.
+    """
+
+    rows: pd.DataFrame
+    configs: Mapping[str, TrainConfig]
+    gaps: Mapping[str, tuple[float, float, float]]
+
+    @property
+    def order(self) -> list[str]:
+        """Cells, best first by BPC on the large test file (a tie keeps the config order)."""
+        return sorted(self.rows.index, key=lambda cell: self.rows.loc[cell, "BPC (test_large)"])
+
+    @property
+    def small_order(self) -> list[str]:
+        """Cells, best first by BPC on the small test file."""
+        return sorted(self.rows.index, key=lambda cell: self.rows.loc[cell, "BPC (test)"])
+
+    @property
+    def best(self) -> str:
+        """The cell with the lowest BPC on the large test file."""
+        return self.order[0]
+
+
+@dataclass(frozen=True, eq=False)
+class CellComparison:
+    """What :func:`compare_cells` trained and measured.
+
+    ``summary`` has one row per distinct run, indexed by run key, with the columns of
+    :data:`SUMMARY_COLUMNS`; ``seconds`` is the timed seconds per iteration of each cell and
+    ``operators`` its operator calls per forward and backward pass (both keyed by cell, from the
+    equal-data configs); ``large_bits`` the per-character bits on the large test file of every
+    run of the two comparisons (keyed by run key; not of ``extra``). ``n_large`` characters of
+    the large test file, of ``n_large_total``, were scored; the small one has ``n_test``.
+    """
+
+    base: TrainConfig
+    equal_data: tuple[TrainConfig, ...]
+    equal_time: tuple[TrainConfig, ...]
+    extra: tuple[TrainConfig, ...]
+    summary: pd.DataFrame
+    seconds: Mapping[str, float]
+    operators: Mapping[str, Mapping[str, int]]
+    timing_iterations: int
+    histories: Mapping[str, list[float]]
+    models: Mapping[str, CharRNN]
+    large_bits: Mapping[str, np.ndarray]
+    large_text: torch.Tensor | None
+    n_test: int
+    n_large: int
+    n_large_total: int
+
+    def row(self, cfg: TrainConfig) -> dict[str, Any]:
+        """The summary row of ``cfg``."""
+        return self.summary.loc[run_key(cfg)].to_dict()
+
+    def table(self, configs: Sequence[TrainConfig]) -> pd.DataFrame:
+        """The summary rows of ``configs``, in their order."""
+        return self.summary.loc[[run_key(c) for c in configs]].reset_index(drop=True)
+
+    def history(self, cfg: TrainConfig) -> list[float]:
+        """The loss history of ``cfg`` (empty when it is not cached)."""
+        return list(self.histories.get(run_key(cfg), []))
+
+    def model(self, cfg: TrainConfig) -> CharRNN:
+        """The trained model of ``cfg``."""
+        return self.models[run_key(cfg)]
+
+    def ranking(self, configs: Sequence[TrainConfig]) -> Ranking:
+        """``configs`` (one per cell) ranked by BPC on the large test file, gaps to the best."""
+        rows = self.table(configs).set_index(pd.Index([c.cell for c in configs]))
+        ranking = Ranking(rows, {c.cell: c for c in configs}, {})
+        by_cell = {c.cell: self.large_bits[run_key(c)] for c in configs}
+        best = ranking.best
+        gaps = {cell: paired_difference_interval(by_cell[cell], by_cell[best])
+                for cell in ranking.order[1:]}
+        return Ranking(rows, ranking.configs, gaps)
+
+    @property
+    def fused(self) -> dict[str, int]:
+        """Calls of the fused recurrent kernel per cell (0 where PyTorch steps through time)."""
+        return {cell: calls.get(FUSED_KERNEL, 0) for cell, calls in self.operators.items()}
+
+
+SUMMARY_COLUMNS = ("cell", "hidden size", "parameters", "iterations", "characters read",
+                   "minutes", "seconds", "ms per iteration", "final loss", "BPC (test)",
+                   "BPC (test_large)", "status")
+
+
+def _summary_row(cfg: TrainConfig, row: Mapping[str, Any], history: Sequence[float],
+                 large: np.ndarray | None) -> dict[str, Any]:
+    """One run as the report's tables show it (``ms per iteration``: in the study)."""
+    return {
+        "cell": cfg.cell.upper(), "hidden size": cfg.hidden_size, "parameters": row["n_params"],
+        "iterations": row["iterations"], "characters read": row["iterations"] * cfg.chunk_len,
+        "minutes": row["wall_time_s"] / 60, "seconds": row["wall_time_s"],
+        "ms per iteration": 1000 * row["wall_time_s"] / max(1, row["iterations"]),
+        "final loss": curve_stats(history, cfg.plot_every)["final"],
+        "BPC (test)": row["bpc_test"],
+        "BPC (test_large)": float(large.mean()) if large is not None else math.nan,
+        "status": row["status"]}
+
+
+def compare_cells(base: TrainConfig, log: str | Path, timing_iterations: int = 20,
+                  workers: int | None = None, test_large_chars: int = 0,
+                  extra: Sequence[TrainConfig] = (), study: str = "bonus") -> CellComparison:
+    """Train (or find in the cache) the cells at equal data and at equal time, and measure them.
+
+    The equal-data configs come from :func:`cell_comparison_configs`; each is timed with
+    :func:`iteration_times` (``timing_iterations`` iterations, one thread, kept in
+    ``runs/timings/``), which sets the equal-time configs (:func:`equal_time_configs`). Every
+    distinct run of both, and of ``extra`` (runs of the same study on other corpora), is trained
+    by :func:`~charlm.studies.runner.run_study` into the experiment log ``log`` with ``workers``
+    processes, then loaded from the cache. The runs of the two comparisons are scored character
+    by character on the large test file (its first ``test_large_chars`` characters; 0: all of
+    it). Last, the operators of one forward and backward pass of each cell are counted.
+    """
+    equal_data = cell_comparison_configs(base)
+    seconds = iteration_times(equal_data, n=timing_iterations)
+    equal_time = equal_time_configs(base, seconds_per_iteration=seconds)
+    compared = list(dict.fromkeys(equal_data + equal_time))
+    configs = list(dict.fromkeys(compared + list(extra)))  # each distinct run once
+    df = run_study(configs, log, study=study, workers=workers, say=None)
+    rows = {run_key(c): row for c, row in zip(configs, df.to_dict("records"))}
+    histories = load_histories(configs)
+    models = {run_key(c): cached_run(c).model for c in configs}
+    full_large = corpus(TEST_LARGE_FILE)
+    large_text = full_large[:test_large_chars or None]
+    large_bits = {run_key(c): char_bits(models[run_key(c)], large_text) for c in compared}
+    summary = pd.DataFrame(
+        [_summary_row(c, rows[run_key(c)], histories.get(run_key(c), []), large_bits.get(run_key(c)))
+         for c in configs], index=pd.Index([run_key(c) for c in configs], name="key"),
+        columns=list(SUMMARY_COLUMNS))
+    operators = {c.cell: operator_calls(c) for c in equal_data}
+    return CellComparison(
+        base=base, equal_data=tuple(equal_data), equal_time=tuple(equal_time), extra=tuple(extra),
+        summary=summary, seconds=seconds, operators=operators,
+        timing_iterations=timing_iterations, histories=histories, models=models,
+        large_bits=large_bits, large_text=large_text, n_test=len(corpus(TEST_FILE)),
+        n_large=len(large_text), n_large_total=len(full_large))
+
+
+# ---------------------------------------------------------------------------------------------
+# The same setting on Python source: each model on each other's text
+
+DOMAIN_TEXTS = ("held-out Python", TEST_FILE, TEST_LARGE_FILE)
+DOMAIN_MODELS = ("Dickens", "Python")
+
+
+@dataclass(frozen=True, eq=False)
+class DomainScores:
+    """A Dickens model and a Python-source model scored on each other's text.
+
+    ``scores``: one row per (model, text) with ``bpc`` and its 95% block bootstrap interval
+    ``low``, ``high`` (:func:`charlm.evaluate.bpc_interval`); models are named ``"Dickens"``
+    and ``"Python"``, texts ``"held-out Python"`` and the two Dickens test files. ``run``: the
+    summary row of the Python run; ``python_chars`` and ``dickens_chars``: the distinct
+    characters of the two training texts; ``vocab_size``: of the vocabulary.
+    """
+
+    corpus: PythonCorpus
+    config: TrainConfig
+    run: Mapping[str, Any]
+    scores: pd.DataFrame
+    n_large: int
+    n_large_total: int
+    python_chars: int
+    dickens_chars: int
+    vocab_size: int = len(VOCAB)
+
+    def bpc(self, model: str, text: str) -> float:
+        """BPC of ``model`` (``"Dickens"`` or ``"Python"``) on ``text``."""
+        hit = self.scores[(self.scores["model"] == model) & (self.scores["text"] == text)]
+        return float(hit["bpc"].iloc[0])
+
+    @property
+    def uniform(self) -> float:
+        """Bits per character of a uniform guess over the vocabulary."""
+        return math.log2(self.vocab_size)
+
+
+def score_domains(runs: CellComparison, rec: PythonCorpus, cfg: TrainConfig) -> DomainScores:
+    """Score the equal-data base run (Dickens) and ``cfg`` (trained on ``rec``) on both kinds
+    of text: ``rec``'s held-out files, the small test file and the large one as
+    :func:`compare_cells` scored it."""
+    texts = {DOMAIN_TEXTS[0]: corpus(str(rec.heldout_path)), DOMAIN_TEXTS[1]: corpus(TEST_FILE),
+             DOMAIN_TEXTS[2]: runs.large_text}
+    models = {DOMAIN_MODELS[0]: runs.model(runs.equal_data[0]), DOMAIN_MODELS[1]: runs.model(cfg)}
+    scores = pd.DataFrame([dict(zip(("model", "text", "bpc", "low", "high"),
+                                    (name, text, *bpc_interval(model, data))))
+                           for name, model in models.items() for text, data in texts.items()])
+    return DomainScores(corpus=rec, config=cfg, run=runs.row(cfg), scores=scores,
+                        n_large=runs.n_large, n_large_total=runs.n_large_total,
+                        python_chars=len(set(rec.train_path.read_text())),
+                        dickens_chars=len(set(corpus_text(TRAIN_FILE))))
+
+
+__all__ = ["CellComparison", "DomainScores", "Ranking", "SUMMARY_COLUMNS", "cell_comparison_configs",
+           "compare_cells", "equal_time_configs", "hidden_for_params", "iteration_times",
+           "n_params", "operator_calls", "score_domains", "time_per_iteration", "timing_path"]
