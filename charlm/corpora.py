@@ -4,10 +4,10 @@ A corpus is named either by a Dickens file name (``dickens_train.txt``: taken fr
 and verified against the committed checksum) or by the path of any UTF-8 text file (its
 characters must be in the vocabulary after unidecode; see :mod:`charlm.data`).
 
-Python source code: :func:`python_corpus` writes a training corpus of Python source taken from the standard
-    library of the running Python (present on every machine; no download) and a held-out part
-    made of *other* files, for BPC. Both are plain-text files under
-    ``runs/corpora/`` whose paths work as ``TrainConfig(corpus=path)`` / ``--corpus PATH``.
+Python source code: :func:`python_corpus` writes a training corpus of Python source taken from
+the standard library of the running Python (present on every machine; no download) and a
+held-out part made of *other* files, for BPC. Both are plain-text files under ``runs/corpora/``
+whose paths work as ``TrainConfig(corpus=path)`` / ``--corpus PATH``.
 
 Vocabulary handling of the source corpus (the same rules as every charlm corpus, see
 :mod:`charlm.data`): files are read as UTF-8 (PEP 3120) with universal newlines (``\\r\\n`` ->
@@ -19,6 +19,7 @@ never edited line by line, so every file in the corpus is the real source -- and
 the manifest. The written files are therefore pure ASCII in the vocabulary, and
 :func:`charlm.data.read_text` reads them unchanged.
 """
+
 from __future__ import annotations
 
 import hashlib

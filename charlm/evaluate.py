@@ -30,7 +30,7 @@ def char_bits(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -
         raise DataError(f"BPC needs a text of at least 2 characters, got {len(data)}")
     if slice_len < 1:
         raise DataError(f"slice_len must be >= 1, got {slice_len}")
-    # The weights once up front (0.1 ms), the result once at the end (one pass over N values,
+    # The weights once up front (one sum per tensor), the result once at the end (one pass over N values,
     # negligible beside the model's forward pass): no per-slice cost.
     check_finite(model)
     device = next(model.parameters()).device

@@ -80,7 +80,7 @@ def generate(
         gen.manual_seed(seed)
 
     # Non-finite scores (a diverged checkpoint's NaN weights) are a ModelError, never a torch
-    # crash or NaN-driven text. The weights are checked once (0.1 ms) and the priming scores
+    # crash or NaN-driven text. The weights are checked once (one sum per tensor) and the priming scores
     # once; each step then checks for free: sampling catches multinomial's refusal of
     # NaN/inf probabilities, and greedy decoding reads the maximum it needs anyway (a NaN or
     # +inf score is the maximum), rather than paying a separate isfinite per character.

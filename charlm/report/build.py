@@ -358,8 +358,8 @@ def kernel_environment() -> dict[str, str]:
     unless the caller chose a number (``OMP_NUM_THREADS``).
 
     One thread because torch's OpenMP threads spin while they wait: with other busy processes
-    on the same cores, a 2-thread kernel on a 2-core machine took 8 minutes instead of about
-    2 seconds to score the test files with a tiny model. The studies train with one thread per
+    on the same cores, a kernel with one thread per core can run many times slower than with
+    one thread, the threads waiting on each other instead of computing. The studies train with one thread per
     process anyway, so the 4.1 run is trained exactly as a study would train it.
     """
     env = {"CHARLM_PROGRESS": "0"}
