@@ -1,6 +1,6 @@
 """The same study on the local process pool and on a Dask cluster, timed (issue 5, part 5).
 
-:func:`charlm.experiments.run_study` runs a study's runs one per process on this machine by
+:func:`charlm.studies.runner.run_study` runs a study's runs one per process on this machine by
 default, and on a Dask cluster when given a scheduler address. :func:`compare_backends` runs
 one study both ways from scratch, each with an empty run cache, so that both really train
 every run, and reports the wall times and whether the two logs agree.
@@ -42,6 +42,16 @@ class BackendComparison:
     def identical(self) -> bool:
         return not self.differing
 
+    @property
+    def compared(self) -> list[str]:
+        """The columns of :data:`COMPARED` that the logs have (those that were compared)."""
+        return [c for c in COMPARED if self.pool is not None and c in self.pool]
+
+    @property
+    def mean_run_seconds(self) -> float:
+        """The mean training time of one run on the pool (``wall_time_s`` of its log)."""
+        return float(self.pool["wall_time_s"].mean())
+
 
 def compare_backends(configs: Sequence[TrainConfig], workers: int = 2) -> BackendComparison:
     """Train ``configs`` as one study on a local pool of ``workers`` processes, then again on a
@@ -53,7 +63,7 @@ def compare_backends(configs: Sequence[TrainConfig], workers: int = 2) -> Backen
     as on a real cluster. Needs the ``distributed`` package.
     """
     try:
-        import distributed
+        import distributed  # lazy: heavy optional dependency (the dist extra)
     except ImportError:  # pragma: no cover - distributed is a dependency
         raise ConfigError("comparing backends needs the 'distributed' package") from None
     configs = list(configs)

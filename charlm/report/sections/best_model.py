@@ -1,0 +1,361 @@
+"""Section "the best model in a fixed CPU budget" (notebook 06): its tables and sentences.
+
+The section compares two trained runs, the ``best`` preset and the coursework's defaults on the
+same validation split, both given as :class:`~charlm.checkpoint.Checkpoint` objects: every
+setting is read from ``ckpt.config`` and every measurement from ``ckpt.meta`` (``status``,
+``iterations``, ``wall_time`` in seconds, ``threads``, ``n_params``, ``valid_bpc``,
+``valid_curve``), so nothing here assumes how long the preset trains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ...checkpoint import Checkpoint
+from ...config import TrainConfig
+from ...corpora import TEST_FILE, TEST_LARGE_FILE, corpus
+from ...evaluate import bits_interval, char_bits, paired_difference_interval
+from ...presets import REASONS, search_results
+from ...runs import cached_run, torch_threads
+from ...sample import generate
+from ...studies.summary import valid_bpc_at
+from ..claims import Check
+from ..display import bullets, md, sample, table
+
+BEST = "best"  # how the two runs are named in tables and sentences
+DEFAULT = "coursework defaults"
+BLOCK = 200  # characters per bootstrap block
+LEVEL = 0.95  # of the bootstrap intervals
+IGNORED = ("print_every",)  # settings that change the printing only, left out of the changes
+
+CHANGES_CAPTION = ("The settings of the preset that differ from the coursework's defaults (the "
+                   "default run here also holds out the validation split)")
+SEARCH_CAPTION = ("The recorded search (results/preset_search.csv): validation BPC at the end of "
+                  "each run, and the BPC on dickens_test_large.txt that was recorded for every "
+                  "run as well")
+
+
+def _num(x: float) -> str:
+    """A setting as written: ``2.0``, ``1.95``, ``0.006`` (a whole float keeps one decimal)."""
+    text = f"{x:g}"
+    return text if any(c in text for c in ".e") else f"{x:.1f}"
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+# ---------------------------------------------------------------- the runs
+
+
+def train_or_load(best_cfg: TrainConfig, default_cfg: TrainConfig, threads: int = 0
+                  ) -> tuple[Checkpoint, Checkpoint]:
+    """The two runs from the run cache, or trained here with ``threads`` torch threads (0: one
+    per CPU core) when the cache does not have them."""
+    with torch_threads(threads):
+        return cached_run(best_cfg), cached_run(default_cfg)
+
+
+# ---------------------------------------------------------------- what changes
+
+
+def changed_settings(default: TrainConfig, best: TrainConfig,
+                     reasons: Mapping[str, str] = REASONS) -> pd.DataFrame:
+    """One row per setting where ``best`` differs from ``default`` (in ``best``'s field order,
+    printing-only settings left out): the two values and the reason from ``reasons``."""
+    a, b = default.to_dict(), best.to_dict()
+
+    def shown(value: Any) -> Any:
+        return f"{value:g}" if isinstance(value, float) else value
+
+    rows = [{"setting": k, "coursework default": shown(a[k]), "best": shown(b[k]),
+             "why": reasons.get(k, "")} for k in b if a[k] != b[k] and k not in IGNORED]
+    return pd.DataFrame(rows, columns=["setting", "coursework default", "best", "why"])
+
+
+def changes_table(default: Checkpoint, best: Checkpoint, caption: str = CHANGES_CAPTION):
+    """:func:`changed_settings` of the two runs' configs, as a table."""
+    return table(changed_settings(default.config, best.config), caption=caption)
+
+
+# ---------------------------------------------------------------- the recorded search
+
+
+def search_table(results: pd.DataFrame | None = None, caption: str = SEARCH_CAPTION):
+    """The recorded search (:func:`charlm.presets.search_results`) as a table."""
+    df = search_results() if results is None else results
+    shown = pd.DataFrame({
+        "hidden": df["hidden_size"], "batch": df["batch_size"], "iterations": df["n_epochs"],
+        "lr": df["lr"].map(_num), "dropout": df["dropout"].map("{:g}".format),
+        "validation BPC": df["valid_bpc"], TEST_LARGE_FILE: df["test_large_bpc"],
+        "chosen": df["chosen"].map({True: "chosen", False: ""}),
+    })
+    return table(shown, floatfmt="{:.3f}", caption=caption)
+
+
+def _setting(row: Mapping[str, Any]) -> str:
+    return (f"hidden {row['hidden_size']}, batch {row['batch_size']}, {row['n_epochs']:,} "
+            f"iterations, lr {_num(row['lr'])}, dropout {row['dropout']:g}")
+
+
+def search_sentence(results: pd.DataFrame) -> str:
+    """What the recorded search chose, and whether ranking by the large test file (recorded
+    too) would have chosen the same run."""
+    chosen = results[results["chosen"]].iloc[0]
+    by_valid = results.loc[results["valid_bpc"].idxmin()]
+    by_test = results.loc[results["test_large_bpc"].idxmin()]
+    n = len(results)
+    if by_valid.name == chosen.name:
+        first = (f"The chosen run ({_setting(chosen)}) has the lowest validation BPC of the "
+                 f"{n} runs, {chosen['valid_bpc']:.3f}.")
+    else:
+        first = (f"The chosen run ({_setting(chosen)}, validation BPC {chosen['valid_bpc']:.3f}) "
+                 f"is not the one with the lowest validation BPC of the {n} runs "
+                 f"({_setting(by_valid)}: {by_valid['valid_bpc']:.3f}).")
+    if by_test.name == chosen.name:
+        second = (f" It also has the lowest BPC on `{TEST_LARGE_FILE}` "
+                  f"({chosen['test_large_bpc']:.3f}), so that file agreed with the choice.")
+    else:
+        second = (f" Ranked by `{TEST_LARGE_FILE}` instead, the search would have chosen "
+                  f"{_setting(by_test)} ({by_test['test_large_bpc']:.3f} against the chosen run's "
+                  f"{chosen['test_large_bpc']:.3f}): the choice did not follow the test file.")
+    return first + second
+
+
+# ---------------------------------------------------------------- the run
+
+
+def run_sentence(best: Checkpoint, default: Checkpoint, budget_minutes: float
+                 ) -> tuple[str, Check]:
+    """How the best run trained (status, iterations, minutes against the budget, characters
+    read) next to the default run, and the budget as a :class:`Check`."""
+    m, d = best.meta, default.meta
+    b_cfg, d_cfg = best.config, default.config
+    minutes = m["wall_time"] / 60
+    inside = minutes <= budget_minutes
+    budget = (f"inside the {budget_minutes:g}-minute budget." if inside else
+              f"**over the {budget_minutes:g}-minute budget** on this machine.")
+    text = (f"The best run ended with status **{m['status']}** after {m['iterations']:,} "
+            f"iterations: **{minutes:.1f} minutes of training** "
+            f"({_plural(m['threads'], 'torch thread')}, {m['n_params']:,} parameters; evaluating "
+            f"the validation split every {b_cfg.eval_every} iterations is not counted), {budget}"
+            f" Each iteration reads {b_cfg.batch_size} x {b_cfg.chunk_len} characters, "
+            f"{m['iterations'] * b_cfg.batch_size * b_cfg.chunk_len / 1e6:.1f} million in all, "
+            f"against {d['iterations'] * d_cfg.batch_size * d_cfg.chunk_len / 1e6:.1f} million "
+            f"for the default run ({d['wall_time'] / 60:.1f} minutes, "
+            f"{_plural(d['threads'], 'thread')}).")
+    check = Check(f"the best run trains within the budget of {budget_minutes:g} minutes "
+                  "(evaluation not counted)",
+                  f"{minutes:.1f} minutes with {_plural(m['threads'], 'torch thread')}", inside)
+    return text, check
+
+
+# ---------------------------------------------------------------- learning curves
+
+
+def curve_runs(best: Checkpoint, default: Checkpoint) -> list[dict[str, Any]]:
+    """The two runs as :func:`charlm.report.plots.plot_valid_curves` takes them."""
+    best_label = f"{BEST} ({best.config.hidden_size} hidden, batch {best.config.batch_size})"
+    return [{"label": label, "curve": ck.meta["valid_curve"],
+             "chars_per_iteration": ck.config.batch_size * ck.config.chunk_len}
+            for label, ck in ((best_label, best), (DEFAULT, default))]
+
+
+def curve_title(cfg: TrainConfig) -> str:
+    """Title of the learning-curve figure: which validation split."""
+    return f"Validation BPC ({cfg.valid_frac:.0%} of {Path(cfg.corpus).name}) during training"
+
+
+def threads_sentence(best_threads: int, default_threads: int) -> str:
+    """Whether a comparison at equal training minutes favours one run (from the runs'
+    recorded torch thread counts)."""
+    b, d = best_threads, default_threads
+    if b > d:
+        return (f"The comparison at equal minutes favours the best run: it trained with "
+                f"{_plural(b, 'torch thread')}, the default run with {d}, so a minute of its "
+                "training had more processor time behind it.")
+    if b < d:
+        return (f"The comparison at equal minutes favours the default run: it trained with "
+                f"{_plural(d, 'torch thread')}, the best run with {b}, so a minute of its "
+                "training had more processor time behind it.")
+    return (f"Both runs trained with {_plural(b, 'torch thread')}, so the thread counts favour "
+            "neither at equal minutes.")
+
+
+def comparison_bullets(best: Checkpoint, default: Checkpoint) -> str:
+    """Validation BPC at the default run's training time, and whether equal minutes are a
+    fair comparison."""
+    m, d = best.meta, default.meta
+    t_default = d["wall_time"] / 60
+    best_then = valid_bpc_at(m["valid_curve"], t_default)
+    then = (f"the best run was at {best_then:.3f} at that time" if best_then is not None
+            else "the best run had not been evaluated yet by then")
+    return bullets([
+        (f"After its {t_default:.1f} minutes the default run reaches validation BPC "
+         f"{d['valid_bpc']:.3f}; {then}, and ends at **{m['valid_bpc']:.3f}**."),
+        threads_sentence(m["threads"], d["threads"]),
+    ])
+
+
+# ---------------------------------------------------------------- the test files
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Both runs scored on the test files: per-character bits, BPC and intervals."""
+
+    files: tuple[str, ...]
+    bits: dict[tuple[str, str], np.ndarray]  # (run, file) -> bits of each character
+    intervals: dict[tuple[str, str], tuple[float, float, float]]  # (run, file) -> (BPC, low, high)
+    valid_bpc: dict[str, float]  # run -> validation BPC at the end of training
+    minutes: dict[str, float]  # run -> training minutes
+    block: int = BLOCK
+    level: float = LEVEL
+
+    def table(self) -> pd.DataFrame:
+        """One row per run: minutes, validation BPC, and BPC with its interval per file."""
+        rows = []
+        for run in (BEST, DEFAULT):
+            row: dict[str, Any] = {"run": run, "minutes": self.minutes[run],
+                                   "BPC (valid)": self.valid_bpc[run]}
+            for name in self.files:
+                value, lo, hi = self.intervals[run, name]
+                row[name] = value
+                row[f"{self.level:.0%} interval ({name})"] = f"{lo:.3f} - {hi:.3f}"
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+    def difference(self, name: str) -> tuple[float, float, float]:
+        """BPC of the best run minus the default run on ``name``, with its paired interval."""
+        return paired_difference_interval(self.bits[BEST, name], self.bits[DEFAULT, name],
+                                          block=self.block, level=self.level)
+
+
+def score_runs(best: Checkpoint, default: Checkpoint,
+               files: Sequence[str] = (TEST_FILE, TEST_LARGE_FILE),
+               load: Callable[[str], Any] = corpus) -> Scores:
+    """Score both runs on ``files`` (read with ``load``): bits per character and block-bootstrap
+    intervals."""
+    bits, intervals = {}, {}
+    for run, ck in ((BEST, best), (DEFAULT, default)):
+        for name in files:
+            bits[run, name] = char_bits(ck.model, load(name))
+            intervals[run, name] = bits_interval(bits[run, name], block=BLOCK, level=LEVEL)
+    return Scores(tuple(files), bits, intervals,
+                  {BEST: best.meta["valid_bpc"], DEFAULT: default.meta["valid_bpc"]},
+                  {BEST: best.meta["wall_time"] / 60, DEFAULT: default.meta["wall_time"] / 60})
+
+
+def results_table(scores: Scores, caption: str | None = None):
+    """:meth:`Scores.table` as a table, with a caption naming the intervals."""
+    caption = caption or (f"BPC of the two runs; the intervals are {scores.level:.0%} block "
+                          f"bootstraps over {scores.block}-character blocks")
+    return table(scores.table(), floatfmt="{:.3f}", formats={"minutes": "{:.1f}"}, caption=caption)
+
+
+def target_sentence(best_bpc: float, default_bpc: float, low: float, high: float,
+                    target: float, name: str = TEST_LARGE_FILE,
+                    level: float = LEVEL) -> tuple[str, Check]:
+    """Whether the best model's BPC on ``name`` meets the target of at most ``target``: met,
+    met narrowly (the interval ``low``-``high`` reaches above it) or not met."""
+    head = (f"On `{name}` the best model scores **{best_bpc:.3f}** bits per character against "
+            f"{default_bpc:.3f} for the coursework's settings: ")
+    interval = f"{level:.0%} interval {low:.3f} - {high:.3f}"
+    if best_bpc > target:
+        text = (f"the target of at most {_num(target)} is **not met** (short by "
+                f"{best_bpc - target:.3f}).")
+    elif high > target:
+        text = (f"the target of at most {_num(target)} is **met**, narrowly: the {level:.0%} "
+                f"interval ({low:.3f} - {high:.3f}) reaches above it, so this text alone does not "
+                f"show that the model is below {_num(target)}.")
+        interval += f", reaching above {_num(target)}"
+    else:
+        text = f"the target of at most {_num(target)} is **met**."
+    check = Check(f"the issue's target: BPC at most {_num(target)} on {name}",
+                  f"{best_bpc:.3f} ({interval})", best_bpc <= target)
+    return head + text, check
+
+
+def difference_sentence(diffs: Mapping[str, tuple[float, float, float]], block: int = BLOCK,
+                        level: float = LEVEL) -> str:
+    """The paired differences, best minus default, per file."""
+    return (f"Paired difference, best minus default, on the same {block}-character blocks: "
+            + "; ".join(f"{dv:+.3f} on {name} ({level:.0%} interval {lo:+.3f} to {hi:+.3f})"
+                        for name, (dv, lo, hi) in diffs.items()) + ".")
+
+
+def valid_test_sentence(valid: float, test: float, large: float) -> str:
+    """Validation BPC against the two test files (the validation split is training text)."""
+    return (f"Validation BPC {valid:.3f}, {TEST_FILE} {test:.3f}, {TEST_LARGE_FILE} {large:.3f}: "
+            "the validation split is cut from the same novels as the training text, the test "
+            "files are other text"
+            + (", and the model does worse on the large one." if large > valid else "."))
+
+
+def results_bullets(scores: Scores, target: float) -> tuple[str, Check]:
+    """The target, the paired differences and validation against test, as bullets; and the
+    target's :class:`Check`."""
+    large, lo, hi = scores.intervals[BEST, TEST_LARGE_FILE]
+    target_text, check = target_sentence(large, scores.intervals[DEFAULT, TEST_LARGE_FILE][0],
+                                         lo, hi, target, level=scores.level)
+    diffs = {name: scores.difference(name) for name in scores.files}
+    return bullets([
+        target_text,
+        difference_sentence(diffs, scores.block, scores.level),
+        valid_test_sentence(scores.valid_bpc[BEST], scores.intervals[BEST, TEST_FILE][0], large),
+    ]), check
+
+
+def _matches(row: Mapping[str, Any], cfg: TrainConfig) -> bool:
+    return (int(row["hidden_size"]) == cfg.hidden_size and int(row["batch_size"]) == cfg.batch_size
+            and int(row["n_epochs"]) == cfg.n_epochs and float(row["lr"]) == cfg.lr
+            and float(row["dropout"]) == cfg.dropout)
+
+
+def rerun_sentence(results: pd.DataFrame, best: Checkpoint, scores: Scores,
+                   target: float) -> str:
+    """The search's chosen run against this run of the same setting on the large test file:
+    how far one setting moves between two trainings, next to the margin below the target."""
+    chosen = results[results["chosen"]].iloc[0]
+    large_bpc = scores.intervals[BEST, TEST_LARGE_FILE][0]
+    if not _matches(chosen, best.config):
+        return (f"This run's settings differ from the search's chosen run ({_setting(chosen)}), "
+                "so the two scores are not two trainings of one setting.")
+    moved = abs(large_bpc - chosen["test_large_bpc"])
+    margin = target - large_bpc
+    text = (f"The search's run of this setting scored {chosen['test_large_bpc']:.3f} on "
+            f"`{TEST_LARGE_FILE}`, this run {large_bpc:.3f} "
+            f"({_plural(best.meta['threads'], 'torch thread')}): the same setting moved by "
+            f"{moved:.3f} between two trainings")
+    if margin < 0:
+        return text + f", and this run misses the target of {_num(target)}."
+    if margin < moved:
+        return (text + f", more than this run's margin below the target of {_num(target)} "
+                f"({margin:.3f}), so the target is not met with any margin.")
+    return text + f", less than this run's margin below the target of {_num(target)} ({margin:.3f})."
+
+
+# ---------------------------------------------------------------- samples
+
+
+def samples(best: Checkpoint, default: Checkpoint, prime: str, predict_len: int,
+            temperature: float, seed: int) -> list:
+    """For each run, a heading and its sample from ``prime`` (same seed), for ``display(*...)``."""
+    shown = []
+    for label, ck in ((BEST, best), (DEFAULT, default)):
+        text = generate(ck.model, prime, predict_len, temperature, seed=seed)
+        shown += [md(f"**{label}**, T = {temperature:g}"), sample(prime, text[len(prime):])]
+    return shown
+
+
+__all__ = ["BEST", "BLOCK", "CHANGES_CAPTION", "DEFAULT", "LEVEL", "SEARCH_CAPTION", "Scores",
+           "changed_settings", "changes_table", "comparison_bullets", "curve_runs", "curve_title",
+           "difference_sentence", "rerun_sentence", "results_bullets", "results_table",
+           "run_sentence", "samples", "score_runs", "search_sentence", "search_table",
+           "target_sentence", "threads_sentence", "train_or_load", "valid_test_sentence"]

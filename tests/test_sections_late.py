@@ -1,0 +1,285 @@
+"""The sentences and tables of the report's late sections (06: the best model, 07: scaling),
+every branch on small hand-made inputs: no training, no data files."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from charlm import TrainConfig
+from charlm.checkpoint import Checkpoint
+from charlm.corpora import TEST_FILE, TEST_LARGE_FILE
+from charlm.errors import DataError
+from charlm.model import build_model
+from charlm.presets import REASONS, SEARCH_COLUMNS, preset, search_results
+from charlm.report.sections import best_model as bm
+from charlm.report.sections import scaling
+from charlm.studies.backends import COMPARED, BackendComparison
+
+BEST_CFG = preset("best")
+DEFAULT_CFG = TrainConfig(valid_frac=BEST_CFG.valid_frac, eval_every=BEST_CFG.eval_every)
+
+
+def ckpt(cfg: TrainConfig, model=None, **meta) -> Checkpoint:
+    base = dict(status="ok", iterations=100, wall_time=60.0, threads=1, n_params=1234,
+                valid_bpc=2.0, valid_curve=[[50, 30.0, 2.5], [100, 60.0, 2.0]])
+    return Checkpoint(model, cfg, [], base | meta)
+
+
+def search(**chosen_row) -> pd.DataFrame:
+    rows = [dict(hidden_size=256, batch_size=32, n_epochs=1000, lr=0.003, dropout=0.0,
+                 valid_bpc=2.10, test_large_bpc=2.20, chosen=False),
+            dict(hidden_size=192, batch_size=16, n_epochs=8000, lr=0.006, dropout=0.0,
+                 valid_bpc=1.90, test_large_bpc=2.00, chosen=True)]
+    rows[1].update(chosen_row)
+    return pd.DataFrame(rows, columns=list(SEARCH_COLUMNS))
+
+
+def scores(best_large=1.99, high=2.01, default_large=2.5, valid=1.89, test=1.90) -> bm.Scores:
+    rng = np.random.default_rng(0)
+    bits = {(run, name): rng.random(1000) for run in (bm.BEST, bm.DEFAULT)
+            for name in (TEST_FILE, TEST_LARGE_FILE)}
+    intervals = {(bm.BEST, TEST_FILE): (test, test - 0.05, test + 0.05),
+                 (bm.BEST, TEST_LARGE_FILE): (best_large, best_large - 0.02, high),
+                 (bm.DEFAULT, TEST_FILE): (2.4, 2.3, 2.5),
+                 (bm.DEFAULT, TEST_LARGE_FILE): (default_large, default_large - 0.01, default_large + 0.01)}
+    return bm.Scores((TEST_FILE, TEST_LARGE_FILE), bits, intervals,
+                     {bm.BEST: valid, bm.DEFAULT: 2.4}, {bm.BEST: 8.0, bm.DEFAULT: 1.0})
+
+
+# ---------------------------------------------------------------- the recorded search
+
+
+def test_the_recorded_search_loads_with_one_chosen_run_and_the_preset_is_it():
+    df = search_results()
+    assert list(df.columns) == list(SEARCH_COLUMNS) and len(df) == 11
+    chosen = df[df["chosen"]].iloc[0]
+    assert (chosen["hidden_size"], chosen["batch_size"], chosen["lr"]) == \
+        (BEST_CFG.hidden_size, BEST_CFG.batch_size, BEST_CFG.lr)
+    assert df["valid_bpc"].idxmin() == chosen.name  # chosen on validation BPC
+
+
+@pytest.mark.parametrize("text, match", [
+    ("hidden_size,valid_bpc\n1,2.0\n", "missing column"),
+    (",".join(SEARCH_COLUMNS) + "\n1,1,1,0.1,0,2.0,2.1,False\n", "exactly one"),
+])
+def test_a_bad_search_file_is_one_clear_error(tmp_path, text, match):
+    path = tmp_path / "s.csv"
+    path.write_text(text)
+    with pytest.raises(DataError, match=match):
+        search_results(path)
+    with pytest.raises(DataError, match="cannot read"):
+        search_results(tmp_path / "absent.csv")
+
+
+def test_reasons_carry_no_measurements_and_say_where_the_gradient_stops():
+    # settings (192, 256) may be named; measured speeds may not: the search table is the evidence
+    assert not any(w in REASONS[k] for k in ("hidden_size", "n_epochs") for w in ("times", " ms", "about"))
+    assert not any(ch.isdigit() for ch in REASONS["n_epochs"])
+    assert "never trained" in REASONS["carry_state"] and "chunk boundary" in REASONS["carry_state"]
+
+
+def test_search_table_shows_every_run_and_marks_the_chosen_one():
+    html = bm.search_table(search()).data
+    assert "dickens_test_large.txt" in html and ">chosen<" in html and "0.006" in html
+    assert "results/preset_search.csv" in html
+
+
+@pytest.mark.parametrize("chosen, valid_words, test_words", [
+    ({}, "has the lowest validation BPC of the 2 runs, 1.900", "would have chosen hidden 256"),
+    ({"test_large_bpc": 2.1}, "has the lowest", "also has the lowest BPC"),
+    ({"valid_bpc": 2.2, "test_large_bpc": 2.1}, "is not the one with the lowest", "also has"),
+    ({"valid_bpc": 2.2}, "is not the one", "the choice did not follow the test file"),
+])
+def test_search_sentence(chosen, valid_words, test_words):
+    df = search(**chosen)
+    if "test_large_bpc" not in chosen:
+        df.loc[0, "test_large_bpc"] = 1.95  # the unchosen run is best on the test file
+    text = bm.search_sentence(df)
+    assert valid_words in text and test_words in text
+
+
+# ---------------------------------------------------------------- the settings and the run
+
+
+def test_changed_settings_lists_what_differs_with_its_reason():
+    df = bm.changed_settings(DEFAULT_CFG, BEST_CFG)
+    assert "print_every" not in set(df.setting) and "seed" not in set(df.setting)
+    row = df.set_index("setting").loc["lr"]
+    assert (row["coursework default"], row["best"], row["why"]) == ("0.005", "0.006", REASONS["lr"])
+    assert df.set_index("setting").loc["carry_state", "best"]
+    assert bm.changed_settings(DEFAULT_CFG, DEFAULT_CFG).empty
+    assert "lr" in bm.changes_table(ckpt(DEFAULT_CFG), ckpt(BEST_CFG)).data
+
+
+@pytest.mark.parametrize("minutes, inside, words", [
+    (8.1, True, "inside the 10-minute budget."),
+    (12.0, False, "**over the 10-minute budget** on this machine."),
+])
+def test_run_sentence_against_the_budget(minutes, inside, words):
+    best = ckpt(BEST_CFG, iterations=8000, wall_time=minutes * 60, threads=2, n_params=500_000)
+    default = ckpt(DEFAULT_CFG, iterations=3000, wall_time=90.0, threads=1)
+    text, check = bm.run_sentence(best, default, 10.0)
+    assert words in text and check.agrees is inside
+    assert f"**{minutes:.1f} minutes of training** (2 torch threads, 500,000 parameters" in text
+    assert "16 x 100 characters, 12.8 million in all, against 0.6 million" in text
+    assert "(1.5 minutes, 1 thread)" in text
+
+
+@pytest.mark.parametrize("b, d, words", [
+    (2, 1, "favours the best run: it trained with 2 torch threads, the default run with 1"),
+    (1, 2, "favours the default run: it trained with 2 torch threads, the best run with 1"),
+    (1, 1, "Both runs trained with 1 torch thread, so the thread counts favour neither"),
+])
+def test_threads_sentence(b, d, words):
+    assert words in bm.threads_sentence(b, d)
+
+
+@pytest.mark.parametrize("curve, words", [
+    ([[250, 30.0, 2.3], [500, 60.0, 2.1], [750, 90.0, 1.9]], "the best run was at 2.300 at that time"),
+    ([[250, 120.0, 2.3]], "the best run had not been evaluated yet by then"),
+])
+def test_comparison_bullets(curve, words):
+    best = ckpt(BEST_CFG, valid_curve=curve, valid_bpc=curve[-1][2], threads=2)
+    default = ckpt(DEFAULT_CFG, wall_time=45.0, valid_bpc=2.447)
+    text = bm.comparison_bullets(best, default)
+    assert text.startswith("- After its 0.8 minutes the default run reaches validation BPC 2.447")
+    assert words in text and "favours the best run" in text
+    assert text.count("\n- ") == 1
+
+
+def test_curve_runs_and_title():
+    runs = bm.curve_runs(ckpt(BEST_CFG), ckpt(DEFAULT_CFG))
+    assert [r["label"] for r in runs] == ["best (192 hidden, batch 16)", "coursework defaults"]
+    assert [r["chars_per_iteration"] for r in runs] == [1600, 200]
+    assert bm.curve_title(BEST_CFG) == "Validation BPC (5% of dickens_train.txt) during training"
+
+
+# ---------------------------------------------------------------- the test files
+
+
+@pytest.mark.parametrize("bpc, high, agrees, words", [
+    (1.95, 1.98, True, "the target of at most 2.0 is **met**."),
+    (1.994, 2.012, True, ("is **met**, narrowly: the 95% interval (1.982 - 2.012) reaches above "
+                          "it, so this text alone does not show that the model is below 2.0.")),
+    (2.05, 2.07, False, "the target of at most 2.0 is **not met** (short by 0.050)."),
+])
+def test_target_sentence_every_branch(bpc, high, agrees, words):
+    text, check = bm.target_sentence(bpc, 2.5, bpc - 0.012, high, 2.0)
+    assert text.startswith(f"On `{TEST_LARGE_FILE}` the best model scores **{bpc:.3f}** bits "
+                           "per character against 2.500 for the coursework's settings: ")
+    assert words in text
+    assert check.agrees is agrees and "at most 2.0" in check.claim and f"{bpc:.3f}" in check.observed
+    assert ("reaching above" in check.observed) is (bpc <= 2.0 < high)
+
+
+def test_the_target_is_a_parameter():
+    text, check = bm.target_sentence(1.95, 2.5, 1.9, 2.0, 1.975)
+    assert "at most 1.975 is **met**, narrowly" in text and check.agrees
+
+
+def test_difference_and_validation_sentences():
+    text = bm.difference_sentence({"a.txt": (-0.5, -0.52, -0.48)})
+    assert text == ("Paired difference, best minus default, on the same 200-character blocks: "
+                    "-0.500 on a.txt (95% interval -0.520 to -0.480).")
+    assert bm.valid_test_sentence(1.89, 1.90, 1.99).endswith("and the model does worse on the large one.")
+    assert bm.valid_test_sentence(2.0, 1.90, 1.99).endswith("the test files are other text.")
+
+
+def test_scores_table_and_results_bullets():
+    s = scores()
+    df = s.table()
+    assert list(df.run) == [bm.BEST, bm.DEFAULT]
+    assert list(df.columns) == ["run", "minutes", "BPC (valid)", TEST_FILE, f"95% interval ({TEST_FILE})",
+                                TEST_LARGE_FILE, f"95% interval ({TEST_LARGE_FILE})"]
+    assert df.loc[0, f"95% interval ({TEST_LARGE_FILE})"] == "1.970 - 2.010"
+    assert "200-character blocks" in bm.results_table(s).data
+    text, check = bm.results_bullets(s, 2.0)
+    assert text.startswith("- ") and text.count("\n- ") == 2
+    assert "**met**, narrowly" in text and check.agrees
+    assert f"on {TEST_FILE} (95% interval" in text and "does worse on the large one" in text
+
+
+def test_score_runs_with_a_tiny_untrained_model():
+    cfg = TrainConfig(hidden_size=8, n_layers=1, valid_frac=0.05)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    texts = {"x.txt": "It was the best of times. " * 40, "y.txt": "it was the worst of times, " * 40}
+    one = ckpt(cfg, model, valid_bpc=6.5, wall_time=6.0)
+    s = bm.score_runs(one, one, files=("x.txt", "y.txt"), load=texts.__getitem__)
+    assert s.files == ("x.txt", "y.txt") and len(s.bits[bm.BEST, "x.txt"]) == len(texts["x.txt"]) - 1
+    value, lo, hi = s.intervals[bm.BEST, "y.txt"]
+    assert lo <= value <= hi and s.minutes[bm.BEST] == pytest.approx(0.1)
+    assert s.difference("x.txt") == (0.0, 0.0, 0.0)  # the same model on both sides
+
+
+@pytest.mark.parametrize("cfg, large, words", [
+    (BEST_CFG.replace(hidden_size=256), 1.99, "differ from the search's chosen run (hidden 192"),
+    (BEST_CFG, 2.01, "and this run misses the target of 2.0."),
+    (BEST_CFG, 1.994, ("moved by 0.044 between two trainings, more than this run's margin "
+                       "below the target of 2.0 (0.006)")),
+    (BEST_CFG, 1.99, ("more than this run's margin below the target of 2.0 (0.010), so the "
+                      "target is not met with any margin.")),
+    (BEST_CFG, 1.96, ("moved by 0.010 between two trainings, less than this run's margin below "
+                      "the target of 2.0 (0.040).")),
+])
+def test_rerun_sentence(cfg, large, words):
+    results = search(test_large_bpc=1.95)
+    text = bm.rerun_sentence(results, ckpt(cfg, threads=2), scores(best_large=large), 2.0)
+    assert words in text
+
+
+def test_rerun_sentence_with_a_margin_larger_than_the_move():
+    text = bm.rerun_sentence(search(test_large_bpc=1.95), ckpt(BEST_CFG, threads=2),
+                             scores(best_large=1.94), 2.0)
+    assert "scored 1.950 on `dickens_test_large.txt`, this run 1.940 (2 torch threads)" in text
+    assert text.endswith("less than this run's margin below the target of 2.0 (0.060).")
+
+
+def test_samples_give_a_heading_and_a_sample_per_run():
+    cfg = TrainConfig(hidden_size=8, n_layers=1)
+    torch.manual_seed(0)
+    one = ckpt(cfg, build_model(cfg))
+    shown = bm.samples(one, one, "The ", 20, 0.5, seed=1)
+    assert len(shown) == 4 and shown[0].data == "**best**, T = 0.5"
+    assert shown[2].data == "**coursework defaults**, T = 0.5"
+    assert shown[1].data == shown[3].data  # the same model and seed give the same sample
+
+
+# ---------------------------------------------------------------- 07: the backends
+
+
+def comparison(differing=(), pool_seconds=7.1, cluster_seconds=8.6) -> BackendComparison:
+    log = pd.DataFrame({"key": ["a", "b"], "n_epochs": [300, 300], "hidden_size": [64, 64],
+                        "status": ["ok", "ok"], "wall_time_s": [3.0, 4.0]})
+    return BackendComparison(2, pool_seconds, 0.8, cluster_seconds, log, log.copy(), list(differing))
+
+
+def test_backend_table_and_description():
+    cmp = comparison()
+    assert scaling.study_description(cmp) == "2 runs of 300 iterations (hidden size 64)"
+    df = scaling.timings(cmp)
+    assert list(df.backend) == ["local process pool (2 processes)", "Dask LocalCluster (2 worker processes)"]
+    assert np.isnan(df.loc[0, "start-up (s)"]) and list(df.runs) == [2, 2]
+    html = scaling.backend_table(cmp).data
+    assert "2 runs of 300 iterations (hidden size 64); wall-clock seconds" in html and "8.6" in html
+    cmp.pool.loc[1, "n_epochs"] = 600
+    assert scaling.study_description(cmp).startswith("2 runs of 300/600 iterations")
+
+
+@pytest.mark.parametrize("differing, pool, cluster, words", [
+    ((), 7.1, 8.6, "**identical**: every one of `key`, `status` agrees bit for bit"),
+    (("status",), 7.1, 8.6, "**not identical**: `status` differ"),
+    ((), 9.0, 8.6, "against 9.0 s on the pool: 0.4 s less, for runs of 3.5 s each"),
+    ((), 8.62, 8.6, "on the pool: about the same, for runs"),
+])
+def test_backends_sentence(differing, pool, cluster, words):
+    cmp = comparison(differing, pool, cluster)
+    assert cmp.compared == [c for c in COMPARED if c in ("key", "status")]
+    text, check = scaling.backends_sentence(cmp)
+    assert words in text and check.agrees is (not differing)
+    assert "0.8 s to start" in text
+    if not differing and pool < cluster:
+        assert "1.5 s more" in text and check.observed == "identical in all 2 compared columns"
