@@ -9,5 +9,6 @@ nothing below imports it.
 - :mod:`~charlm.report.plots`: every figure;
 - :mod:`~charlm.report.claims`: claims of the coursework and the reference, checked;
 - :mod:`~charlm.report.sections`: the sentences of each section whose content depends on the data;
-- :mod:`~charlm.report.slider`: the static and live temperature sliders.
+- :mod:`~charlm.report.slider`: the static and live temperature sliders;
+- :mod:`~charlm.report.mathml`: LaTeX formulas of the markdown as MathML (the page is offline).
 """

@@ -107,7 +107,7 @@ def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str
                       metric: str = "bpc_test"):
     """One panel per hyperparameter: BPC against its value, the others at ``base``.
 
-    ``df`` is a study table (see :func:`charlm.experiments.run_study`). The panel titles name
+    ``df`` is a study table (see :func:`charlm.studies.runner.run_study`). The panel titles name
     the best value by ``metric``; when the runs have a validation BPC it is drawn beside the
     test BPC. Returns the figure.
     """

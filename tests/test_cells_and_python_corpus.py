@@ -1,4 +1,4 @@
-"""The bonus: cells at equal parameter count, and the Python standard-library corpus."""
+"""LSTM, GRU and RNN at equal size and time (charlm.studies.cells), and the Python standard-library corpus."""
 
 import json
 import os

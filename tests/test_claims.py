@@ -1,4 +1,4 @@
-"""The report's helpers that need no kernel: conclusion checks, sample measures, the slider."""
+"""Claims checked against the run (charlm.report.claims), study summaries, and the sliders."""
 
 from __future__ import annotations
 
