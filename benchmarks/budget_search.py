@@ -25,7 +25,8 @@ from charlm.machine import cpu_model
 from charlm.presets import preset
 from charlm.runs import cached_run, run_key, torch_threads
 
-COLUMNS = ("key", "setting", "budget_minutes", "train_minutes", "iterations", "valid_bpc",
+SEARCHED = ("hidden_size", "batch_size", "lr", "dropout", "ema", "precision")  # fields tried
+COLUMNS = ("key", *SEARCHED, "budget_minutes", "train_minutes", "iterations", "valid_bpc",
            "status", "threads", "cpu", "date")
 
 
@@ -58,7 +59,7 @@ def main() -> None:
         with torch_threads(args.threads) as threads:
             ckpt = cached_run(cfg, progress=False)
         m = ckpt.meta
-        row = {"key": run_key(cfg), "setting": describe(cfg, base),
+        row = {"key": run_key(cfg), **{f: getattr(cfg, f) for f in SEARCHED},
                "budget_minutes": cfg.budget_minutes, "train_minutes": round(m["wall_time"] / 60, 2),
                "iterations": m["iterations"], "valid_bpc": round(m["valid_bpc"], 4),
                "status": m["status"], "threads": m["threads"], "cpu": cpu_model(),
@@ -69,7 +70,7 @@ def main() -> None:
             if new:
                 writer.writeheader()
             writer.writerow(row)
-        print(f"{row['setting']}: {row['iterations']:,} iterations in {row['train_minutes']} min "
+        print(f"{describe(cfg, base)}: {row['iterations']:,} iterations in {row['train_minutes']} min "
               f"({threads} threads), validation BPC {row['valid_bpc']}", flush=True)
 
 
