@@ -194,8 +194,7 @@ def temperature_checks(summary: pd.DataFrame, loop_share: float = 0.25,
         else bool(rho_chars > 0 and rho_rep <= 0)))
     if lo.temperature <= 0.2:
         rep = lo.repeat_4gram_mean
-        real = (f"; real held-out text: {ref.iloc[0].repeat_4gram_mean:.0%}"
-                if len(ref) and not math.isnan(ref.iloc[0].repeat_4gram_mean) else "")
+        real = _real_text(ref, "repeat_4gram_mean")
         checks.append(Check(
             f"at T = {lo.temperature:g} the text loops on a few frequent words: more than "
             f"{loop_share:.0%} of its word 4-grams repeat an earlier one (mean over the samples)",
@@ -204,8 +203,7 @@ def temperature_checks(summary: pd.DataFrame, loop_share: float = 0.25,
             None if math.isnan(rep) else bool(rep > loop_share)))
     if hi.temperature >= 1.8:
         known = hi.in_vocab_mean
-        real = (f"; real held-out text: {ref.iloc[0].in_vocab_mean:.0%}"
-                if len(ref) and not math.isnan(ref.iloc[0].in_vocab_mean) else "")
+        real = _real_text(ref, "in_vocab_mean")
         checks.append(Check(
             f"at T = {hi.temperature:g} it is near-random characters: fewer than "
             f"{real_share:.0%} of its words are words of the training text (mean over the samples)",
@@ -213,6 +211,13 @@ def temperature_checks(summary: pd.DataFrame, loop_share: float = 0.25,
             f"characters on average{real}",
             None if math.isnan(known) else bool(known < real_share)))
     return checks
+
+
+def _real_text(ref, column: str) -> str:
+    """``; real held-out text: 97%`` from the reference row of a summary, or "" without one."""
+    if not len(ref) or math.isnan(ref.iloc[0][column]):
+        return ""
+    return f"; real held-out text: {ref.iloc[0][column]:.0%}"
 
 
 __all__ = ["Check", "default_run_checks", "lr_checks", "temperature_checks", "verdict"]
