@@ -52,7 +52,7 @@ diff_temp: setup data ## part 4.4: samples at several temperatures from runs/def
 best_train: setup data ## beyond the coursework: the best model in a 10-minute CPU budget (preset best) -> runs/best.pt
 	$(PYTHON) -m charlm --best_train $(ARGS)
 
-bench: setup data ## time the training step against the per-character loop of the coursework
+bench: setup data ## time charlm.train against the leanest nn.LSTM loop and the coursework's per-character loop
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)
 
 report: setup data ## build report/report.html, re-executing only out-of-date notebooks (ONLY=04: just that one; FORCE=1: all; QUICK=1: tiny budgets; PARAMS=file.yaml; ARGS="-p n_epochs 500")

@@ -116,10 +116,16 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """The TrainConfig the flags describe: the defaults (or, for ``--best_train``, the preset
-    ``best``) with every flag given applied on top."""
+    ``best``) with every flag given applied on top. The preset trains for a time budget;
+    ``--best_train --n_epochs N`` trains N iterations instead (unless ``--budget_minutes`` is
+    given too), since a budget would silently ignore ``--n_epochs``."""
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name) is not None}
-    return preset("best", **given) if getattr(args, "best_train", False) else TrainConfig(**given)
+    if not getattr(args, "best_train", False):
+        return TrainConfig(**given)
+    if "n_epochs" in given and "budget_minutes" not in given:
+        given["budget_minutes"] = 0.0  # --n_epochs asks for iterations instead of the preset's budget
+    return preset("best", **given)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -185,4 +185,5 @@ def test_best_train_preset_with_overrides_reports_validation_and_intervals(tmp_p
     ckpt = load_checkpoint(save)
     assert ckpt.config.carry_state and ckpt.config.lr_schedule == "cosine"  # from the preset
     assert ckpt.config.hidden_size == 16  # the flag wins over the preset
-    assert [p[0] for p in ckpt.meta["valid_curve"]] == [10, 20]
+    assert [p[0] for p in ckpt.meta["valid_curve"]] == [10, 20]  # --n_epochs replaced the budget
+    assert ckpt.config.budget_minutes == 0 and ckpt.config.precision == "auto"

@@ -370,10 +370,10 @@ def test_a_rebuild_executes_only_what_changed(tmp_path):
 def test_a_build_shows_one_line_per_cell_and_keeps_it_out_of_the_notebooks(tmp_path, capsys):
     nbs = _tiny_notebooks(tmp_path / "notebooks")
     out = tmp_path / "out" / "report.html"
-    report.build(notebooks_dir=nbs[0].parent, output=out, say=print)
+    report.build(notebooks_dir=nbs[0].parent, output=out, say=print, overrides={"n": 2})
     lines = capsys.readouterr().out.splitlines()
     cells = [ln for ln in lines if ln.startswith("    cell ")]
-    assert len(cells) == 2 * 3  # per notebook: injected parameters, parameters, `n + 1`
+    assert len(cells) == 2 * 3  # per notebook: parameters, injected parameters, `n + 1`
     assert any(re.fullmatch(r"    cell 3/3 `n \+ 1` \.\.\. \d+\.\d s", ln) for ln in cells), cells
     executed = (tmp_path / "out" / "executed" / "00_a.ipynb").read_text()
     assert "cell 3/3" not in executed and "\r" not in executed

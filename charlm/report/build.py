@@ -311,7 +311,8 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
     hooks = {}
     if progress is not None:
         n_code = sum(c.cell_type == "code" for c in nbformat.read(str(src), as_version=4).cells)
-        cells = CellProgress(progress, n_code + 1)  # papermill adds the injected parameters
+        # papermill adds a cell of injected parameters when it is given some
+        cells = CellProgress(progress, n_code + (1 if parameters else 0))
         hooks = {"on_cell_execute": cells.start, "on_cell_executed": cells.finish}
     try:
         papermill.execute_notebook(
