@@ -377,3 +377,16 @@ def test_a_build_shows_one_line_per_cell_and_keeps_it_out_of_the_notebooks(tmp_p
     assert any(re.fullmatch(r"    cell 3/3 `n \+ 1` \.\.\. \d+\.\d s", ln) for ln in cells), cells
     executed = (tmp_path / "out" / "executed" / "00_a.ipynb").read_text()
     assert "cell 3/3" not in executed and "\r" not in executed
+
+
+def test_formulas_become_mathml_in_the_page_and_dollars_in_code_stay(tmp_path):
+    nb = new_notebook(cells=[new_markdown_cell(
+        "# Maths\n\nInline $m_t = \\beta_1 m_{t-1}$ and a display\n\n$$\\Delta w = -\\frac{a}{b}$$\n\n"
+        "Code keeps `$x$`, and prices stay text: $5 and $6.")])
+    nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)", "language": "python"}
+    nbformat.write(nb, str(tmp_path / "m.ipynb"))
+    page = report.assemble([tmp_path / "m.ipynb"], tmp_path / "r.html").read_text()
+    assert "<msub><mi>m</mi><mi>t</mi></msub>" in page  # elements nested, not taken apart
+    assert 'display="block"' in page and "<mfrac>" in page
+    assert "<code>$x$</code>" in page and "$5 and $6." in page
+    assert "charlmmath" not in page and "$m_t" not in page

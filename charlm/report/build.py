@@ -53,7 +53,7 @@ from .. import paths
 from ..atomic import atomic_write_text
 from ..errors import CharlmError
 from ..paths import environ as _environ
-from .mathml import markdown_to_mathml
+from .mathml import protect_math, restore_math
 
 NOTEBOOKS_DIR = paths.ROOT / "notebooks"
 QUICK_PARAMS = NOTEBOOKS_DIR / "params" / "quick.yaml"
@@ -473,10 +473,14 @@ def find_errors(nb) -> list[tuple[int, str, str]]:
     return [(i, e, v[0] if v else "") for i, e, v in out]
 
 
-def merge_notebooks(executed: Sequence[Path], header: str | None = None):
+def merge_notebooks(executed: Sequence[Path], header: str | None = None,
+                    math: dict[str, str] | None = None):
     """One notebook of the report's cells: executed notebooks in order, the cells tagged
     ``parameters``/``injected-parameters``/``live-only`` and code cells without output left
-    out, widget outputs dropped, and ``header`` (markdown) after the first markdown cell."""
+    out, widget outputs dropped, and ``header`` (markdown) after the first markdown cell.
+    LaTeX formulas in markdown become placeholders, their MathML kept in ``math`` (see
+    :func:`charlm.report.mathml.protect_math`)."""
+    math = {} if math is None else math
 
     merged = None
     for path in executed:
@@ -498,7 +502,7 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None):
             cell.metadata = {}
             cell.id = f"{Path(path).stem[:40]}-{n}"
             if cell.cell_type == "markdown":
-                cell.source = markdown_to_mathml(cell.source)  # no MathJax: the page is offline
+                cell.source = protect_math(cell.source, math)  # MathML after rendering
             if cell.cell_type == "code":
                 cell.outputs = [o for o in (_strip_widgets(o) for o in cell.outputs) if o]
                 if not cell.outputs:
@@ -523,7 +527,8 @@ def assemble(executed: Sequence[Path], output: str | Path, header: str | None = 
              title: str = "charlm: a character-level LSTM on Dickens") -> Path:
     """Write the self-contained HTML report of ``executed`` notebooks to ``output``."""
 
-    merged = merge_notebooks(executed, header)
+    math: dict[str, str] = {}
+    merged = merge_notebooks(executed, header, math)
     merged.metadata["title"] = title
     exporter = HTMLExporter(
         extra_loaders=[jinja2.DictLoader({"charlm_report.html.j2": _TEMPLATE})],
@@ -532,6 +537,7 @@ def assemble(executed: Sequence[Path], output: str | Path, header: str | None = 
         embed_images=True,
     )
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
+    body = restore_math(body, math)
     body = _add_toc(body)
     bad = external_refs(body)
     if bad:

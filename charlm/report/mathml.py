@@ -2,9 +2,14 @@
 
 The notebooks write formulas as LaTeX between ``$...$`` (inline) and ``$$...$$`` (display), which
 JupyterLab renders. The report is one HTML file that must open with no network, so it cannot
-load MathJax; instead :func:`markdown_to_mathml` replaces each formula by MathML (made by
-``latex2mathml``), which Chromium and Firefox render natively and print to PDF. Code spans and
-fenced code blocks are left alone, so a ``$`` in code is never taken for math.
+load MathJax; instead each formula becomes MathML (made by ``latex2mathml``), which Chromium
+and Firefox render natively and print to PDF. Code spans and fenced code blocks are left alone,
+so a ``$`` in code is never taken for math.
+
+The MathML cannot go into the markdown itself: the markdown renderer would take its elements
+apart. So :func:`protect_math` first replaces each formula by a plain placeholder word (which
+markdown leaves alone) and keeps its MathML in a table, and after rendering
+:func:`restore_math` puts the MathML in place of the placeholders in the HTML.
 """
 
 from __future__ import annotations
@@ -30,18 +35,43 @@ def latex_to_mathml(latex: str, display: bool = False) -> str:
     return convert(latex.strip(), display="block" if display else "inline")
 
 
-def markdown_to_mathml(markdown: str) -> str:
-    """``markdown`` with every ``$...$`` and ``$$...$$`` formula replaced by MathML."""
-
+def _replacer(emit):
     def replace(m: re.Match) -> str:
         if m.group("fence") or m.group("code"):
             return m.group(0)
         if m.group("display") is not None:
-            # its own paragraph, so that markdown passes it through as a block of HTML
-            return "\n\n" + latex_to_mathml(m.group("display"), display=True) + "\n\n"
-        return latex_to_mathml(m.group("inline"))
+            # its own paragraph, so that the formula is a block of its own
+            return "\n\n" + emit(latex_to_mathml(m.group("display"), display=True)) + "\n\n"
+        return emit(latex_to_mathml(m.group("inline")))
+    return replace
 
-    return _PIECES.sub(replace, markdown)
+
+def markdown_to_mathml(markdown: str) -> str:
+    """``markdown`` with every ``$...$`` and ``$$...$$`` formula replaced by MathML."""
+    return _PIECES.sub(_replacer(lambda mathml: mathml), markdown)
 
 
-__all__ = ["latex_to_mathml", "markdown_to_mathml"]
+PLACEHOLDER = "charlmmath{:06d}x"  # a plain word: markdown renders it unchanged
+
+
+def protect_math(markdown: str, store: dict[str, str]) -> str:
+    """``markdown`` with every formula replaced by a placeholder word; ``store`` gets
+    placeholder -> MathML, for :func:`restore_math` after the markdown is rendered."""
+
+    def emit(mathml: str) -> str:
+        key = PLACEHOLDER.format(len(store))
+        store[key] = mathml
+        return key
+
+    return _PIECES.sub(_replacer(emit), markdown)
+
+
+def restore_math(html: str, store: dict[str, str]) -> str:
+    """Rendered ``html`` with each placeholder of :func:`protect_math` replaced by its MathML (a
+    paragraph holding only a displayed formula becomes the formula)."""
+    for key, mathml in store.items():
+        html = html.replace(f"<p>{key}</p>", mathml).replace(key, mathml)
+    return html
+
+
+__all__ = ["PLACEHOLDER", "latex_to_mathml", "markdown_to_mathml", "protect_math", "restore_math"]
