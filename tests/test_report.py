@@ -390,3 +390,9 @@ def test_formulas_become_mathml_in_the_page_and_dollars_in_code_stay(tmp_path):
     assert 'display="block"' in page and "<mfrac>" in page
     assert "<code>$x$</code>" in page and "$5 and $6." in page
     assert "charlmmath" not in page and "$m_t" not in page
+
+
+def test_plural_counts_one_and_many():
+    from charlm.report.display import plural
+
+    assert [plural(n, "layer") for n in (0, 1, 2)] == ["0 layers", "1 layer", "2 layers"]

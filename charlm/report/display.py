@@ -99,6 +99,11 @@ def checks_table(checks: Iterable[Any]):
     return table(pd.DataFrame(rows, columns=list(rows[0]) if rows else ["claim", "this run", "agrees"]))
 
 
+def plural(n: int, word: str) -> str:
+    """``'1 run'``, ``'2 runs'``: a count and its word, with the plural made by adding s."""
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
 def bullets(lines: Sequence[str]) -> str:
     """Markdown bullet list."""
     return "\n".join(f"- {line}" for line in lines)
@@ -106,5 +111,5 @@ def bullets(lines: Sequence[str]) -> str:
 
 
 
-__all__ = ["bullets", "checks_table", "md", "pre", "pre_html", "repo_path", "sample", "table",
+__all__ = ["bullets", "checks_table", "md", "pre", "plural", "pre_html", "repo_path", "sample", "table",
            "table_html"]

@@ -26,7 +26,7 @@ from ...runs import cached_run, torch_threads
 from ...sample import generate
 from ...studies.summary import valid_bpc_at
 from ..claims import Check
-from ..display import bullets, md, sample, table
+from ..display import bullets, md, plural, sample, table
 
 BEST = "best"  # how the two runs are named in tables and sentences
 DEFAULT = "coursework defaults"
@@ -44,10 +44,6 @@ def _num(x: float) -> str:
     """A setting as written: ``2.0``, ``1.95``, ``0.006`` (a whole float keeps one decimal)."""
     text = f"{x:g}"
     return text if any(c in text for c in ".e") else f"{x:.1f}"
-
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
 
 
 # ---------------------------------------------------------------- the runs
@@ -113,7 +109,7 @@ def search_sentence(results: pd.DataFrame) -> str:
     chosen = results[results["chosen"]].iloc[0]
     ok = results[(results["status"] == "ok") & ~results["chosen"]].sort_values("valid_bpc")
     text = (f"The chosen setting ({_setting(chosen)}) has the lowest validation BPC of the "
-            f"{_plural(len(results), 'run')}: {chosen['valid_bpc']:.3f} after "
+            f"{plural(len(results), 'run')}: {chosen['valid_bpc']:.3f} after "
             f"{chosen['iterations']:,} iterations in {chosen['train_minutes']:.1f} minutes")
     if ok.empty:
         return text + "."
@@ -154,14 +150,14 @@ def run_sentence(best: Checkpoint, default: Checkpoint, budget_minutes: float
         claim = f"the best run trains within the budget of {budget:g} minutes (evaluation not counted)"
     text = (f"The best run ended with status **{m['status']}** after **{m['iterations']:,} "
             f"iterations** and **{minutes:.1f} minutes of training** "
-            f"({_plural(m['threads'], 'torch thread')}, {m['n_params']:,} parameters; evaluating "
+            f"({plural(m['threads'], 'torch thread')}, {m['n_params']:,} parameters; evaluating "
             f"the validation split every {b_cfg.eval_every} iterations is not counted). {how}"
             f" Each iteration reads {b_cfg.batch_size} x {b_cfg.chunk_len} characters, "
             f"{m['iterations'] * b_cfg.batch_size * b_cfg.chunk_len / 1e6:.1f} million in all, "
             f"against {d['iterations'] * d_cfg.batch_size * d_cfg.chunk_len / 1e6:.1f} million "
             f"for the default run ({d['wall_time'] / 60:.1f} minutes, "
-            f"{_plural(d['threads'], 'thread')}).")
-    return text, Check(claim, f"{minutes:.1f} minutes with {_plural(m['threads'], 'torch thread')}", ok)
+            f"{plural(d['threads'], 'thread')}).")
+    return text, Check(claim, f"{minutes:.1f} minutes with {plural(m['threads'], 'torch thread')}", ok)
 
 
 # ---------------------------------------------------------------- learning curves
@@ -186,13 +182,13 @@ def threads_sentence(best_threads: int, default_threads: int) -> str:
     b, d = best_threads, default_threads
     if b > d:
         return (f"The comparison at equal minutes favours the best run: it trained with "
-                f"{_plural(b, 'torch thread')}, the default run with {d}, so a minute of its "
+                f"{plural(b, 'torch thread')}, the default run with {d}, so a minute of its "
                 "training had more processor time behind it.")
     if b < d:
         return (f"The comparison at equal minutes favours the default run: it trained with "
-                f"{_plural(d, 'torch thread')}, the best run with {b}, so a minute of its "
+                f"{plural(d, 'torch thread')}, the best run with {b}, so a minute of its "
                 "training had more processor time behind it.")
-    return (f"Both runs trained with {_plural(b, 'torch thread')}, so the thread counts favour "
+    return (f"Both runs trained with {plural(b, 'torch thread')}, so the thread counts favour "
             "neither at equal minutes.")
 
 

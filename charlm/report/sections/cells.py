@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Sequence
 
 from ...studies.cells import CellComparison, Ranking
-from ..display import bullets, table
+from ..display import bullets, plural, table
 
 CLOSE_TIMES = 1.25  # longest over shortest training time below which equal times are "close"
 LARGE = "dickens_test_large.txt"
@@ -34,8 +34,8 @@ def equal_data_setting(runs: CellComparison) -> str:
     sizes = ", ".join(f"{r['cell']} {r['hidden size']} ({r['parameters']:,} parameters)"
                       for r in rows)
     b = runs.base
-    return (f"Hidden sizes here: {sizes}. Everything else is the setting of 4.1: {b.n_layers} "
-            f"layers, lr {b.lr:g}, {b.n_epochs:,} iterations of one {b.chunk_len}-character chunk, "
+    return (f"Hidden sizes here: {sizes}. Everything else is the setting of 4.1: "
+            f"{plural(b.n_layers, 'layer')}, lr {b.lr:g}, {b.n_epochs:,} iterations of one {b.chunk_len}-character chunk, "
             f"seed {b.seed}; so the {len(runs.equal_data)} runs read the same "
             f"{b.n_epochs * b.chunk_len:,} characters in the same order.")
 

@@ -11,7 +11,7 @@ import pandas as pd
 
 from ...config import TrainConfig
 from ...data import VOCAB_SIZE
-from ..display import bullets, table
+from ..display import bullets, plural, table
 
 PARAMETERS = ("n_epochs", "hidden_size", "n_layers", "lr", "print_every", "plot_every", "chunk_len", "seed")
 VALUES_CAPTION = "The values this run used"
@@ -54,8 +54,8 @@ def results(meta: Mapping[str, Any], stats: Mapping[str, float], plot_every: int
     if meta.get("diverged_at"):
         status += f" (at iteration {meta['diverged_at']:,})"
     lines = [(f"The run ended with status {status} after {meta['iterations']:,} iterations and "
-              f"{meta['wall_time'] / 60:.1f} minutes of training ({threads} torch "
-              f"thread{'s' if threads != 1 else ''}, torch {meta['torch_version']}; the model has "
+              f"{meta['wall_time'] / 60:.1f} minutes of training ({plural(threads, 'torch thread')}, "
+              f"torch {meta['torch_version']}; the model has "
               f"{meta['n_params']:,} parameters).")]
     uniform = math.log(vocab_size)
     untrained = untrained_bpc * math.log(2)

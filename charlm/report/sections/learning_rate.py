@@ -12,7 +12,7 @@ import pandas as pd
 from ...config import TrainConfig
 from ...runs import run_key
 from ...studies.summary import curve_stats
-from ..display import table
+from ..display import plural, table
 
 # a rate that would need at least this many same-direction steps to move a weight by its
 # initial range is expected to learn slowly
@@ -133,7 +133,7 @@ def discussion(stats: Sequence[Mapping[str, Any]]) -> str:
                 f"(point-to-point spread {rough['roughness']:.3f}).")
     failed = len(stats) - len(ok)
     if failed:
-        text += (f" **{failed} run{'s' if failed != 1 else ''} did not finish normally** (see the "
+        text += (f" **{plural(failed, 'run')} did not finish normally** (see the "
                  "status column).")
     return text
 

@@ -20,7 +20,7 @@ from ...model import CharRNN
 from ...sample import generate
 from ...studies.cells import DOMAIN_MODELS, DOMAIN_TEXTS, DomainScores
 from ...studies.settings import parse_list
-from ..display import bullets, md, sample, table
+from ..display import bullets, md, plural, sample, table
 from .cells import LARGE, large_note
 
 PYTHON = DOMAIN_TEXTS[0]
@@ -48,7 +48,7 @@ def python_run(d: DomainScores) -> str:
     c, run = d.config, d.run
     return (f"The training text uses {d.python_chars} distinct characters of the {d.vocab_size} "
             f"in the vocabulary (Dickens: {d.dickens_chars}). The model is the setting of 4.1 "
-            f"with only the corpus changed: {c.n_layers} {c.cell.upper()} layers of "
+            f"with only the corpus changed: {plural(c.n_layers, c.cell.upper() + ' layer')} of "
             f"{c.hidden_size}, {c.n_epochs:,} iterations ({run['minutes']:.1f} minutes, status "
             f"{run['status']}).")
 

@@ -7,7 +7,7 @@ import pandas as pd
 
 from ...studies.backends import BackendComparison
 from ..claims import Check
-from ..display import table
+from ..display import plural, table
 
 
 def _values(pool: pd.DataFrame, column: str) -> str:
@@ -19,7 +19,7 @@ def _values(pool: pd.DataFrame, column: str) -> str:
 def study_description(cmp: BackendComparison) -> str:
     """``4 runs of 300 iterations (hidden size 64)``, from the pool's log."""
     n = len(cmp.pool)
-    return (f"{n} run{'' if n == 1 else 's'} of {_values(cmp.pool, 'n_epochs')} iterations "
+    return (f"{plural(n, 'run')} of {_values(cmp.pool, 'n_epochs')} iterations "
             f"(hidden size {_values(cmp.pool, 'hidden_size')})")
 
 

@@ -14,7 +14,7 @@ from torch import nn
 
 from ...corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE
 from ...data import decode, random_chunks
-from ..display import table
+from ..display import plural, table
 
 FILE_ROLES = {TRAIN_FILE: "training", TEST_FILE: "test (scored for every run)",
               TEST_LARGE_FILE: "larger held-out test"}
@@ -96,8 +96,8 @@ def parameters_frame(model: nn.Module) -> pd.DataFrame:
 def parameters_caption(model: nn.Module) -> str:
     """``'289,892 trainable parameters with hidden_size 128 and 2 layers'``."""
     total = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    layers = f"{model.n_layers} layer" + ("s" if model.n_layers != 1 else "")
-    return f"{total:,} trainable parameters with hidden_size {model.hidden_size} and {layers}"
+    return (f"{total:,} trainable parameters with hidden_size {model.hidden_size} and "
+            f"{plural(model.n_layers, 'layer')}")
 
 
 def parameters_table(model: nn.Module):
