@@ -25,7 +25,8 @@ from charlm.machine import cpu_model
 from charlm.presets import preset
 from charlm.runs import cached_run, run_key, torch_threads
 
-SEARCHED = ("hidden_size", "batch_size", "lr", "dropout", "ema", "precision")  # fields tried
+SEARCHED = ("hidden_size", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
+            "shift_chunks", "ensemble", "precision")  # fields tried
 COLUMNS = ("key", *SEARCHED, "budget_minutes", "train_minutes", "iterations", "valid_bpc",
            "status", "threads", "cpu", "date")
 

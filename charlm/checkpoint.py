@@ -25,7 +25,7 @@ from .atomic import atomic_write
 from .config import TrainConfig
 from .data import VOCAB
 from .errors import CharlmError, CheckpointError
-from .model import CharRNN, build_model
+from .model import CharRNN, Ensemble, build_model
 
 FORMAT = "charlm.checkpoint"
 VERSION = 1
@@ -35,7 +35,7 @@ VERSION = 1
 class Checkpoint:
     """A loaded (or about to be saved) model with everything needed to reuse it."""
 
-    model: CharRNN
+    model: CharRNN | Ensemble
     config: TrainConfig
     history: list[float] = field(default_factory=list)  # average loss every plot_every iterations
     meta: dict[str, Any] = field(default_factory=dict)  # status, iterations, timings, versions...

@@ -67,7 +67,9 @@ def train_and_save(cfg: TrainConfig, save: Path, progress: bool | None = None) -
     result, ckpt = train_run(cfg, verbose=True, progress=progress)
     save = save_checkpoint_or_fallback(save, ckpt, paths.runs_dir())
     if result.interrupted:
-        print(f"interrupted at iteration {result.iterations}/{cfg.n_epochs}; "
+        planned = (f" after {result.wall_time / 60:.1f} of {cfg.budget_minutes:g} minutes"
+                   if cfg.budget_minutes else f"/{cfg.n_epochs}")
+        print(f"interrupted at iteration {result.iterations}{planned}; "
               f"checkpoint of that point saved to {save}")
         raise KeyboardInterrupt
     if result.status == "ok":
@@ -104,8 +106,12 @@ def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
     if ckpt.meta["status"] != "ok":
         return _diverged(ckpt, save)
     budget = f" (budget {cfg.budget_minutes:g} min)" if cfg.budget_minutes else ""
+    members = ckpt.meta.get("member_iterations") or []
+    shares = (f" ({len(members)} models: {' + '.join(f'{n:,}' for n in members)})"
+              if len(members) > 1 else "")
     print(f"training time: {ckpt.meta['wall_time'] / 60:.1f} min{budget}, "
-          f"{ckpt.meta['iterations']:,} iterations; validation BPC {ckpt.meta['valid_bpc']:.4f}")
+          f"{ckpt.meta['iterations']:,} iterations{shares}; "
+          f"validation BPC {ckpt.meta['valid_bpc']:.4f}")
     for name in (TEST_FILE, TEST_LARGE_FILE):
         value, lo, hi = bpc_interval(ckpt.model, corpus(name))
         print(f"BPC on {name}: {value:.4f} (95% bootstrap interval {lo:.4f}-{hi:.4f})")

@@ -45,6 +45,9 @@ class TrainConfig:
     budget_minutes: float = 0.0  # train for this many minutes (validation not counted), not n_epochs; 0 = off
     precision: str = "fp32"  # "fp32", "bf16" (autocast) or "auto" (bf16 where the CPU has it natively)
     ema: float = 0.0  # weights averaged with this decay per iteration (e.g. 0.999) are kept; 0 = off
+    shift_chunks: bool = False  # with carry_state, each pass over the text starts at a new random offset
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) per unit of lr; 0 = plain Adam
+    ensemble: int = 1  # models trained one after another on shares of the budget, probabilities averaged
 
     def __post_init__(self) -> None:
         validate(self)
@@ -89,10 +92,11 @@ class TrainConfig:
 NON_TRAINING_FIELDS = ("print_every", "device")
 # Fields added after the first cache keys were made, with the value that means "as before":
 # left out of a key at that value, so the runs cached before them keep their keys.
-LATER_FIELDS = {"budget_minutes": 0.0, "precision": "fp32", "ema": 0.0}
+LATER_FIELDS = {"budget_minutes": 0.0, "precision": "fp32", "ema": 0.0, "shift_chunks": False,
+                "weight_decay": 0.0, "ensemble": 1}
 
 _POSITIVE_INTS = ("n_epochs", "hidden_size", "n_layers", "print_every", "plot_every",
-                  "chunk_len", "batch_size")
+                  "chunk_len", "batch_size", "ensemble")
 
 
 def coerce(key: str, value: Any, type_name: Any, what: str = "settings") -> Any:
@@ -142,6 +146,15 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
     if not _finite(cfg.ema) or not 0 <= cfg.ema < 1:
         raise ConfigError(f"ema must be in [0, 1) (0 = off), got {cfg.ema!r}")
+    if not isinstance(cfg.shift_chunks, bool):
+        raise ConfigError(f"shift_chunks must be true or false, got {cfg.shift_chunks!r}")
+    if cfg.shift_chunks and not cfg.carry_state:
+        raise ConfigError("shift_chunks shifts the carried-state streams: set carry_state too")
+    if not _finite(cfg.weight_decay) or cfg.weight_decay < 0:
+        raise ConfigError(f"weight_decay must be a finite number >= 0 (0 = off), got {cfg.weight_decay!r}")
+    if not cfg.budget_minutes and cfg.n_epochs < cfg.ensemble:
+        raise ConfigError(f"n_epochs ({cfg.n_epochs}) is shared by the {cfg.ensemble} models of "
+                          f"the ensemble: give at least one iteration each")
     if not isinstance(cfg.corpus, str) or not cfg.corpus:
         raise ConfigError(f"corpus must be a file name or path, got {cfg.corpus!r}")
     if not isinstance(cfg.device, str) or not cfg.device:

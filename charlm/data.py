@@ -135,7 +135,7 @@ def split_corpus(data: torch.Tensor, valid_frac: float) -> tuple[torch.Tensor, t
 
 
 def sequential_chunks(
-    data: torch.Tensor, chunk_len: int, batch_size: int, step: int
+    data: torch.Tensor, chunk_len: int, batch_size: int, step: int, shift_seed: int | None = None
 ) -> tuple[torch.Tensor, torch.Tensor, bool]:
     """Chunk number ``step`` of each of ``batch_size`` parallel streams through ``data``.
 
@@ -144,13 +144,22 @@ def sequential_chunks(
     continue where the last one stopped and the recurrent state can be carried over (truncated
     backpropagation through time). Returns ``(inputs, targets, restart)``, where ``restart`` is
     True when the streams wrapped around to their starts (the state must then be reset).
+
+    With ``shift_seed`` each pass over the streams starts at an offset drawn from 0 to
+    ``chunk_len - 1`` (from the seed and the pass number, so a run is reproducible), and every
+    pass reads one chunk fewer: the chunk boundaries then fall elsewhere on every pass, so a
+    model trained for many passes does not see the same chunks again and again.
     """
     stream_len = len(data) // batch_size
-    per_stream = (stream_len - 1) // chunk_len
+    per_stream = (stream_len - 1) // chunk_len - (shift_seed is not None)
     if per_stream < 1:
         raise DataError(f"chunk_len {chunk_len} x batch_size {batch_size} needs a longer corpus "
                         f"than {len(data)} characters")
-    pos = (step % per_stream) * chunk_len
+    index = step % per_stream
+    pos = index * chunk_len
+    if shift_seed is not None:
+        gen = torch.Generator().manual_seed(shift_seed * 1_000_003 + step // per_stream)
+        pos += int(torch.randint(chunk_len, (1,), generator=gen))
     starts = torch.arange(batch_size) * stream_len + pos
     chunks = data[starts[:, None] + torch.arange(chunk_len + 1)]
-    return chunks[:, :-1], chunks[:, 1:], pos == 0
+    return chunks[:, :-1], chunks[:, 1:], index == 0

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
+
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .data import VOCAB_SIZE
@@ -61,9 +65,51 @@ class CharRNN(nn.Module):
         return sum(p.numel() for p in self.parameters() if p.requires_grad)
 
 
-def build_model(cfg) -> CharRNN:
-    """The model a :class:`~charlm.config.TrainConfig` describes (on the CPU)."""
+class Ensemble(nn.Module):
+    """Several :class:`CharRNN` members whose predicted distributions are averaged.
+
+    ``forward`` takes and returns the same shapes as a member's, so sampling, BPC and
+    checkpoints use an ensemble as they use one model. Its "logits" are the log of the mean of
+    the members' next-character probabilities (a softmax of them gives that mean back, and a
+    temperature applies to the mixture); its state is the tuple of the members' states.
+    """
+
+    def __init__(self, members: Sequence[CharRNN]) -> None:
+        super().__init__()
+        if not members:
+            raise ModelError("an ensemble needs at least one member")
+        self.members = nn.ModuleList(members)
+        first = members[0]
+        self.hidden_size, self.n_layers, self.cell = first.hidden_size, first.n_layers, first.cell
+        self.vocab_size = first.vocab_size
+
+    def forward(self, indices: torch.Tensor, state: tuple | None = None) -> tuple[torch.Tensor, tuple]:
+        """Log of the members' mean probabilities ``(batch, seq, vocab)`` and their states."""
+        states = state if state is not None else (None,) * len(self.members)
+        log_probs, new_states = [], []
+        for member, member_state in zip(self.members, states):
+            logits, new_state = member(indices, member_state)
+            log_probs.append(F.log_softmax(logits.float(), dim=-1))
+            new_states.append(new_state)
+        mixed = torch.logsumexp(torch.stack(log_probs), dim=0) - math.log(len(log_probs))
+        return mixed, tuple(new_states)
+
+    def n_params(self) -> int:
+        """Number of trainable parameters, all members together."""
+        return sum(p.numel() for p in self.parameters() if p.requires_grad)
+
+
+def build_member(cfg) -> CharRNN:
+    """One model of the architecture a :class:`~charlm.config.TrainConfig` describes."""
     return CharRNN(cfg.hidden_size, cfg.n_layers, cfg.cell, cfg.dropout)
+
+
+def build_model(cfg) -> CharRNN | Ensemble:
+    """The model a :class:`~charlm.config.TrainConfig` describes (on the CPU): one
+    :class:`CharRNN`, or an :class:`Ensemble` of ``cfg.ensemble`` of them."""
+    if cfg.ensemble > 1:
+        return Ensemble([build_member(cfg) for _ in range(cfg.ensemble)])
+    return build_member(cfg)
 
 
 def _non_finite(what: str) -> ModelError:

@@ -26,7 +26,8 @@ from .errors import ConfigError, DataError
 
 # The recorded search behind ``best`` (see results/README.md) and its columns.
 SEARCH_FILE = paths.ROOT / "results" / "budget_search.csv"
-SEARCH_COLUMNS = ("hidden_size", "batch_size", "lr", "dropout", "ema", "precision",
+SEARCH_COLUMNS = ("hidden_size", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
+                  "shift_chunks", "ensemble", "precision",
                   "budget_minutes", "train_minutes", "iterations", "valid_bpc", "status")
 
 PRESETS: dict[str, dict[str, Any]] = {
@@ -72,11 +73,14 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
     return TrainConfig(**(PRESETS[name] | overrides))
 
 
-def search_results(path: str | Path | None = None) -> pd.DataFrame:
+def search_results(path: str | Path | None = None, budget: float | None = None) -> pd.DataFrame:
     """The recorded search behind ``best``: one row per run, columns :data:`SEARCH_COLUMNS` and
-    ``chosen`` (True for the finished run with the lowest validation BPC, the search's rule).
-    ``path``: default :data:`SEARCH_FILE`."""
+    ``chosen``: True for the finished run with the lowest validation BPC among those trained for
+    ``budget`` minutes (the search's rule; default: the preset's budget), since runs given less
+    time are an earlier stage of the search, not candidates. ``path``: default
+    :data:`SEARCH_FILE`."""
     path = Path(path) if path is not None else SEARCH_FILE
+    budget = PRESETS["best"]["budget_minutes"] if budget is None else budget
     try:
         df = pd.read_csv(path)
     except (OSError, pd.errors.ParserError) as exc:
@@ -84,9 +88,9 @@ def search_results(path: str | Path | None = None) -> pd.DataFrame:
     missing = [c for c in SEARCH_COLUMNS if c not in df.columns]
     if missing:
         raise DataError(f"{path}: missing column(s) {', '.join(missing)}")
-    ok = df[(df["status"] == "ok") & df["valid_bpc"].notna()]
+    ok = df[(df["status"] == "ok") & df["valid_bpc"].notna() & (df["budget_minutes"] == budget)]
     if ok.empty:
-        raise DataError(f"{path}: no finished run to choose from")
+        raise DataError(f"{path}: no finished run with the budget of {budget:g} minutes to choose from")
     df = df[list(SEARCH_COLUMNS)].copy()
     df["chosen"] = df.index == ok["valid_bpc"].idxmin()
     return df

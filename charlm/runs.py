@@ -43,7 +43,7 @@ def train_run(cfg: TrainConfig, verbose: bool = False, progress: bool | None = N
     train_data, valid_data = split_corpus(corpus(cfg.corpus), cfg.valid_frac)
     result = train(cfg, train_data, valid_data, verbose=verbose, progress=progress)
     meta = result.meta() | {"key": run_key(cfg), "data_sha256": corpus_sha(cfg.corpus)}
-    return result, Checkpoint(result.model, cfg, result.history, meta)
+    return result, Checkpoint(result.model, result.config, result.history, meta)
 
 
 @contextmanager

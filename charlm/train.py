@@ -17,7 +17,7 @@ from .config import TrainConfig
 from .data import random_chunks, sequential_chunks
 from .errors import ConfigError
 from .evaluate import bpc
-from .model import CharRNN, build_model, finite_weights
+from .model import CharRNN, Ensemble, build_model, finite_weights
 from .progress import progress_enabled
 from .sample import generate
 
@@ -28,7 +28,7 @@ EXPLODE_FACTOR = 3.0  # stop when the loss exceeds this many times ln(vocab size
 class TrainResult:
     """What a training run produced."""
 
-    model: CharRNN
+    model: CharRNN | Ensemble
     config: TrainConfig
     history: list[float] = field(default_factory=list)  # mean loss of every plot_every iterations
     iterations: int = 0  # iterations completed (optimizer steps taken)
@@ -39,6 +39,9 @@ class TrainResult:
     # (iteration, training seconds so far, validation BPC) every eval_every iterations and at
     # the end, when a validation text was given; evaluation time is not counted as training
     valid_curve: list[tuple[int, float, float]] = field(default_factory=list)
+    # an ensemble's members: the iterations each trained (its valid_curve holds each member's
+    # own points, counted from the start of the run, then the ensemble's at the end)
+    member_iterations: list[int] = field(default_factory=list)
 
     @property
     def valid_bpc(self) -> float:
@@ -76,6 +79,7 @@ class TrainResult:
             "log": "\n".join(self.log),
             "valid_curve": [list(p) for p in self.valid_curve],
             "valid_bpc": self.valid_bpc,
+            "member_iterations": list(self.member_iterations),
         }
 
 
@@ -135,7 +139,9 @@ def train(
     sample primed with "A" at temperature 0.8 are printed.
 
     With ``cfg.carry_state`` the batch rows instead read consecutive chunks of parallel streams
-    and the state is carried (detached) from one iteration to the next. With
+    and the state is carried (detached) from one iteration to the next; with ``cfg.shift_chunks``
+    each pass over the streams starts at a new random offset. ``cfg.weight_decay`` makes the
+    optimiser AdamW with that decoupled decay (0: Adam). With
     ``cfg.lr_schedule == "cosine"`` the learning rate decays from ``lr`` to 5% of it. When a
     ``valid`` text is given, its BPC is measured every ``cfg.eval_every`` iterations and at the
     end (``result.valid_curve``).
@@ -147,7 +153,8 @@ def train(
     ``cfg.precision`` ``bf16`` (or ``auto`` on a CPU that has it) the forward pass and the loss
     run under bfloat16 autocast; the weights, the optimiser and every evaluation stay fp32.
     With ``cfg.ema`` an exponential moving average of the weights is kept (updated after every
-    step) and is what is evaluated and returned.
+    step) and is what is evaluated and returned. With ``cfg.ensemble`` above 1 the run is
+    :func:`train_ensemble`.
 
     A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops
     the run: it is marked diverged at that iteration and keeps its history so far; so do
@@ -155,6 +162,8 @@ def train(
     after the last step). Ctrl-C stops it too and marks it interrupted; the caller decides
     whether to save it.
     """
+    if cfg.ensemble > 1:
+        return train_ensemble(cfg, data, valid, verbose, progress, log)
     device = resolve_device(cfg.device)
     if len(data) < cfg.chunk_len + 1:
         raise ConfigError(
@@ -165,7 +174,9 @@ def train(
     gen = torch.Generator().manual_seed(cfg.seed)  # chunk choice, independent of the model
     model = build_model(cfg).to(device)
     autocast_dtype = resolve_precision(cfg, device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    # AdamW only with decay: with none it is Adam, and iteration runs keep their exact histories
+    optimizer = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+                 if cfg.weight_decay else torch.optim.Adam(model.parameters(), lr=cfg.lr))
     budget = cfg.budget_minutes * 60.0  # seconds of training; 0: n_epochs iterations
     # with a budget the schedule follows elapsed time (set by hand below), not the step count
     scheduler = None if budget else torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
@@ -212,8 +223,9 @@ def train(
                 for group in optimizer.param_groups:
                     group["lr"] = cfg.lr * cosine_factor(min(1.0, done))
             if cfg.carry_state:
-                inputs, targets, restart = sequential_chunks(data, cfg.chunk_len, cfg.batch_size,
-                                                             it - 1)
+                inputs, targets, restart = sequential_chunks(
+                    data, cfg.chunk_len, cfg.batch_size, it - 1,
+                    shift_seed=cfg.seed if cfg.shift_chunks else None)
                 state = None if restart else detach(state)  # truncated BPTT
             else:
                 inputs, targets = random_chunks(data, cfg.chunk_len, cfg.batch_size, gen)
@@ -282,6 +294,69 @@ def train(
     if averaged is not None:  # the averaged weights are the model from here on
         result.model = averaged.module
     result.model.eval()
+    return result
+
+
+def member_config(cfg: TrainConfig, index: int) -> TrainConfig:
+    """Member ``index`` (from 0) of ``cfg``'s ensemble: seed ``cfg.seed + index`` and an equal
+    share of the budget (or of ``n_epochs``, the first members taking the remainder)."""
+    n = cfg.ensemble
+    share = dict(budget_minutes=cfg.budget_minutes / n) if cfg.budget_minutes else \
+        dict(n_epochs=cfg.n_epochs // n + (index < cfg.n_epochs % n))
+    return cfg.replace(ensemble=1, seed=cfg.seed + index, **share)
+
+
+def train_ensemble(
+    cfg: TrainConfig,
+    data: torch.Tensor,
+    valid: torch.Tensor | None = None,
+    verbose: bool = True,
+    progress: bool | None = None,
+    log: Callable[[str], None] | None = None,
+) -> TrainResult:
+    """Train ``cfg.ensemble`` models one after another with :func:`train`, each on its share of
+    the budget (:func:`member_config`), and return them as one :class:`~charlm.model.Ensemble`.
+
+    Independent models make different errors, so the average of their probabilities scores
+    better than each alone; with a fixed budget, that pays when a model alone gains little from
+    more time (when it is limited by the amount of text, not by training). The history, the
+    iterations and the training time add up over the members; the validation curve holds each
+    member's points counted from the start of the run, then the ensemble's BPC at the end. A
+    member that diverges or is interrupted ends the run there, with that status.
+    """
+    parts: list[TrainResult] = []
+    curve: list[tuple[int, float, float]] = []
+    iterations, seconds = 0, 0.0
+    sink = log or (lambda line: tqdm.write(line, file=sys.stdout))
+    headers = []
+    for index in range(cfg.ensemble):
+        member_cfg = member_config(cfg, index)
+        headers.append(f"ensemble member {index + 1} of {cfg.ensemble} (seed {member_cfg.seed}, "
+                       + (f"{member_cfg.budget_minutes:g} minutes)" if cfg.budget_minutes
+                          else f"{member_cfg.n_epochs} iterations)"))
+        if verbose:
+            sink(headers[-1])
+        part = train(member_cfg, data, valid, verbose, progress, log)
+        curve += [(iterations + it, round(seconds + secs, 3), value)
+                  for it, secs, value in part.valid_curve]
+        iterations += part.iterations
+        seconds += part.wall_time
+        parts.append(part)
+        if part.status != "ok":
+            break
+    # a run stopped early keeps the members it has (so its checkpoint loads as what it is)
+    members = [p.model for p in parts]
+    kept = cfg if len(members) == cfg.ensemble else cfg.replace(ensemble=len(members))
+    result = TrainResult(Ensemble(members) if len(members) > 1 else members[0], kept,
+                         history=[v for p in parts for v in p.history], iterations=iterations,
+                         interrupted=parts[-1].interrupted, wall_time=seconds,
+                         log=[line for h, p in zip(headers, parts) for line in (h, *p.log)],
+                         valid_curve=curve, member_iterations=[p.iterations for p in parts])
+    if parts[-1].diverged_at is not None:
+        result.diverged_at = iterations - parts[-1].iterations + parts[-1].diverged_at
+    result.model.eval()
+    if valid is not None and result.status == "ok":
+        result.valid_curve.append((iterations, round(seconds, 3), bpc(result.model, valid)))
     return result
 
 

@@ -1,4 +1,5 @@
-"""Training for a wall-clock budget, bfloat16 autocast and weight averaging (budgets of seconds)."""
+"""Training for a wall-clock budget, bfloat16 autocast, weight averaging, shifted chunks, weight
+decay and ensembles (budgets of seconds)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,11 @@ import torch
 
 from charlm import TrainConfig, train
 from charlm.data import encode
+from charlm.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from charlm.errors import ConfigError
+from charlm.evaluate import bpc
+from charlm.model import Ensemble
+from charlm.sample import generate
 from charlm.runs import run_key
 from charlm.train import cosine_factor, lr_factor
 
@@ -62,10 +67,16 @@ def test_cache_keys_tell_budget_runs_from_iteration_runs():
     assert run_key(budget.replace(budget_minutes=5.0)) != run_key(budget)
     assert run_key(base.replace(precision="bf16")) != run_key(base)
     assert run_key(base.replace(ema=0.99)) != run_key(base)
+    carried = base.replace(carry_state=True)
+    assert run_key(carried.replace(shift_chunks=True)) != run_key(carried)
+    assert run_key(base.replace(weight_decay=0.1)) != run_key(base)
+    assert run_key(base.replace(ensemble=2)) != run_key(base)
 
 
 @pytest.mark.parametrize("field, value", [("budget_minutes", -1.0), ("budget_minutes", math.inf),
-                                          ("precision", "fp16"), ("ema", 1.0), ("ema", -0.1)])
+                                          ("precision", "fp16"), ("ema", 1.0), ("ema", -0.1),
+                                          ("shift_chunks", 1), ("weight_decay", -0.1),
+                                          ("weight_decay", math.nan), ("ensemble", 0)])
 def test_new_fields_are_validated(field, value):
     with pytest.raises(ConfigError, match=field):
         TrainConfig(**{field: value})
@@ -106,3 +117,78 @@ def test_weight_averaging_returns_the_average():
     # with a decay near 0 it follows the last weights
     assert distance(slow, first) < 0.05 * distance(plain, first)
     assert distance(fast, plain) < 1e-3 * distance(plain, first)
+
+
+def test_shifted_chunks_need_carried_state_and_ensembles_an_iteration_each():
+    with pytest.raises(ConfigError, match="shift_chunks .*carry_state"):
+        TrainConfig(shift_chunks=True)
+    with pytest.raises(ConfigError, match="n_epochs \\(2\\) is shared by the 3 models"):
+        TrainConfig(n_epochs=2, ensemble=3)
+    TrainConfig(n_epochs=2, ensemble=3, budget_minutes=1.0)  # a budget is shared by time
+
+
+def test_weight_decay_shrinks_the_weights_and_zero_is_plain_adam():
+    cfg = TrainConfig(n_epochs=20, lr=0.01, **SMALL)
+    plain = train(cfg, TEXT, verbose=False, progress=False)
+    assert train(cfg.replace(weight_decay=0.0), TEXT, verbose=False, progress=False).history \
+        == plain.history
+    decayed = train(cfg.replace(weight_decay=5.0), TEXT, verbose=False, progress=False)
+
+    def norm(model):
+        return float(sum(p.detach().pow(2).sum() for p in model.parameters()))
+
+    assert norm(decayed.model) < 0.9 * norm(plain.model)
+
+
+def test_an_ensemble_trains_its_members_on_shares_and_averages_their_probabilities():
+    cfg = TrainConfig(n_epochs=25, ensemble=2, valid_frac=0.05, eval_every=5, **SMALL)
+    valid = TEXT[:300]
+    result = train(cfg, TEXT, valid, verbose=False, progress=False)
+    first = train(cfg.replace(ensemble=1, n_epochs=13), TEXT, valid, verbose=False, progress=False)
+    second = train(cfg.replace(ensemble=1, n_epochs=12, seed=cfg.seed + 1), TEXT, valid,
+                   verbose=False, progress=False)
+    assert result.status == "ok" and result.member_iterations == [13, 12]
+    assert result.iterations == 25 and result.history == first.history + second.history
+    assert result.wall_time == pytest.approx(first.wall_time + second.wall_time, rel=0.5)
+    # the members are the runs their configs describe, and the ensemble mixes probabilities
+    x = TEXT[None, :60]
+    p = [torch.softmax(m.model(x)[0], -1) for m in (first, second)]
+    with torch.no_grad():
+        mixed = torch.softmax(result.model(x)[0], -1)
+    assert torch.allclose(mixed, (p[0] + p[1]).detach() / 2, atol=1e-5)
+    # the curve: each member's points from the start of the run, then the ensemble's
+    its = [it for it, _, _ in result.valid_curve]
+    assert its == [5, 10, 13, 18, 23, 25, 25]
+    assert [s for _, s, _ in result.valid_curve] == sorted(s for _, s, _ in result.valid_curve)
+    assert result.valid_bpc == pytest.approx(bpc(result.model, valid))
+    # -log of a mean probability is at most the mean of the -logs (Jensen)
+    assert result.valid_bpc <= (first.valid_bpc + second.valid_bpc) / 2
+
+
+def test_an_ensemble_survives_the_checkpoint_and_sampling(tmp_path):
+    cfg = TrainConfig(n_epochs=6, ensemble=3, **SMALL)
+    result = train(cfg, TEXT, verbose=False, progress=False)
+    path = save_checkpoint(tmp_path / "e.pt", Checkpoint(result.model, result.config,
+                                                         result.history, result.meta()))
+    loaded = load_checkpoint(path)
+    assert isinstance(loaded.model, Ensemble) and len(loaded.model.members) == 3
+    assert loaded.meta["member_iterations"] == [2, 2, 2]
+    assert generate(loaded.model, "It ", 30, 0.8, seed=3) == generate(result.model, "It ", 30, 0.8, seed=3)
+    assert bpc(loaded.model, TEXT[:200]) == pytest.approx(bpc(result.model, TEXT[:200]))
+
+
+def test_an_ensemble_stopped_early_keeps_the_members_it_has(monkeypatch):
+    calls = []
+    real = train_module.train
+
+    def flaky(cfg, *args, **kwargs):
+        result = real(cfg, *args, **kwargs)
+        calls.append(cfg.seed)
+        if len(calls) == 2:
+            result.interrupted = True
+        return result
+
+    monkeypatch.setattr(train_module, "train", flaky)
+    result = real(TrainConfig(n_epochs=9, ensemble=3, **SMALL), TEXT, verbose=False, progress=False)
+    assert result.status == "interrupted" and len(calls) == 2
+    assert result.config.ensemble == 2 and len(result.model.members) == 2

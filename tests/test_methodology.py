@@ -38,6 +38,25 @@ def test_sequential_chunks_continue_and_wrap():
     assert sequential_chunks(data, 10, 4, per_stream)[2]  # wrapped: state must be reset
 
 
+def test_shifted_chunks_move_the_boundaries_on_every_pass():
+    data = torch.arange(1000)
+    per_stream = (1000 // 4 - 1) // 10 - 1  # one chunk fewer per pass leaves room to shift
+    firsts = []
+    for p in range(6):
+        x, y, restart = sequential_chunks(data, 10, 4, p * per_stream, shift_seed=7)
+        assert restart and torch.equal(y[:, :-1], x[:, 1:])
+        offset = int(x[0, 0])
+        assert 0 <= offset < 10 and x[:, 0].tolist() == [offset + b * 250 for b in range(4)]
+        nxt, _, again = sequential_chunks(data, 10, 4, p * per_stream + 1, shift_seed=7)
+        assert not again and int(nxt[0, 0]) == offset + 10  # within a pass, chunks continue
+        last, _, _ = sequential_chunks(data, 10, 4, (p + 1) * per_stream - 1, shift_seed=7)
+        assert int(last[0, -1]) + 1 < 250  # the last target stays in the stream
+        firsts.append(offset)
+    assert len(set(firsts)) > 2  # the passes start at different offsets
+    same = [int(sequential_chunks(data, 10, 4, p * per_stream, shift_seed=7)[0][0, 0]) for p in range(6)]
+    assert same == firsts  # reproducible from the seed
+
+
 def test_carried_state_training_learns_and_records_validation_curve():
     text = encode("the quick brown fox jumps over the lazy dog. " * 60)
     cfg = TrainConfig(n_epochs=60, hidden_size=24, n_layers=1, lr=0.01, chunk_len=30,
@@ -142,3 +161,17 @@ def test_valid_curves_figure(tmp_path):
     assert (tmp_path / "v.png").stat().st_size > 1000
     assert fig.axes[1].lines[0].get_xdata().tolist() == [10 * 3200 / 1e6, 20 * 3200 / 1e6]
     assert fig.axes[0].lines[0].get_xdata().tolist() == [0.1, 0.2]
+
+
+def test_valid_curves_figure_draws_each_member_and_the_ensemble(tmp_path):
+    from charlm.report.plots import plot_valid_curves
+
+    curve = [(5, 6.0, 3.0), (10, 12.0, 2.5), (15, 18.0, 3.1), (20, 24.0, 2.6), (20, 24.0, 2.3)]
+    fig = plot_valid_curves([{"label": "e", "curve": curve, "chars_per_iteration": 100,
+                              "members": [10, 10]}], tmp_path / "v.png")
+    first, second, star = fig.axes[0].lines
+    assert first.get_ydata().tolist() == [3.0, 2.5] and second.get_ydata().tolist() == [3.1, 2.6]
+    assert star.get_ydata().tolist() == [2.3] and star.get_marker() == "*"
+    assert first.get_color() == second.get_color() == star.get_color()
+    labels = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert labels == ["e: each model", "e: the ensemble"]

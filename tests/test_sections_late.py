@@ -28,12 +28,19 @@ def ckpt(cfg: TrainConfig, model=None, **meta) -> Checkpoint:
     return Checkpoint(model, cfg, [], base | meta)
 
 
-def search(**second_row) -> pd.DataFrame:
-    rows = [dict(hidden_size=192, batch_size=16, lr=0.006, dropout=0.0, ema=0.0, precision="auto",
-                 budget_minutes=5.0, train_minutes=5.02, iterations=4100, valid_bpc=1.95, status="ok"),
-            dict(hidden_size=256, batch_size=32, lr=0.006, dropout=0.1, ema=0.999, precision="auto",
-                 budget_minutes=5.0, train_minutes=5.01, iterations=2500, valid_bpc=1.90, status="ok")]
+def search(earlier: bool = False, **second_row) -> pd.DataFrame:
+    common = dict(chunk_len=100, lr=0.006, weight_decay=0.0, shift_chunks=False, ensemble=1,
+                  precision="auto", budget_minutes=10.0, status="ok")
+    rows = [common | dict(hidden_size=192, batch_size=16, dropout=0.0, ema=0.0,
+                          train_minutes=10.02, iterations=4100, valid_bpc=1.95),
+            common | dict(hidden_size=256, batch_size=32, dropout=0.1, ema=0.999,
+                          train_minutes=10.01, iterations=2500, valid_bpc=1.90)]
     rows[1].update(second_row)
+    if earlier:  # a shorter run, better on validation, is not a candidate
+        rows.append(common | dict(hidden_size=128, batch_size=64, dropout=0.0, ema=0.0,
+                                  weight_decay=0.1, shift_chunks=True, ensemble=2,
+                                  budget_minutes=5.0, train_minutes=5.0, iterations=900,
+                                  valid_bpc=1.5))
     return pd.DataFrame(rows, columns=list(SEARCH_COLUMNS))
 
 
@@ -63,7 +70,9 @@ def test_the_recorded_search_loads_and_the_preset_is_its_choice():
     assert list(df.columns) == [*SEARCH_COLUMNS, "chosen"] and df["chosen"].sum() == 1
     chosen = df[df["chosen"]].iloc[0]
     assert df.loc[df["status"] == "ok", "valid_bpc"].idxmin() == chosen.name  # chosen on validation
-    for field in ("hidden_size", "batch_size", "lr", "dropout", "ema", "precision"):
+    assert chosen["budget_minutes"] == BEST_CFG.budget_minutes
+    for field in ("hidden_size", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
+                  "shift_chunks", "ensemble", "precision"):
         assert chosen[field] == getattr(BEST_CFG, field), field
 
 
@@ -72,11 +81,16 @@ def test_the_search_chooses_the_finished_run_with_the_lowest_validation_bpc(tmp_
     assert list(df["chosen"]) == [False, True]
     df = _search_file(tmp_path, search(status="diverged", valid_bpc=float("nan")))
     assert list(df["chosen"]) == [True, False]
-
+    df = _search_file(tmp_path, search(earlier=True))  # only runs given the full budget compete
+    assert list(df["chosen"]) == [False, True, False]
+    only_short = search(earlier=True).iloc[2:]
+    with pytest.raises(DataError, match="no finished run with the budget of 10 minutes"):
+        _search_file(tmp_path, only_short)
 
 @pytest.mark.parametrize("text, match", [
     ("hidden_size,valid_bpc\n1,2.0\n", "missing column"),
-    (",".join(SEARCH_COLUMNS) + "\n1,1,0.1,0,0,fp32,5,5,10,,diverged\n", "no finished run"),
+    (",".join(SEARCH_COLUMNS) + "\n1,1,100,0.1,0,0,0,False,1,fp32,10,10,10,,diverged\n",
+     "no finished run"),
 ])
 def test_a_bad_search_file_is_one_clear_error(tmp_path, text, match):
     path = tmp_path / "s.csv"
@@ -97,19 +111,32 @@ def test_reasons_carry_no_measurements_and_say_where_the_gradient_stops():
 
 
 def test_search_table_shows_every_run_and_marks_the_chosen_one(tmp_path):
-    html = bm.search_table(_search_file(tmp_path, search())).data
+    html = bm.search_table(_search_file(tmp_path, search(earlier=True))).data
     assert ">chosen<" in html and "0.006" in html and "4,100" in html and "0.999" in html
+    assert ("hidden 128, batch 64, chunk 100, lr 0.006, auto, weight decay 0.1, shifted chunks, "
+            "ensemble of 2") in html
     assert "results/budget_search.csv" in html and "test files were not scored" in html
 
 
 def test_search_sentence(tmp_path):
     text = bm.search_sentence(_search_file(tmp_path, search()))
-    assert text.startswith("The chosen setting (hidden 256, batch 32, lr 0.006, auto, dropout 0.1, "
-                           "weight average 0.999) has the lowest validation BPC of the 2 runs: "
-                           "1.900 after 2,500 iterations in 5.0 minutes, 0.050 below the next best "
-                           "(hidden 192, batch 16, lr 0.006, auto: 1.950).")
+    assert text.startswith("The chosen setting (hidden 256, batch 32, chunk 100, lr 0.006, auto, "
+                           "dropout 0.1, weight average 0.999) has the lowest validation BPC of the "
+                           "2 runs given the full 10-minute budget: 1.900 after 2,500 iterations in "
+                           "10.0 minutes, 0.050 below the next best (hidden 192, batch 16, chunk "
+                           "100, lr 0.006, auto: 1.950).")
+    assert "earlier stage" not in text
     alone = _search_file(tmp_path, search(status="diverged", valid_bpc=float("nan")))
-    assert bm.search_sentence(alone).endswith("in 5.0 minutes.")
+    assert bm.search_sentence(alone).endswith("in 10.0 minutes.")
+    staged = bm.search_sentence(_search_file(tmp_path, search(earlier=True)))
+    assert "of the 2 runs given the full" in staged
+    assert staged.endswith("The run with less time (5 minutes) was an earlier stage of the "
+                           "search, shown for what it taught, not a candidate.")
+    two = search(earlier=True)
+    two = pd.concat([two, two.iloc[2:].assign(budget_minutes=2.5)], ignore_index=True)
+    assert bm.search_sentence(_search_file(tmp_path, two)).endswith(
+        "The 2 runs with less time (2.5, 5 minutes) were an earlier stage of the search, shown "
+        "for what they taught, not candidates.")
 
 
 # ---------------------------------------------------------------- the settings and the run
@@ -141,6 +168,18 @@ def test_run_sentence_against_the_budget(budget, minutes, inside, words):
     assert f"**8,000 iterations** and **{minutes:.1f} minutes of training** (2 torch threads" in text
     assert "16 x 100 characters, 12.8 million in all, against 0.6 million" in text
     assert "(1.5 minutes, 1 thread)" in text
+
+
+def test_an_ensemble_run_says_how_many_models_and_their_iterations():
+    cfg = BEST_CFG.replace(budget_minutes=10.0, ensemble=2, seed=7)
+    best = ckpt(cfg, iterations=8000, wall_time=600.0, member_iterations=[4010, 3990])
+    text, _ = bm.run_sentence(best, ckpt(DEFAULT_CFG), 10.0)
+    assert ("It is an ensemble of 2 models of the same setting (seeds 7 to 8), trained one after "
+            "another for 5 minutes each (4,010, 3,990 iterations); the ensemble averages their "
+            "predicted probabilities. It trained for its whole") in text
+    assert bm.members_sentence([], cfg) == bm.members_sentence([100], cfg) == ""
+    assert "an equal share of the iterations" in bm.members_sentence([5, 5], cfg.replace(budget_minutes=0.0))
+    assert bm.curve_runs(best, ckpt(DEFAULT_CFG))[0]["members"] == [4010, 3990]
 
 
 @pytest.mark.parametrize("b, d, words", [

@@ -147,16 +147,34 @@ def plot_valid_curves(runs: Sequence[dict[str, Any]], path: str | Path,
 
     Each run is a mapping with ``label``, ``curve`` (``(iteration, training seconds, BPC)``
     triples, as ``TrainResult.valid_curve``) and ``chars_per_iteration`` (batch_size x
-    chunk_len). Two panels side by side: what a run reaches in a given time, and in a given
-    amount of text (how well it uses each character). Returns the figure.
+    chunk_len), and optionally ``members`` (an ensemble's iterations per member, as
+    ``TrainResult.member_iterations``): each member's curve is then drawn on its own, and the
+    last point, the ensemble's, as a star. Two panels side by side: what a run reaches in a
+    given time, and in a given amount of text (how well it uses each character). Returns the
+    figure.
     """
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
     for run in runs:
         its, secs, values = (np.array(v, dtype=float) for v in zip(*run["curve"])) \
             if run["curve"] else (np.array([]),) * 3
-        axes[0].plot(secs / 60, values, "o-", markersize=3, label=run["label"])
-        axes[1].plot(its * run["chars_per_iteration"] / 1e6, values, "o-", markersize=3,
-                     label=run["label"])
+        xs = (secs / 60, its * run["chars_per_iteration"] / 1e6)
+        members = list(run.get("members") or [])
+        if len(members) > 1 and len(values):
+            ends = np.cumsum(members)
+            # a point belongs to the member whose iterations it falls in; the last is the ensemble's
+            which = np.searchsorted(ends, its[:-1], side="left")
+            for ax, x in zip(axes, xs):
+                colour = None
+                for m in range(len(members)):
+                    part = np.flatnonzero(which == m)
+                    line, = ax.plot(x[part], values[part], "o-", markersize=3, color=colour,
+                                    alpha=0.6, label=f"{run['label']}: each model" if m == 0 else None)
+                    colour = line.get_color()
+                ax.plot(x[-1:], values[-1:], "*", markersize=12, color=colour,
+                        label=f"{run['label']}: the ensemble")
+        else:
+            for ax, x in zip(axes, xs):
+                ax.plot(x, values, "o-", markersize=3, label=run["label"])
     axes[0].set_xlabel("training time (minutes)")
     axes[1].set_xlabel("characters trained on (millions)")
     axes[0].set_ylabel("validation BPC")

@@ -83,12 +83,12 @@ def changes_table(default: Checkpoint, best: Checkpoint, caption: str = CHANGES_
 
 
 def search_table(results: pd.DataFrame | None = None, caption: str = SEARCH_CAPTION):
-    """The recorded search (:func:`charlm.presets.search_results`) as a table."""
+    """The recorded search (:func:`charlm.presets.search_results`) as a table, one row per run:
+    its setting in words, the budget, the minutes, iterations and validation BPC it reached."""
     df = search_results() if results is None else results
     shown = pd.DataFrame({
-        "hidden": df["hidden_size"], "batch": df["batch_size"], "lr": df["lr"].map(_num),
-        "dropout": df["dropout"].map("{:g}".format), "ema": df["ema"].map("{:g}".format),
-        "precision": df["precision"], "budget (min)": df["budget_minutes"].map("{:g}".format),
+        "setting": [_setting(row) for _, row in df.iterrows()],
+        "budget (min)": df["budget_minutes"].map("{:g}".format),
         "minutes": df["train_minutes"], "iterations": df["iterations"],
         "validation BPC": df["valid_bpc"],
         "chosen": df["chosen"].map({True: "chosen", False: ""}),
@@ -98,25 +98,48 @@ def search_table(results: pd.DataFrame | None = None, caption: str = SEARCH_CAPT
 
 
 def _setting(row: Mapping[str, Any]) -> str:
-    extra = "".join([f", dropout {row['dropout']:g}" if row["dropout"] else "",
-                     f", weight average {row['ema']:g}" if row["ema"] else ""])
-    return (f"hidden {row['hidden_size']}, batch {row['batch_size']}, lr {_num(row['lr'])}, "
-            f"{row['precision']}{extra}")
+    """A searched setting in words: the fields every run sets, then those a run adds."""
+    extra = [f"dropout {row['dropout']:g}" if row["dropout"] else "",
+             f"weight average {row['ema']:g}" if row["ema"] else "",
+             f"weight decay {row['weight_decay']:g}" if row["weight_decay"] else "",
+             "shifted chunks" if _true(row["shift_chunks"]) else "",
+             f"ensemble of {row['ensemble']}" if row["ensemble"] > 1 else ""]
+    return ", ".join([f"hidden {row['hidden_size']}", f"batch {row['batch_size']}",
+                      f"chunk {row['chunk_len']}", f"lr {_num(row['lr'])}", str(row["precision"]),
+                      *filter(None, extra)])
+
+
+def _true(value: Any) -> bool:
+    """A boolean read back from a CSV file (``True``/``False``, or their text)."""
+    return value is True or str(value) == "True"
 
 
 def search_sentence(results: pd.DataFrame) -> str:
-    """Which setting the search chose (the lowest validation BPC) and by how much it led."""
+    """Which setting the search chose (the lowest validation BPC among the runs given the full
+    budget) and by how much it led; runs given less time are named as an earlier stage."""
     chosen = results[results["chosen"]].iloc[0]
-    ok = results[(results["status"] == "ok") & ~results["chosen"]].sort_values("valid_bpc")
+    full = results["budget_minutes"] == chosen["budget_minutes"]
+    ok = results[full & (results["status"] == "ok") & ~results["chosen"]].sort_values("valid_bpc")
     text = (f"The chosen setting ({_setting(chosen)}) has the lowest validation BPC of the "
-            f"{plural(len(results), 'run')}: {chosen['valid_bpc']:.3f} after "
-            f"{chosen['iterations']:,} iterations in {chosen['train_minutes']:.1f} minutes")
+            f"{plural(int(full.sum()), 'run')} given the full {chosen['budget_minutes']:g}-minute "
+            f"budget: {chosen['valid_bpc']:.3f} after {chosen['iterations']:,} iterations in "
+            f"{chosen['train_minutes']:.1f} minutes")
     if ok.empty:
-        return text + "."
-    second = ok.iloc[0]
-    return (text + f", {second['valid_bpc'] - chosen['valid_bpc']:.3f} below the next best "
-            f"({_setting(second)}: {second['valid_bpc']:.3f}). One training per setting: a lead "
-            "of a few hundredths could change with another seed.")
+        text += "."
+    else:
+        second = ok.iloc[0]
+        text += (f", {second['valid_bpc'] - chosen['valid_bpc']:.3f} below the next best "
+                 f"({_setting(second)}: {second['valid_bpc']:.3f}). One training per setting: a "
+                 "lead of a few hundredths could change with another seed.")
+    earlier = results[~full]
+    if not earlier.empty:
+        budgets = ", ".join(f"{b:g}" for b in sorted(earlier["budget_minutes"].unique()))
+        one = len(earlier) == 1
+        text += (f" The {'run' if one else plural(len(earlier), 'run')} with less time ({budgets} "
+                 f"minutes) {'was' if one else 'were'} an earlier stage of the search, shown for "
+                 f"what {'it' if one else 'they'} taught, not "
+                 f"{'a candidate' if one else 'candidates'}.")
+    return text
 
 
 # ---------------------------------------------------------------- the run
@@ -151,13 +174,27 @@ def run_sentence(best: Checkpoint, default: Checkpoint, budget_minutes: float
     text = (f"The best run ended with status **{m['status']}** after **{m['iterations']:,} "
             f"iterations** and **{minutes:.1f} minutes of training** "
             f"({plural(m['threads'], 'torch thread')}, {m['n_params']:,} parameters; evaluating "
-            f"the validation split every {b_cfg.eval_every} iterations is not counted). {how}"
+            f"the validation split every {b_cfg.eval_every} iterations is not counted). "
+            f"{members_sentence(m.get('member_iterations') or [], b_cfg)}{how}"
             f" Each iteration reads {b_cfg.batch_size} x {b_cfg.chunk_len} characters, "
             f"{m['iterations'] * b_cfg.batch_size * b_cfg.chunk_len / 1e6:.1f} million in all, "
             f"against {d['iterations'] * d_cfg.batch_size * d_cfg.chunk_len / 1e6:.1f} million "
             f"for the default run ({d['wall_time'] / 60:.1f} minutes, "
             f"{plural(d['threads'], 'thread')}).")
     return text, Check(claim, f"{minutes:.1f} minutes with {plural(m['threads'], 'torch thread')}", ok)
+
+
+def members_sentence(member_iterations: Sequence[int], cfg: TrainConfig) -> str:
+    """For an ensemble: how many models, each on what share, with its iterations ('' for one)."""
+    n = len(member_iterations)
+    if n < 2:
+        return ""
+    share = (f"{cfg.budget_minutes / n:.3g} minutes" if cfg.budget_minutes
+             else "an equal share of the iterations")
+    return (f"It is an ensemble of {n} models of the same setting (seeds {cfg.seed} to "
+            f"{cfg.seed + n - 1}), trained one after another for {share} each "
+            f"({', '.join(f'{i:,}' for i in member_iterations)} iterations); the ensemble "
+            "averages their predicted probabilities. ")
 
 
 # ---------------------------------------------------------------- learning curves
@@ -167,7 +204,8 @@ def curve_runs(best: Checkpoint, default: Checkpoint) -> list[dict[str, Any]]:
     """The two runs as :func:`charlm.report.plots.plot_valid_curves` takes them."""
     best_label = f"{BEST} ({best.config.hidden_size} hidden, batch {best.config.batch_size})"
     return [{"label": label, "curve": ck.meta["valid_curve"],
-             "chars_per_iteration": ck.config.batch_size * ck.config.chunk_len}
+             "chars_per_iteration": ck.config.batch_size * ck.config.chunk_len,
+             "members": ck.meta.get("member_iterations") or []}
             for label, ck in ((best_label, best), (DEFAULT, default))]
 
 
@@ -331,7 +369,7 @@ def samples(best: Checkpoint, default: Checkpoint, prime: str, predict_len: int,
 
 
 __all__ = ["BEST", "BLOCK", "BUDGET_TOLERANCE", "CHANGES_CAPTION", "DEFAULT", "LEVEL", "SEARCH_CAPTION", "Scores",
-           "changed_settings", "changes_table", "comparison_bullets", "curve_runs", "curve_title",
+           "changed_settings", "changes_table", "members_sentence", "comparison_bullets", "curve_runs", "curve_title",
            "difference_sentence", "results_bullets", "results_table",
            "run_sentence", "samples", "score_runs", "search_sentence", "search_table",
            "target_sentence", "threads_sentence", "train_or_load", "valid_test_sentence"]
