@@ -33,8 +33,8 @@ SEARCH_COLUMNS = ("hidden_size", "batch_size", "chunk_len", "lr", "dropout", "em
 PRESETS: dict[str, dict[str, Any]] = {
     "best": dict(
         budget_minutes=10.0, hidden_size=256, n_layers=2, batch_size=32, chunk_len=100,
-        carry_state=True, lr=0.006, lr_schedule="cosine", clip=1.0, precision="auto",
-        valid_frac=0.05, eval_every=250, print_every=100, plot_every=10,
+        carry_state=True, shift_chunks=True, dropout=0.2, lr=0.006, lr_schedule="cosine", clip=1.0,
+        precision="auto", valid_frac=0.05, eval_every=250, print_every=100, plot_every=10,
     ),
 }
 
@@ -59,6 +59,15 @@ REASONS: dict[str, str] = {
     "precision": "bfloat16 autocast where the CPU has it natively (fp32 elsewhere): more "
                  "characters per second in the same minutes (see the throughput probe); "
                  "weights, optimiser and evaluation stay fp32",
+    "dropout": "the model reads the training text many times over in the budget; dropout between "
+               "the layers and before the decoder keeps it from memorising that text",
+    "shift_chunks": "each pass over the text starts the streams at a new random offset, so the "
+                    "chunk boundaries move and a model reading the text many times never sees "
+                    "the very same chunks again",
+    "ensemble": "models of the same setting trained one after another on equal shares of the "
+                "budget, their probabilities averaged: a model alone gains little from its last "
+                "minutes, and independent models make different errors that the average partly "
+                "cancels",
     "budget_minutes": "the run is defined by training time, not iterations: it uses the whole "
                       "budget on any machine",
     "valid_frac": "a validation split to choose settings on and to draw the learning curve",
