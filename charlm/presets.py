@@ -64,10 +64,6 @@ REASONS: dict[str, str] = {
     "shift_chunks": "each pass over the text starts the streams at a new random offset, so the "
                     "chunk boundaries move and a model reading the text many times never sees "
                     "the very same chunks again",
-    "ensemble": "models of the same setting trained one after another on equal shares of the "
-                "budget, their probabilities averaged: a model alone gains little from its last "
-                "minutes, and independent models make different errors that the average partly "
-                "cancels",
     "budget_minutes": "the run is defined by training time, not iterations: it uses the whole "
                       "budget on any machine",
     "valid_frac": "a validation split to choose settings on and to draw the learning curve",
