@@ -317,9 +317,10 @@ def train_ensemble(
     """Train ``cfg.ensemble`` models one after another with :func:`train`, each on its share of
     the budget (:func:`member_config`), and return them as one :class:`~charlm.model.Ensemble`.
 
-    Independent models make different errors, so the average of their probabilities scores
-    better than each alone; with a fixed budget, that pays when a model alone gains little from
-    more time (when it is limited by the amount of text, not by training). The history, the
+    Independent models make different errors, so the average of their probabilities never
+    scores worse than the members' mean BPC (Jensen's inequality) and usually better than each;
+    with a fixed budget that pays only when a model alone gains little from more time, since
+    every member gets a share of it. The history, the
     iterations and the training time add up over the members; the validation curve holds each
     member's points counted from the start of the run, then the ensemble's BPC at the end. A
     member that diverges or is interrupted ends the run there, with that status.
