@@ -198,7 +198,7 @@ def train(
         result.valid_curve.append((it, round(train_seconds, 3), value))
         model.train()
 
-    sink = log or (lambda line: tqdm.write(line, file=sys.stdout))  # keeps the bar intact
+    sink = _printer(log)
 
     def write(line: str) -> None:
         result.log.append(line)
@@ -297,6 +297,11 @@ def train(
     return result
 
 
+def _printer(log: Callable[[str], None] | None) -> Callable[[str], None]:
+    """Where a run's lines go: ``log`` if given, else stdout through tqdm (keeps a bar intact)."""
+    return log or (lambda line: tqdm.write(line, file=sys.stdout))
+
+
 def member_config(cfg: TrainConfig, index: int) -> TrainConfig:
     """Member ``index`` (from 0) of ``cfg``'s ensemble: seed ``cfg.seed + index`` and an equal
     share of the budget (or of ``n_epochs``, the first members taking the remainder)."""
@@ -328,7 +333,7 @@ def train_ensemble(
     parts: list[TrainResult] = []
     curve: list[tuple[int, float, float]] = []
     iterations, seconds = 0, 0.0
-    sink = log or (lambda line: tqdm.write(line, file=sys.stdout))
+    sink = _printer(log)
     headers = []
     for index in range(cfg.ensemble):
         member_cfg = member_config(cfg, index)
