@@ -22,12 +22,10 @@ import yaml
 
 from charlm.config import TrainConfig
 from charlm.machine import cpu_model
-from charlm.presets import preset
+from charlm.presets import SEARCHED_FIELDS, preset
 from charlm.runs import cached_run, run_key, torch_threads
 
-SEARCHED = ("hidden_size", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
-            "shift_chunks", "ensemble", "precision")  # fields tried
-COLUMNS = ("key", *SEARCHED, "budget_minutes", "train_minutes", "iterations", "valid_bpc",
+COLUMNS = ("key", *SEARCHED_FIELDS, "budget_minutes", "train_minutes", "iterations", "valid_bpc",
            "status", "threads", "cpu", "date")
 
 
@@ -51,7 +49,11 @@ def main() -> None:
     done = set()
     if out.is_file():
         with open(out, newline="") as fh:
-            done = {row["key"] for row in csv.DictReader(fh)}
+            reader = csv.DictReader(fh)
+            if tuple(reader.fieldnames or ()) != COLUMNS:  # checked before any run, not after one
+                raise SystemExit(f"{out} has the columns {reader.fieldnames}, not {list(COLUMNS)}: "
+                                 f"give another --out, or add the new columns to it first")
+            done = {row["key"] for row in reader}
     out.parent.mkdir(parents=True, exist_ok=True)
     for cfg in configs:
         if run_key(cfg) in done:
@@ -60,7 +62,7 @@ def main() -> None:
         with torch_threads(args.threads) as threads:
             ckpt = cached_run(cfg, progress=False)
         m = ckpt.meta
-        row = {"key": run_key(cfg), **{f: getattr(cfg, f) for f in SEARCHED},
+        row = {"key": run_key(cfg), **{f: getattr(cfg, f) for f in SEARCHED_FIELDS},
                "budget_minutes": cfg.budget_minutes, "train_minutes": round(m["wall_time"] / 60, 2),
                "iterations": m["iterations"], "valid_bpc": round(m["valid_bpc"], 4),
                "status": m["status"], "threads": m["threads"], "cpu": cpu_model(),

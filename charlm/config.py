@@ -17,6 +17,7 @@ from .errors import ConfigError
 CELLS = ("lstm", "gru", "rnn")
 LR_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("fp32", "bf16", "auto")
+DROPOUT_MASKS = ("torch", "fast", "locked")
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,8 @@ class TrainConfig:
     shift_chunks: bool = False  # with carry_state, each pass over the text starts at a new random offset
     weight_decay: float = 0.0  # decoupled weight decay (AdamW) per unit of lr; 0 = plain Adam
     ensemble: int = 1  # models trained one after another on shares of the budget, probabilities averaged
+    dropout_masks: str = "torch"  # "torch", "fast" (the same, from fewer random draws) or "locked" (one per sequence)
+    weight_drop: float = 0.0  # DropConnect on the hidden-to-hidden weights (one mask per iteration); 0 = off
 
     def __post_init__(self) -> None:
         validate(self)
@@ -93,7 +96,8 @@ NON_TRAINING_FIELDS = ("print_every", "device")
 # Fields added after the first cache keys were made, with the value that means "as before":
 # left out of a key at that value, so the runs cached before them keep their keys.
 LATER_FIELDS = {"budget_minutes": 0.0, "precision": "fp32", "ema": 0.0, "shift_chunks": False,
-                "weight_decay": 0.0, "ensemble": 1}
+                "weight_decay": 0.0, "ensemble": 1, "dropout_masks": "torch",
+                "weight_drop": 0.0}
 
 _POSITIVE_INTS = ("n_epochs", "hidden_size", "n_layers", "print_every", "plot_every",
                   "chunk_len", "batch_size", "ensemble")
@@ -150,6 +154,14 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"shift_chunks must be true or false, got {cfg.shift_chunks!r}")
     if cfg.shift_chunks and not cfg.carry_state:
         raise ConfigError("shift_chunks shifts the carried-state streams: set carry_state too")
+    if cfg.dropout_masks not in DROPOUT_MASKS:
+        raise ConfigError(f"dropout_masks must be one of {', '.join(DROPOUT_MASKS)}, "
+                          f"got {cfg.dropout_masks!r}")
+    if cfg.dropout_masks != "torch" and not cfg.dropout:
+        raise ConfigError(f"dropout_masks {cfg.dropout_masks!r} says how dropout's masks are "
+                          f"drawn: set dropout too")
+    if not _finite(cfg.weight_drop) or not 0 <= cfg.weight_drop < 1:
+        raise ConfigError(f"weight_drop must be in [0, 1) (0 = off), got {cfg.weight_drop!r}")
     if not _finite(cfg.weight_decay) or cfg.weight_decay < 0:
         raise ConfigError(f"weight_decay must be a finite number >= 0 (0 = off), got {cfg.weight_decay!r}")
     if not cfg.budget_minutes and cfg.n_epochs < cfg.ensemble:

@@ -26,9 +26,10 @@ from .errors import ConfigError, DataError
 
 # The recorded search behind ``best`` (see results/README.md) and its columns.
 SEARCH_FILE = paths.ROOT / "results" / "budget_search.csv"
-SEARCH_COLUMNS = ("hidden_size", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
-                  "shift_chunks", "ensemble", "precision",
-                  "budget_minutes", "train_minutes", "iterations", "valid_bpc", "status")
+SEARCHED_FIELDS = ("hidden_size", "n_layers", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
+                   "shift_chunks", "ensemble", "dropout_masks", "weight_drop", "precision")
+SEARCH_COLUMNS = (*SEARCHED_FIELDS, "budget_minutes", "train_minutes", "iterations", "valid_bpc",
+                  "status")
 
 PRESETS: dict[str, dict[str, Any]] = {
     "best": dict(

@@ -1,20 +1,21 @@
 """Training for a wall-clock budget, bfloat16 autocast, weight averaging, shifted chunks, weight
-decay and ensembles (budgets of seconds)."""
+decay, ensembles, locked dropout and weight drop (budgets of seconds)."""
 
 from __future__ import annotations
 
-import importlib
+import importlib.util
 import math
+import sys
 
 import pytest
 import torch
 
-from charlm import TrainConfig, train
-from charlm.data import encode
+from charlm import TrainConfig, paths, train
+from charlm.data import VOCAB_SIZE, encode
 from charlm.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from charlm.errors import ConfigError
 from charlm.evaluate import bpc
-from charlm.model import Ensemble
+from charlm.model import CharRNN, Ensemble, FastDropout, LayerStack, LockedDropout
 from charlm.sample import generate
 from charlm.runs import run_key
 from charlm.train import cosine_factor, lr_factor
@@ -192,3 +193,113 @@ def test_an_ensemble_stopped_early_keeps_the_members_it_has(monkeypatch):
     result = real(TrainConfig(n_epochs=9, ensemble=3, **SMALL), TEXT, verbose=False, progress=False)
     assert result.status == "interrupted" and len(calls) == 2
     assert result.config.ensemble == 2 and len(result.model.members) == 2
+
+
+def _fused_names(stacked: dict) -> dict:
+    """A :class:`LayerStack` model's weights under the fused multi-layer layout's names."""
+    out = {}
+    for name, value in stacked.items():
+        if name.startswith("rnn.layers."):
+            _, _, layer, weight = name.split(".")
+            name = f"rnn.{weight[:-1]}{layer}"  # rnn.layers.1.weight_hh_l0 -> rnn.weight_hh_l1
+        out[name] = value
+    return out
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
+def test_the_layer_stack_computes_what_the_fused_layers_compute(cell):
+    torch.manual_seed(0)
+    stacked = CharRNN(16, 2, cell, dropout=0.3, dropout_masks="locked", weight_drop=0.4).eval()
+    fused = CharRNN(16, 2, cell, dropout=0.3).eval()
+    fused.load_state_dict(_fused_names(stacked.state_dict()))
+    x = torch.randint(0, VOCAB_SIZE, (3, 11))
+    a, state_a = stacked(x)
+    b, state_b = fused(x)
+    assert torch.allclose(a, b, atol=1e-6)
+    for s, t in zip(*(((s,) if torch.is_tensor(s) else s) for s in (state_a, state_b))):
+        assert s.shape == t.shape == (2, 3, 16) and torch.allclose(s, t, atol=1e-6)
+    # and from a carried state, as truncated BPTT runs it
+    assert torch.allclose(stacked(x, state_a)[0], fused(x, state_b)[0], atol=1e-6)
+
+
+def test_locked_dropout_draws_one_mask_per_sequence():
+    drop = LockedDropout(0.5).train()
+    torch.manual_seed(0)
+    out = drop(torch.ones(4, 20, 64))
+    assert set(out.unique().tolist()) == {0.0, 2.0}  # kept units are scaled by 1 / (1 - p)
+    assert torch.equal(out, out[:, :1].expand_as(out))  # the same along the sequence
+    assert not torch.equal(out[0], out[1])  # one mask per sequence of the batch
+    assert 0.3 < float((out == 0).float().mean()) < 0.7
+    x = torch.randn(2, 5, 8)
+    assert torch.equal(drop.eval()(x), x)
+
+
+def test_fast_dropout_drops_each_element_with_probability_p():
+    drop = FastDropout(0.2).train()
+    torch.manual_seed(0)
+    x = torch.ones(32, 100, 256, requires_grad=True)
+    out = drop(x)
+    keep = 1 - round(0.2 * 65536) / 65536
+    assert out.unique().tolist() == [0.0, pytest.approx(1 / keep)]
+    assert float((out == 0).float().mean()) == pytest.approx(0.2, abs=0.003)  # 819,200 draws
+    assert float(out.detach().mean()) == pytest.approx(1.0, abs=0.005)  # the expectation is kept
+    assert not torch.equal(out, drop(x))  # a new mask every call
+    assert not torch.equal(out[:, :1].expand_as(out), out)  # per element, not per sequence
+    out.sum().backward()
+    assert torch.equal(x.grad, out.detach())  # the gradient passes the same mask
+    torch.manual_seed(1)
+    a = drop(x)
+    torch.manual_seed(1)
+    assert torch.equal(a, drop(x))  # reproducible from torch's seed
+    assert torch.equal(drop.eval()(x), x)
+
+
+def test_weight_drop_thins_the_recurrent_weights_in_training_only():
+    torch.manual_seed(0)
+    model = CharRNN(16, 1, weight_drop=0.5)
+    before = model.rnn.layers[0].weight_hh_l0.detach().clone()
+    x = torch.randint(0, VOCAB_SIZE, (2, 12))
+    a, b = model(x)[0], model(x)[0]
+    assert not torch.allclose(a, b)  # a new DropConnect mask each call
+    a.sum().backward()
+    grad = model.rnn.layers[0].weight_hh_l0.grad
+    assert grad is not None and 0.2 < float((grad == 0).float().mean()) < 0.8  # dropped: no gradient
+    assert torch.equal(model.rnn.layers[0].weight_hh_l0, before)  # the weights are not changed
+    model.eval()
+    assert torch.equal(model(x)[0], model(x)[0])
+
+
+def test_locked_dropout_and_weight_drop_train_save_and_load(tmp_path):
+    with pytest.raises(ConfigError, match="dropout_masks 'fast' .*set dropout too"):
+        TrainConfig(dropout_masks="fast")
+    with pytest.raises(ConfigError, match="dropout_masks must be one of torch, fast, locked"):
+        TrainConfig(dropout=0.2, dropout_masks="per-character")
+    with pytest.raises(ConfigError, match="weight_drop must be in"):
+        TrainConfig(weight_drop=1.0)
+    plain = TrainConfig(n_epochs=6, dropout=0.2, **SMALL)
+    assert "dropout_masks" not in plain.training_settings()  # earlier runs keep their keys
+    cfg = plain.replace(dropout_masks="locked", weight_drop=0.2)
+    assert run_key(cfg) != run_key(plain)
+    result = train(cfg, TEXT, verbose=False, progress=False)
+    assert result.status == "ok" and isinstance(result.model.rnn, LayerStack)
+    path = save_checkpoint(tmp_path / "w.pt", Checkpoint(result.model, result.config,
+                                                         result.history, result.meta()))
+    loaded = load_checkpoint(path)
+    assert loaded.config.dropout_masks == "locked" and loaded.config.weight_drop == 0.2
+    assert generate(loaded.model, "It ", 30, 0.8, seed=3) == generate(result.model, "It ", 30, 0.8, seed=3)
+
+
+def test_the_search_refuses_a_results_file_with_other_columns_before_training(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location(
+        "budget_search", paths.ROOT / "benchmarks" / "budget_search.py")
+    search = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(search)
+    settings = tmp_path / "s.yaml"
+    settings.write_text("- {dropout: 0.1}\n")
+    out = tmp_path / "old.csv"
+    out.write_text("key,hidden_size\nabc,256\n")
+    monkeypatch.setattr(sys, "argv", ["budget_search.py", str(settings), "--out", str(out)])
+    monkeypatch.setattr(search, "cached_run", lambda *a, **k: pytest.fail("trained"))
+    with pytest.raises(SystemExit, match="has the columns .*add the new columns"):
+        search.main()
+    assert out.read_text() == "key,hidden_size\nabc,256\n"  # rows would not have lined up

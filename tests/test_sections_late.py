@@ -13,7 +13,7 @@ from charlm.checkpoint import Checkpoint
 from charlm.corpora import TEST_FILE, TEST_LARGE_FILE
 from charlm.errors import DataError
 from charlm.model import build_model
-from charlm.presets import REASONS, SEARCH_COLUMNS, preset, search_results
+from charlm.presets import REASONS, SEARCH_COLUMNS, SEARCHED_FIELDS, preset, search_results
 from charlm.report.sections import best_model as bm
 from charlm.report.sections import scaling
 from charlm.studies.backends import COMPARED, BackendComparison
@@ -29,8 +29,9 @@ def ckpt(cfg: TrainConfig, model=None, **meta) -> Checkpoint:
 
 
 def search(earlier: bool = False, **second_row) -> pd.DataFrame:
-    common = dict(chunk_len=100, lr=0.006, weight_decay=0.0, shift_chunks=False, ensemble=1,
-                  precision="auto", budget_minutes=10.0, status="ok")
+    common = dict(n_layers=2, chunk_len=100, lr=0.006, weight_decay=0.0, shift_chunks=False,
+                  ensemble=1, dropout_masks="torch", weight_drop=0.0, precision="auto",
+                  budget_minutes=10.0, status="ok")
     rows = [common | dict(hidden_size=192, batch_size=16, dropout=0.0, ema=0.0,
                           train_minutes=10.02, iterations=4100, valid_bpc=1.95),
             common | dict(hidden_size=256, batch_size=32, dropout=0.1, ema=0.999,
@@ -71,8 +72,7 @@ def test_the_recorded_search_loads_and_the_preset_is_its_choice():
     chosen = df[df["chosen"]].iloc[0]
     assert df.loc[df["status"] == "ok", "valid_bpc"].idxmin() == chosen.name  # chosen on validation
     assert chosen["budget_minutes"] == BEST_CFG.budget_minutes
-    for field in ("hidden_size", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
-                  "shift_chunks", "ensemble", "precision"):
+    for field in SEARCHED_FIELDS:
         assert chosen[field] == getattr(BEST_CFG, field), field
 
 
@@ -89,7 +89,7 @@ def test_the_search_chooses_the_finished_run_with_the_lowest_validation_bpc(tmp_
 
 @pytest.mark.parametrize("text, match", [
     ("hidden_size,valid_bpc\n1,2.0\n", "missing column"),
-    (",".join(SEARCH_COLUMNS) + "\n1,1,100,0.1,0,0,0,False,1,fp32,10,10,10,,diverged\n",
+    (",".join(SEARCH_COLUMNS) + "\n1,2,1,100,0.1,0,0,0,False,1,torch,0,fp32,10,10,10,,diverged\n",
      "no finished run"),
 ])
 def test_a_bad_search_file_is_one_clear_error(tmp_path, text, match):
@@ -113,18 +113,21 @@ def test_reasons_carry_no_measurements_and_say_where_the_gradient_stops():
 def test_search_table_shows_every_run_and_marks_the_chosen_one(tmp_path):
     html = bm.search_table(_search_file(tmp_path, search(earlier=True))).data
     assert ">chosen<" in html and "0.006" in html and "4,100" in html and "0.999" in html
-    assert ("hidden 128, batch 64, chunk 100, lr 0.006, auto, weight decay 0.1, shifted chunks, "
-            "ensemble of 2") in html
+    assert ("hidden 128, 2 layers, batch 64, chunk 100, lr 0.006, auto, weight decay 0.1, "
+            "shifted chunks, ensemble of 2") in html
+    masks = search(dropout_masks="fast", weight_drop=0.25, n_layers=3)
+    assert ("hidden 256, 3 layers, batch 32, chunk 100, lr 0.006, auto, dropout 0.1 (fast masks), "
+            "weight drop 0.25, weight average 0.999") in bm.search_table(_search_file(tmp_path, masks)).data
     assert "results/budget_search.csv" in html and "test files were not scored" in html
 
 
 def test_search_sentence(tmp_path):
     text = bm.search_sentence(_search_file(tmp_path, search()))
-    assert text.startswith("The chosen setting (hidden 256, batch 32, chunk 100, lr 0.006, auto, "
-                           "dropout 0.1, weight average 0.999) has the lowest validation BPC of the "
-                           "2 runs given the full 10-minute budget: 1.900 after 2,500 iterations in "
-                           "10.0 minutes, 0.050 below the next best (hidden 192, batch 16, chunk "
-                           "100, lr 0.006, auto: 1.950).")
+    assert text.startswith("The chosen setting (hidden 256, 2 layers, batch 32, chunk 100, lr "
+                           "0.006, auto, dropout 0.1, weight average 0.999) has the lowest "
+                           "validation BPC of the 2 runs given the full 10-minute budget: 1.900 "
+                           "after 2,500 iterations in 10.0 minutes, 0.050 below the next best "
+                           "(hidden 192, 2 layers, batch 16, chunk 100, lr 0.006, auto: 1.950).")
     assert "earlier stage" not in text
     alone = _search_file(tmp_path, search(status="diverged", valid_bpc=float("nan")))
     assert bm.search_sentence(alone).endswith("in 10.0 minutes.")

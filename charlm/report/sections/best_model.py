@@ -99,12 +99,15 @@ def search_table(results: pd.DataFrame | None = None, caption: str = SEARCH_CAPT
 
 def _setting(row: Mapping[str, Any]) -> str:
     """A searched setting in words: the fields every run sets, then those a run adds."""
-    extra = [f"dropout {row['dropout']:g}" if row["dropout"] else "",
+    masks = {"torch": "", "fast": " (fast masks)", "locked": " (locked)"}[row["dropout_masks"]]
+    extra = [f"dropout {row['dropout']:g}{masks}" if row["dropout"] else "",
+             f"weight drop {row['weight_drop']:g}" if row["weight_drop"] else "",
              f"weight average {row['ema']:g}" if row["ema"] else "",
              f"weight decay {row['weight_decay']:g}" if row["weight_decay"] else "",
              "shifted chunks" if _true(row["shift_chunks"]) else "",
              f"ensemble of {row['ensemble']}" if row["ensemble"] > 1 else ""]
-    return ", ".join([f"hidden {row['hidden_size']}", f"batch {row['batch_size']}",
+    return ", ".join([f"hidden {row['hidden_size']}", f"{row['n_layers']} layers",
+                      f"batch {row['batch_size']}",
                       f"chunk {row['chunk_len']}", f"lr {_num(row['lr'])}", str(row["precision"]),
                       *filter(None, extra)])
 
