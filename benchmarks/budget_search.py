@@ -3,8 +3,10 @@
 Each setting (the preset ``best`` with some fields changed) trains for ``--budget_minutes`` of
 training time, one run at a time with every core (as ``--best_train`` trains), and one row is
 appended to the results file: the changed fields, the budget, the training minutes, the
-iterations reached and the validation BPC. The test files are never scored here, so the choice
-cannot lean on them. Runs already in the file (same run key) are skipped, so an interrupted
+iterations reached, the validation BPC, and how many of the model's samples derail in the
+sample-sanity measure (:mod:`charlm.studies.sanity`; its priming strings come from
+``dickens_test.txt``, but no test file is scored). The choice therefore cannot lean on a test
+score. Runs already in the file (same run key) are skipped, so an interrupted
 search resumes. The trained models stay in the run cache (``runs/cache/``).
 
     python benchmarks/budget_search.py settings.yaml            # a YAML list of {field: value}
@@ -21,18 +23,26 @@ from pathlib import Path
 import yaml
 
 from charlm.config import TrainConfig
+from charlm.corpora import TEST_FILE, corpus_text
 from charlm.machine import cpu_model
 from charlm.presets import SEARCHED_FIELDS, preset
 from charlm.runs import cached_run, run_key, torch_threads
+from charlm.studies.sanity import sanity_table
 
 COLUMNS = ("key", *SEARCHED_FIELDS, "budget_minutes", "train_minutes", "iterations", "valid_bpc",
-           "status", "threads", "cpu", "date")
+           "status", "derailed", "threads", "cpu", "date")
 
 
 def describe(cfg: TrainConfig, base: TrainConfig) -> str:
     """The fields of ``cfg`` that differ from ``base``, as ``name=value`` pairs."""
     a, b = cfg.to_dict(), base.to_dict()
     return " ".join(f"{k}={a[k]}" for k in a if a[k] != b[k]) or "preset"
+
+
+def derailed_samples(model) -> int:
+    """How many of the sample-sanity measure's samples of ``model`` derail."""
+    table = sanity_table({"model": model}, corpus_text("dickens_train.txt"), corpus_text(TEST_FILE))
+    return int(table.derailed.sum())
 
 
 def main() -> None:
@@ -65,7 +75,8 @@ def main() -> None:
         row = {"key": run_key(cfg), **{f: getattr(cfg, f) for f in SEARCHED_FIELDS},
                "budget_minutes": cfg.budget_minutes, "train_minutes": round(m["wall_time"] / 60, 2),
                "iterations": m["iterations"], "valid_bpc": round(m["valid_bpc"], 4),
-               "status": m["status"], "threads": m["threads"], "cpu": cpu_model(),
+               "status": m["status"], "derailed": derailed_samples(ckpt.model),
+               "threads": m["threads"], "cpu": cpu_model(),
                "date": time.strftime("%Y-%m-%d")}
         new = not out.is_file()
         with open(out, "a", newline="") as fh:
@@ -74,7 +85,8 @@ def main() -> None:
                 writer.writeheader()
             writer.writerow(row)
         print(f"{describe(cfg, base)}: {row['iterations']:,} iterations in {row['train_minutes']} min "
-              f"({threads} threads), validation BPC {row['valid_bpc']}", flush=True)
+              f"({threads} threads), validation BPC {row['valid_bpc']}, {row['derailed']} samples "
+              f"derail", flush=True)
 
 
 if __name__ == "__main__":

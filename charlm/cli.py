@@ -6,6 +6,7 @@
     python -m charlm --diff_temp [--temps 0.1,0.5,1.0,2.0] [--checkpoint runs/default.pt]
     python -m charlm --best_train [--save runs/best.pt]
     python -m charlm generate --checkpoint PATH --prime_str S --predict_len N --temperature T
+                              [--top_k K] [--top_p P]
     python -m charlm bpc --checkpoint PATH FILE
 
 Only this module reads ``sys.argv``. Any user mistake ends in one line on stderr,
@@ -90,12 +91,23 @@ def _train_parser() -> argparse.ArgumentParser:
     io.add_argument("--log", default="experiment_logs.csv", help="CSV log of the studies")
     io.add_argument("--lrs", default=None, help="learning rates for --plot_loss, e.g. 0.001,0.01")
     io.add_argument("--temps", default=None, help="temperatures for --diff_temp, e.g. 0.1,0.5,1,2")
+    _truncation_args(io, " (--diff_temp)")
     io.add_argument("--workers", type=_number(int, "workers"), default=None,
                     help="parallel training processes for studies (default: one per core)")
     io.add_argument("--scheduler", default=None,
                     help="Dask scheduler address for studies, e.g. tcp://host:8786 (env CHARLM_SCHEDULER)")
     io.add_argument("--quiet", action="store_true", help="no progress bar")
     return p
+
+
+def _truncation_args(p, where: str = "") -> None:
+    """``--top_k`` and ``--top_p``: cut the tail of the sampling distribution (checked by
+    :func:`charlm.sample.check_top_k` and :func:`~charlm.sample.check_top_p`)."""
+    p.add_argument("--top_k", default="0",
+                   help=f"sample among the k most likely characters only; 0 = off{where}")
+    p.add_argument("--top_p", default="1.0",
+                   help=f"sample from the smallest set of likeliest characters holding this "
+                        f"much probability (nucleus); 1 = off{where}")
 
 
 def _sub_parser(name: str) -> argparse.ArgumentParser:
@@ -108,6 +120,7 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--temperature", default="0.8", help="finite number > 0")
         p.add_argument("--seed", type=_number(int, "seed"), default=None)
         p.add_argument("--greedy", action="store_true", help="always take the most likely character")
+        _truncation_args(p)
     else:
         p.add_argument("file", help="text file to score")
         p.add_argument("--slice_len", type=_number(int, "slice_len"), default=2048)

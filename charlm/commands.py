@@ -26,7 +26,7 @@ from .model import check_finite
 from .studies.runner import read_log
 from .report.plots import plot_loss_curves
 from .runs import cache_path, run_key, train_run
-from .sample import check_predict_len, check_temperature, generate
+from .sample import check_predict_len, check_temperature, check_top_k, check_top_p, generate
 from .studies.runner import describe_run, load_histories, run_study
 from .studies.settings import DEFAULT_LRS, default_custom_grid, load_settings, one_at_a_time, parse_list
 from .studies.summary import best_row, selection_metric
@@ -182,15 +182,18 @@ def cmd_diff_temp(args: argparse.Namespace, cfg: TrainConfig) -> int:
     temps = parse_list(args.temps, "temps") if args.temps is not None else list(COURSEWORK_TEMPS)
     for t in temps:
         check_temperature(t)
+    top_k, top_p = check_top_k(args.top_k), check_top_p(args.top_p)
     out = check_destination(paths.runs_dir() / "diff_temp.json", "the samples file")
     ckpt = load_or_train_default(args, cfg)
     check_finite(ckpt.model, "the model to sample from")
     prime = pick_prime(corpus_text(TEST_FILE), seed=cfg.seed)
-    samples = samples_at(ckpt.model, prime, temps, predict_len=200, seed=cfg.seed)
+    samples = samples_at(ckpt.model, prime, temps, predict_len=200, seed=cfg.seed,
+                         top_k=top_k, top_p=top_p)
     print(f"priming string: {prime!r}")
     for t, text in samples.items():
         print(f"\n--- temperature {t:g} ---\n{prime}{text}")
-    atomic_write_text(out, json.dumps({"prime_str": prime, "seed": cfg.seed,
+    atomic_write_text(out, json.dumps({"prime_str": prime, "seed": cfg.seed, "top_k": top_k,
+                                       "top_p": top_p,
                                        "samples": {f"{t:g}": s for t, s in samples.items()}},
                                       indent=2))
     print(f"\nsaved {out}")
@@ -199,13 +202,15 @@ def cmd_diff_temp(args: argparse.Namespace, cfg: TrainConfig) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     check_predict_len(args.predict_len)
+    top_k, top_p = check_top_k(args.top_k), check_top_p(args.top_p)
     if not args.greedy:
         check_temperature(args.temperature)
     ckpt = load_checkpoint(args.checkpoint)
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
     temperature = 1.0 if args.greedy else float(args.temperature)
     sys.stdout.write(generate(ckpt.model, args.prime_str, args.predict_len, temperature,
-                              seed=args.seed, greedy=args.greedy) + "\n")
+                              seed=args.seed, greedy=args.greedy, top_k=top_k, top_p=top_p)
+                     + "\n")
     return 0
 
 

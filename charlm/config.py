@@ -18,6 +18,7 @@ CELLS = ("lstm", "gru", "rnn")
 LR_SCHEDULES = ("constant", "cosine")
 PRECISIONS = ("fp32", "bf16", "auto")
 DROPOUT_MASKS = ("torch", "fast", "locked")
+DECAY_PARAMS = ("all", "matrices")
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class TrainConfig:
     ensemble: int = 1  # models trained one after another on shares of the budget, probabilities averaged
     dropout_masks: str = "torch"  # "torch", "fast" (the same, from fewer random draws) or "locked" (one per sequence)
     weight_drop: float = 0.0  # DropConnect on the hidden-to-hidden weights (one mask per iteration); 0 = off
+    reset_prob: float = 0.0  # with carry_state, each stream starts a chunk from a zero state with this probability
+    decay_params: str = "all"  # what weight decay pulls on: "all" parameters, or "matrices" (not biases, not the embedding)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -97,7 +100,7 @@ NON_TRAINING_FIELDS = ("print_every", "device")
 # left out of a key at that value, so the runs cached before them keep their keys.
 LATER_FIELDS = {"budget_minutes": 0.0, "precision": "fp32", "ema": 0.0, "shift_chunks": False,
                 "weight_decay": 0.0, "ensemble": 1, "dropout_masks": "torch",
-                "weight_drop": 0.0}
+                "weight_drop": 0.0, "reset_prob": 0.0, "decay_params": "all"}
 
 _POSITIVE_INTS = ("n_epochs", "hidden_size", "n_layers", "print_every", "plot_every",
                   "chunk_len", "batch_size", "ensemble")
@@ -162,6 +165,14 @@ def validate(cfg: TrainConfig) -> None:
                           f"drawn: set dropout too")
     if not _finite(cfg.weight_drop) or not 0 <= cfg.weight_drop < 1:
         raise ConfigError(f"weight_drop must be in [0, 1) (0 = off), got {cfg.weight_drop!r}")
+    if not _finite(cfg.reset_prob) or not 0 <= cfg.reset_prob <= 1:
+        raise ConfigError(f"reset_prob must be in [0, 1] (0 = off), got {cfg.reset_prob!r}")
+    if cfg.reset_prob and not cfg.carry_state:
+        raise ConfigError("reset_prob resets carried state: set carry_state too (without it every "
+                          "chunk starts from a zero state)")
+    if cfg.decay_params not in DECAY_PARAMS:
+        raise ConfigError(f"decay_params must be one of {', '.join(DECAY_PARAMS)}, "
+                          f"got {cfg.decay_params!r}")
     if not _finite(cfg.weight_decay) or cfg.weight_decay < 0:
         raise ConfigError(f"weight_decay must be a finite number >= 0 (0 = off), got {cfg.weight_decay!r}")
     if not cfg.budget_minutes and cfg.n_epochs < cfg.ensemble:

@@ -140,8 +140,10 @@ def train(
 
     With ``cfg.carry_state`` the batch rows instead read consecutive chunks of parallel streams
     and the state is carried (detached) from one iteration to the next; with ``cfg.shift_chunks``
-    each pass over the streams starts at a new random offset. ``cfg.weight_decay`` makes the
-    optimiser AdamW with that decoupled decay (0: Adam). With
+    each pass over the streams starts at a new random offset; with ``cfg.reset_prob`` each
+    stream's state is zeroed before a chunk with that probability (:func:`reset_streams`).
+    ``cfg.weight_decay`` makes the optimiser AdamW with that decoupled decay (0: Adam), on the
+    parameters ``cfg.decay_params`` names (:func:`decay_groups`). With
     ``cfg.lr_schedule == "cosine"`` the learning rate decays from ``lr`` to 5% of it. When a
     ``valid`` text is given, its BPC is measured every ``cfg.eval_every`` iterations and at the
     end (``result.valid_curve``).
@@ -175,7 +177,7 @@ def train(
     model = build_model(cfg).to(device)
     autocast_dtype = resolve_precision(cfg, device)
     # AdamW only with decay: with none it is Adam, and iteration runs keep their exact histories
-    optimizer = (torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    optimizer = (torch.optim.AdamW(decay_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
                  if cfg.weight_decay else torch.optim.Adam(model.parameters(), lr=cfg.lr))
     budget = cfg.budget_minutes * 60.0  # seconds of training; 0: n_epochs iterations
     # with a budget the schedule follows elapsed time (set by hand below), not the step count
@@ -227,6 +229,8 @@ def train(
                     data, cfg.chunk_len, cfg.batch_size, it - 1,
                     shift_seed=cfg.seed if cfg.shift_chunks else None)
                 state = None if restart else detach(state)  # truncated BPTT
+                if cfg.reset_prob and state is not None:
+                    state = reset_streams(state, cfg.reset_prob, gen)
             else:
                 inputs, targets = random_chunks(data, cfg.chunk_len, cfg.batch_size, gen)
                 state = None  # zero initial state for every chunk (the coursework)
@@ -384,6 +388,38 @@ def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
         return lambda step: (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5
                              * (1 + math.cos(math.pi * min(step, n) / n)))
     return lambda step: 1.0
+
+
+def decay_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
+    """AdamW's parameter groups for ``cfg.decay_params``: ``all`` decays every parameter;
+    ``matrices`` decays only the weight matrices of the recurrent layers and the decoder, and
+    leaves the biases and the embedding alone. Decay pulls a parameter towards zero whatever its
+    gradient; for an embedding row or a decoder bias of a character that the text never (or
+    rarely) shows, it is almost the only force, and zero is not a harmless value there: it makes
+    the unseen characters likelier than the data says."""
+    if cfg.decay_params == "all":
+        return [{"params": list(model.parameters())}]
+    embedded = {id(p) for m in model.modules() if isinstance(m, torch.nn.Embedding)
+                for p in m.parameters()}
+    decayed, kept = [], []
+    for p in model.parameters():
+        (decayed if p.ndim >= 2 and id(p) not in embedded else kept).append(p)
+    return [{"params": decayed}, {"params": kept, "weight_decay": 0.0}]
+
+
+def reset_streams(state, prob: float, gen: torch.Generator):
+    """Zero the carried state of each batch row (stream) with probability ``prob``.
+
+    Carried state means a model almost never reads from a zero state in training, yet sampling
+    and evaluation start from one; resetting a few streams at random keeps that state familiar.
+    The draws come from ``gen`` (the run's data generator), so a run is reproducible.
+    """
+    first = state[0] if isinstance(state, tuple) else state  # (n_layers, batch, hidden)
+    keep = (torch.rand(first.size(1), generator=gen) >= prob).to(first.dtype)[None, :, None]
+    keep = keep.to(first.device)
+    if isinstance(state, tuple):
+        return tuple(s * keep for s in state)
+    return state * keep
 
 
 def detach(state):

@@ -98,7 +98,8 @@ def test_report_has_the_four_temperature_samples(page):
         assert f"<strong>T = {t}</strong>" in page, t
     assert len(re.findall(r'<pre class="charlm-text"', page)) >= 4
     assert re.search(r'<div class="charlm-slider" id="charlm-slider-[0-9a-f]+">', page)
-    assert page.count("data-temperature=") == 20  # 0.1 to 2.0 in steps of 0.1
+    assert page.count('data-symbol="T"') == 20  # 0.1 to 2.0 in steps of 0.1
+    assert page.count('data-symbol="k"') >= 3 and page.count('data-symbol="p"') >= 3
 
 
 @pytest.mark.slow
@@ -149,17 +150,19 @@ def test_browser_loads_every_image_and_the_static_slider_works():
             page.wait_for_load_state("load")
             widths = page.evaluate("Array.from(document.images).map(i => i.complete ? i.naturalWidth : 0)")
             assert len(widths) >= 3 and all(w > 0 for w in widths), widths
-            slider = page.locator(".charlm-slider input[type=range]")
-            assert slider.count() == 1
-            shown = page.locator(".charlm-slider pre:not([hidden])")
-            first, first_t = shown.inner_text(), page.locator(".charlm-slider output").inner_text()
+            sliders = page.locator(".charlm-slider")
+            assert sliders.count() == 3  # temperature, top-k, top-p
+            root = page.locator(".charlm-slider:has(pre[data-symbol='T'])")
+            slider = root.locator("input[type=range]")
+            shown = root.locator("pre:not([hidden])")
+            first, first_t = shown.inner_text(), root.locator("output").inner_text()
             slider.fill("0")
-            low, low_t = shown.inner_text(), page.locator(".charlm-slider output").inner_text()
+            low, low_t = shown.inner_text(), root.locator("output").inner_text()
             slider.fill(slider.get_attribute("max"))
-            high, high_t = shown.inner_text(), page.locator(".charlm-slider output").inner_text()
+            high, high_t = shown.inner_text(), root.locator("output").inner_text()
             assert (first_t, low_t, high_t) == ("1", "0.1", "2")
             assert low != high and first != high
-            assert page.locator(".charlm-slider pre:not([hidden])").count() == 1
+            assert page.locator(".charlm-slider pre:not([hidden])").count() == 3
             assert errors == []
             assert all(u.startswith(("file:", "data:")) for u in requests), requests
         finally:

@@ -30,7 +30,8 @@ def ckpt(cfg: TrainConfig, model=None, **meta) -> Checkpoint:
 
 def search(earlier: bool = False, **second_row) -> pd.DataFrame:
     common = dict(n_layers=2, chunk_len=100, lr=0.006, weight_decay=0.0, shift_chunks=False,
-                  ensemble=1, dropout_masks="torch", weight_drop=0.0, precision="auto",
+                  ensemble=1, dropout_masks="torch", weight_drop=0.0, reset_prob=0.0,
+                  decay_params="all", precision="auto",
                   budget_minutes=10.0, status="ok")
     rows = [common | dict(hidden_size=192, batch_size=16, dropout=0.0, ema=0.0,
                           train_minutes=10.02, iterations=4100, valid_bpc=1.95),
@@ -70,7 +71,9 @@ def test_the_recorded_search_loads_and_the_preset_is_its_choice():
     df = search_results()
     assert list(df.columns) == [*SEARCH_COLUMNS, "chosen"] and df["chosen"].sum() == 1
     chosen = df[df["chosen"]].iloc[0]
-    assert df.loc[df["status"] == "ok", "valid_bpc"].idxmin() == chosen.name  # chosen on validation
+    measured = df[(df["status"] == "ok") & df["derailed"].notna()]
+    clean = measured[measured["derailed"] == measured["derailed"].min()]  # derails least, then validation
+    assert clean["valid_bpc"].idxmin() == chosen.name
     assert chosen["budget_minutes"] == BEST_CFG.budget_minutes
     for field in SEARCHED_FIELDS:
         assert chosen[field] == getattr(BEST_CFG, field), field
@@ -87,9 +90,28 @@ def test_the_search_chooses_the_finished_run_with_the_lowest_validation_bpc(tmp_
     with pytest.raises(DataError, match="no finished run with the budget of 10 minutes"):
         _search_file(tmp_path, only_short)
 
+def test_a_run_whose_samples_derail_more_is_never_chosen(tmp_path):
+    # the better-scoring second run derails more: the first is chosen
+    df = search(derailed=3)
+    df.loc[0, "derailed"] = 1
+    chosen = _search_file(tmp_path, df)
+    assert list(chosen["chosen"]) == [True, False]
+    text = bm.search_sentence(chosen)
+    assert ("whose samples were measured and derailed least (1 of 240; 1 other measured run "
+            "derailed more") in text
+    html = bm.search_table(chosen).data
+    assert "3 of 240" in html and "1 of 240" in html
+    # runs not measured compete only while no run was measured
+    assert list(_search_file(tmp_path, search())["chosen"]) == [False, True]
+    assert "not measured" in bm.search_table(_search_file(tmp_path, search())).data
+    unmeasured_rest = search(derailed=0)  # the unmeasured first run is not a candidate,
+    unmeasured_rest.loc[0, "valid_bpc"] = 1.5  # even with the better score
+    assert list(_search_file(tmp_path, unmeasured_rest)["chosen"]) == [False, True]
+
+
 @pytest.mark.parametrize("text, match", [
     ("hidden_size,valid_bpc\n1,2.0\n", "missing column"),
-    (",".join(SEARCH_COLUMNS) + "\n1,2,1,100,0.1,0,0,0,False,1,torch,0,fp32,10,10,10,,diverged\n",
+    (",".join(SEARCH_COLUMNS) + "\n1,2,1,100,0.1,0,0,0,False,1,torch,0,0,all,fp32,10,10,10,,diverged,\n",
      "no finished run"),
 ])
 def test_a_bad_search_file_is_one_clear_error(tmp_path, text, match):

@@ -14,6 +14,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 
+from ..studies.sanity import binomial_tail
 from ..studies.summary import curve_stats
 
 
@@ -213,6 +214,66 @@ def temperature_checks(summary: pd.DataFrame, loop_share: float = 0.25,
     return checks
 
 
+def truncation_checks(summary: pd.DataFrame) -> list[Check]:
+    """The claim the report makes about top-k and top-p, checked on the measured table.
+
+    Cutting the tail removes the unlikely characters that uncut sampling sometimes draws, so
+    every cut sample (``decoding`` ``top_k`` or ``top_p``, at T = 1) should score a lower own BPC
+    than uncut sampling at T = 1 and hold at least as many known words (means over the seeds).
+    """
+    uncut = summary[(summary.decoding == "sample") & np.isclose(summary.temperature, 1.0)]
+    cut = summary[summary.decoding.isin(["top_k", "top_p"])]
+    if uncut.empty or cut.empty:
+        return []
+    base = uncut.iloc[0]
+    lower = cut.bpc_mean < base.bpc_mean
+    known = cut.in_vocab_mean >= base.in_vocab_mean
+    worst_bpc = cut.loc[cut.bpc_mean.idxmax()]
+    worst_known = cut.loc[cut.in_vocab_mean.idxmin()]
+    return [Check(
+        "cutting the tail (top-k or top-p at T = 1) makes samples more predictable and more "
+        "word-like than uncut sampling at T = 1: every cut lowers the model's own BPC on its "
+        "samples and keeps at least as many known words (means over the samples)",
+        f"{int(lower.sum())} of {len(cut)} cuts lower the own BPC (uncut {base.bpc_mean:.2f}; "
+        f"highest cut {worst_bpc.bpc_mean:.2f} at {worst_bpc.decoding.replace('_', '-')} = "
+        f"{worst_bpc.cut:g}); {int(known.sum())} of {len(cut)} keep at least the known words "
+        f"(uncut {base.in_vocab_mean:.0%}; lowest {worst_known.in_vocab_mean:.0%} at "
+        f"{worst_known.decoding.replace('_', '-')} = {worst_known.cut:g})",
+        bool(lower.all() and known.all()))]
+
+
+def sanity_checks(summary: pd.DataFrame, prime_rate: float, max_derailed: int = 0,
+                  one_char_kind: str = "one character", level: float = 0.05) -> list[Check]:
+    """Do the samples stay on the rails? ``summary``: :func:`charlm.studies.sanity.sanity_summary`.
+
+    Two claims: no sample derails (at most ``max_derailed`` in any row); and primed with one
+    character, capital runs start no more often than in real text that starts with that
+    character (``prime_rate``, :func:`~charlm.studies.sanity.prime_capital_run_rate`): each
+    row's count must be one that ``Binomial(samples, prime_rate)`` reaches with probability at
+    least ``level``.
+    """
+    if summary.empty:
+        return []
+    per = summary.groupby(["model", "prime_kind"], sort=False).agg(
+        samples=("samples", "sum"), derailed=("derailed", "sum")).reset_index()
+    derail_text = "; ".join(f"{r.model}, {r.prime_kind} prime: {int(r.derailed)} of {int(r.samples)}"
+                            for r in per.itertuples())
+    one = summary[summary.prime_kind == one_char_kind]
+    tails = [binomial_tail(int(r.capital_runs), int(r.samples), prime_rate) for r in one.itertuples()]
+    capital_text = "; ".join(f"{r.model} at T = {r.temperature:g}: {int(r.capital_runs)} of "
+                             f"{int(r.samples)}" for r in one.itertuples())
+    return [
+        Check(f"samples stay on the rails: at most {max_derailed} derail, for every model, kind "
+              "of prime and temperature", derail_text,
+              bool((summary.derailed <= max_derailed).all())),
+        Check("primed with one character, capital runs start no more often than in the training "
+              f"text's windows that start with it ({prime_rate:.1%}); agreement = every count "
+              f"within what that rate gives with probability {level:g} or more",
+              capital_text, None if one.empty or math.isnan(prime_rate)
+              else bool(all(t >= level for t in tails))),
+    ]
+
+
 def _real_text(ref, column: str) -> str:
     """``; real held-out text: 97%`` from the reference row of a summary, or "" without one."""
     if not len(ref) or math.isnan(ref.iloc[0][column]):
@@ -220,4 +281,5 @@ def _real_text(ref, column: str) -> str:
     return f"; real held-out text: {ref.iloc[0][column]:.0%}"
 
 
-__all__ = ["Check", "default_run_checks", "lr_checks", "temperature_checks", "verdict"]
+__all__ = ["Check", "default_run_checks", "lr_checks", "sanity_checks", "temperature_checks",
+           "truncation_checks", "verdict"]

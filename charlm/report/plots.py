@@ -13,6 +13,7 @@ import matplotlib
 if "ipykernel" not in sys.modules:  # keep the inline backend in notebooks
     matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import NullLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..atomic import atomic_write  # noqa: E402
@@ -247,6 +248,51 @@ def plot_temperature_metrics(df, path: str | Path | None = None, title: str | No
                bbox_to_anchor=(0.5, -0.02))
     n_seeds = df[df.decoding == "sample"].seed.nunique()
     fig.suptitle(title or f"Generated text against temperature ({n_seeds} seeds each)")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+CUT_METRICS = ("in_vocab", "repeat_4gram", "bpc")
+CUT_AXES = {"top_k": "top-k: characters kept", "top_p": "top-p: probability mass kept"}
+
+
+def plot_cut_metrics(df, path: str | Path | None = None, title: str | None = None):
+    """Top-k and top-p against uncut sampling: one column per cut (``top_k``, ``top_p`` rows of a
+    :func:`charlm.studies.temperature.temperature_table`), one row per measure of
+    :data:`CUT_METRICS`; the mean across seeds as a line with each seed as a faint dot, uncut
+    sampling at T = 1 as a dotted line and real held-out text as a dashed one. Saved with
+    :func:`save_figure` when ``path`` is given. Returns the figure."""
+    summary = summarise(df)
+    uncut = summary[(summary.decoding == "sample") & np.isclose(summary.temperature, 1.0)]
+    ref = summary[summary.decoding == "reference"]
+    fig, axes = plt.subplots(len(CUT_METRICS), 2, figsize=(10, 8), sharex="col")
+    for col, kind in enumerate(CUT_AXES):
+        rows = summary[summary.decoding == kind].sort_values("cut")
+        dots = df[df.decoding == kind]
+        for row, metric in enumerate(CUT_METRICS):
+            ax = axes[row, col]
+            ax.plot(rows.cut, rows[f"{metric}_mean"], "o-", color="C0", label="cut (mean)")
+            ax.plot(dots.cut, dots[metric], ".", color="C0", alpha=0.35, markersize=4)
+            if len(uncut):
+                ax.axhline(uncut.iloc[0][f"{metric}_mean"], ls=":", color="black", lw=1,
+                           label="no cut, T = 1 (mean)")
+            if len(ref) and not math.isnan(ref.iloc[0][f"{metric}_mean"]):
+                ax.axhline(ref.iloc[0][f"{metric}_mean"], ls="--", color="C3", lw=1,
+                           label="held-out text (mean)")
+            if kind == "top_k":
+                ax.set_xscale("log")
+                ax.set_ylabel(TEMPERATURE_LABELS[metric], fontsize=9)
+                ax.set_xticks(rows.cut.to_numpy(float), [f"{k:g}" for k in rows.cut], minor=False)
+                ax.xaxis.set_minor_locator(NullLocator())
+            ax.grid(alpha=0.3)
+        axes[-1, col].set_xlabel(CUT_AXES[kind])
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+               bbox_to_anchor=(0.5, -0.01))
+    n_seeds = df[df.decoding.isin(list(CUT_AXES))].seed.nunique()
+    fig.suptitle(title or f"Cutting the tail at T = 1 ({n_seeds} seeds each)")
     fig.tight_layout(rect=(0, 0.04, 1, 1))
     if path is not None:
         save_figure(fig, path)

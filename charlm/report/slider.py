@@ -1,11 +1,13 @@
-"""The temperature slider, twice: live in JupyterLab, static in the HTML report.
+"""The sampling sliders, twice: live in JupyterLab, static in the HTML report.
 
-* :func:`live_slider` is an ``ipywidgets`` slider plus a priming-text box; every change
-  calls :func:`charlm.sample.generate` with the trained model (needs a running kernel).
+* :func:`live_slider` is an ``ipywidgets`` temperature slider, top-k and top-p sliders and a
+  priming-text box; every change calls :func:`charlm.sample.generate` with the trained model
+  (needs a running kernel).
 * :func:`static_slider` needs no kernel: the samples are generated beforehand, one per
-  temperature of a grid, and written into the page as HTML-escaped ``<pre>`` blocks; an
+  value of a grid (of temperatures, or of top-k or top-p cuts), and written into the page as
+  HTML-escaped ``<pre>`` blocks; an
   ``<input type="range">`` and a few lines of script show the one for the chosen
-  temperature. Without script (or when printed) the page still shows the initial sample, and
+  value. Without script (or when printed) the page still shows the initial sample, and
   the print stylesheet shows them all.
 
 Generated text is data, never markup: every sample goes through :func:`html.escape`, so a
@@ -20,7 +22,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from ..data import normalise
+from ..data import VOCAB_SIZE, normalise
 from ..errors import CharlmError
 from ..model import CharRNN
 from ..sample import generate
@@ -37,7 +39,7 @@ _STYLE = """<style>
 @media print {
   .charlm-slider input, .charlm-slider .charlm-controls { display: none; }
   .charlm-slider pre[hidden] { display: block; }
-  .charlm-slider pre::before { content: "T = " attr(data-temperature) ":  "; font-weight: bold; }
+  .charlm-slider pre::before { content: attr(data-symbol) " = " attr(data-value) ":  "; font-weight: bold; }
 }
 </style>"""
 
@@ -47,12 +49,12 @@ _SCRIPT = """<script>
   if (!root) { return; }
   var range = root.querySelector("input[type=range]");
   var value = root.querySelector("output");
-  var samples = root.querySelectorAll("pre[data-temperature]");
+  var samples = root.querySelectorAll("pre[data-value]");
   function show() {
     var i = Number(range.value);
     for (var j = 0; j < samples.length; j++) { samples[j].hidden = (j !== i); }
-    value.textContent = samples[i].getAttribute("data-temperature");
-    range.setAttribute("aria-valuetext", "temperature " + value.textContent);
+    value.textContent = samples[i].getAttribute("data-value");
+    range.setAttribute("aria-valuetext", "%(name)s " + value.textContent);
   }
   range.addEventListener("input", show);
   range.addEventListener("change", show);
@@ -61,11 +63,18 @@ _SCRIPT = """<script>
 </script>"""
 
 
+# What a static slider can run over: (label, symbol) of each control.
+CONTROLS = {"temperature": ("Temperature", "T"), "top_k": ("Top-k", "k"), "top_p": ("Top-p", "p")}
+
+
 def static_slider(
-    samples: Mapping[float, str], prime: str = "", initial: float | None = None
+    samples: Mapping[float, str], prime: str = "", initial: float | None = None,
+    control: str = "temperature", note: str = "",
 ) -> str:
-    """A self-contained HTML snippet: a range input over the temperatures of ``samples``
-    (temperature -> generated continuation) showing ``prime`` + the chosen sample.
+    """A self-contained HTML snippet: a range input over the values of ``samples``
+    (value of ``control`` -> generated continuation) showing ``prime`` + the chosen sample.
+    ``control`` is one of :data:`CONTROLS`; ``note`` is added to the controls' small print
+    (e.g. the temperature a top-p grid was sampled at).
 
     Needs no kernel, no network and no library: the samples are in the page, escaped with
     :func:`html.escape`, and a dozen lines of plain script switch which one is visible. The
@@ -73,27 +82,31 @@ def static_slider(
     """
     if not samples:
         raise CharlmError("static_slider needs at least one sample")
-    temps = sorted(float(t) for t in samples)
-    by_t = {float(t): s for t, s in samples.items()}
-    start = 0 if initial is None else int(np.argmin([abs(t - initial) for t in temps]))
-    digest = hashlib.sha256(repr((prime, [(t, by_t[t]) for t in temps])).encode()).hexdigest()
+    if control not in CONTROLS:
+        raise CharlmError(f"control must be one of {', '.join(CONTROLS)}, got {control!r}")
+    label, symbol = CONTROLS[control]
+    values = sorted(float(t) for t in samples)
+    by_v = {float(t): s for t, s in samples.items()}
+    start = 0 if initial is None else int(np.argmin([abs(t - initial) for t in values]))
+    digest = hashlib.sha256(repr((control, prime, [(t, by_v[t]) for t in values])).encode()).hexdigest()
     uid = f"charlm-slider-{digest[:12]}"
     pres = []
-    for i, t in enumerate(temps):
+    for i, t in enumerate(values):
         hidden = "" if i == start else " hidden"
         pres.append(
-            f'<pre data-temperature="{t:g}"{hidden}><span class="charlm-prime">'
-            f"{html.escape(prime)}</span>{html.escape(by_t[t])}</pre>"
+            f'<pre data-value="{t:g}" data-symbol="{symbol}"{hidden}><span class="charlm-prime">'
+            f"{html.escape(prime)}</span>{html.escape(by_v[t])}</pre>"
         )
+    small = f"from {values[0]:g} to {values[-1]:g}; " + (f"{html.escape(note)}; " if note else "")
     controls = (
-        f'<div class="charlm-controls"><label for="{uid}-range">Temperature</label>'
-        f'<input type="range" id="{uid}-range" min="0" max="{len(temps) - 1}" step="1" '
-        f'value="{start}" aria-valuetext="temperature {temps[start]:g}"> '
-        f'T = <output for="{uid}-range">{temps[start]:g}</output>'
-        f' <small>(from {temps[0]:g} to {temps[-1]:g}; priming text in blue)</small></div>'
+        f'<div class="charlm-controls"><label for="{uid}-range">{label}</label>'
+        f'<input type="range" id="{uid}-range" min="0" max="{len(values) - 1}" step="1" '
+        f'value="{start}" aria-valuetext="{label.lower()} {values[start]:g}"> '
+        f'{symbol} = <output for="{uid}-range">{values[start]:g}</output>'
+        f' <small>({small}priming text in blue)</small></div>'
     )
     return "\n".join([_STYLE, f'<div class="charlm-slider" id="{uid}">', controls, *pres,
-                      "</div>", _SCRIPT % {"uid": uid}])
+                      "</div>", _SCRIPT % {"uid": uid, "name": label.lower()}])
 
 
 def live_slider(
@@ -105,7 +118,8 @@ def live_slider(
     step: float = 0.1,
     value: float = 0.8,
 ):
-    """An ``ipywidgets`` box: a temperature slider, a priming-text box and the sample.
+    """An ``ipywidgets`` box: a temperature slider, a priming-text box, top-k and top-p sliders
+    (0 and 1 are off) and the sample.
 
     Every change generates a new sample with :func:`charlm.sample.generate`. With a fixed
     ``seed`` the random draws are the same for every temperature, so what changes when the
@@ -119,13 +133,19 @@ def live_slider(
                                  readout_format=".1f", style={"description_width": "initial"})
     box = widgets.Text(value=prime, description="priming text", continuous_update=False)
     again = widgets.Button(description="new draw", tooltip="sample again with the next seed")
+    top_k = widgets.IntSlider(value=0, min=0, max=VOCAB_SIZE, step=1, description="top-k (0 = off)",
+                              continuous_update=False, style={"description_width": "initial"})
+    top_p = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05,
+                                description="top-p (1 = off)", continuous_update=False,
+                                readout_format=".2f", style={"description_width": "initial"})
     out = widgets.HTML()
     state = {"seed": seed}
 
     def update(*_):
         try:
             prime_text = normalise(box.value, what="priming text")
-            text = generate(model, box.value, predict_len, slider.value, seed=state["seed"])
+            text = generate(model, box.value, predict_len, slider.value, seed=state["seed"],
+                            top_k=top_k.value, top_p=top_p.value)
         except CharlmError as exc:
             out.value = f'<p style="color:#a00">{html.escape(str(exc))}</p>'
             return
@@ -136,11 +156,11 @@ def live_slider(
         state["seed"] = None if state["seed"] is None else state["seed"] + 1
         update()
 
-    slider.observe(update, "value")
-    box.observe(update, "value")
+    for control in (slider, box, top_k, top_p):
+        control.observe(update, "value")
     again.on_click(redraw)
     update()
-    return widgets.VBox([widgets.HBox([slider, box, again]), out])
+    return widgets.VBox([widgets.HBox([slider, box, again]), widgets.HBox([top_k, top_p]), out])
 
 
 __all__ = ["live_slider", "static_slider"]

@@ -65,6 +65,14 @@ compare the curves with. :func:`summarise` gives the mean, spread and range of e
 across the seeds, :func:`summary_row` one of its rows, and :func:`checkpoint_temperature_table`
 the table of a saved model.
 
+Cutting the tail
+----------------
+Top-k and top-p (:func:`charlm.sample.sampling_probs`) are measured next to temperature: with
+``top_ks`` and ``top_ps``, :func:`temperature_table` adds one sample per (cut, seed) at T = 1, with
+``decoding`` ``"top_k"`` or ``"top_p"`` and the cut's value in ``cut``, measured in the same way
+(the entropy is that of the cut distribution). :func:`truncation_samples` gives one sample per
+value of a cut for the static sliders.
+
 Generation dominates the cost (one model call per character); the measures add one
 whole-sequence forward call and two BPC passes per sample. Generation runs on one torch thread:
 one character at a time is too little work to share between threads, which would spend their
@@ -90,7 +98,7 @@ from ..errors import CharlmError, DataError
 from ..evaluate import bpc
 from ..model import CharRNN
 from ..runs import torch_threads
-from ..sample import check_temperature, generate
+from ..sample import check_temperature, check_top_k, check_top_p, generate, sampling_probs
 
 COURSEWORK_TEMPS: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)  # --diff_temp, as the reference write-up
 # Ten temperatures from 0.1 to 2.0, denser where the text changes fastest: the measured study.
@@ -109,8 +117,12 @@ METRIC_LABELS = {
     "bpc": "model's own BPC on its sample",
     "entropy_bits": "entropy of softmax(logits / T)\n(bits per generated character)",
 }
-COLUMNS = ("decoding", "temperature", "seed", "prime", "sample", "n_words", "n_4grams",
+COLUMNS = ("decoding", "temperature", "cut", "seed", "prime", "sample", "n_words", "n_4grams",
            *MEASURES, "seconds")
+# The controls that cut the tail of the sampling distribution, and the values the study measures.
+TRUNCATIONS = ("top_k", "top_p")
+MEASURED_TOP_KS: tuple[int, ...] = (2, 5, 10, 20, 40)
+MEASURED_TOP_PS: tuple[float, ...] = (0.5, 0.7, 0.8, 0.9, 0.95)
 
 # What the temperature column holds for rows that were not sampled at a temperature.
 _TEMP_COLUMN = {"greedy": 0.0, "reference": math.nan}
@@ -132,12 +144,28 @@ def pick_prime(text: str, seed: int, chunk_len: int = 200, prime_len: int = 10) 
 
 
 def samples_at(
-    model: CharRNN, prime_str: str, temps: Sequence[float], predict_len: int = 200, seed: int = 0
+    model: CharRNN, prime_str: str, temps: Sequence[float], predict_len: int = 200, seed: int = 0,
+    top_k: int = 0, top_p: float = 1.0,
 ) -> dict[float, str]:
-    """One sample of ``predict_len`` characters per temperature (same seed for each)."""
+    """One sample of ``predict_len`` characters per temperature (same seed for each), with the
+    tail cut by ``top_k`` and ``top_p`` when set (see :func:`charlm.sample.sampling_probs`)."""
     temps = [check_temperature(t) for t in temps]
-    return {t: generate(model, prime_str, predict_len, t, seed=seed)[len(prime_str):]
+    return {t: generate(model, prime_str, predict_len, t, seed=seed, top_k=top_k,
+                        top_p=top_p)[len(prime_str):]
             for t in temps}
+
+
+def truncation_samples(
+    model: CharRNN, prime_str: str, control: str, values: Sequence[float], predict_len: int = 200,
+    seed: int = 0, temperature: float = 1.0,
+) -> dict[float, str]:
+    """One sample per value of ``control`` (``"top_k"`` or ``"top_p"``) at ``temperature``, all
+    with the same seed, so what differs between them is the cut alone."""
+    if control not in TRUNCATIONS:
+        raise CharlmError(f"control must be one of {', '.join(TRUNCATIONS)}, got {control!r}")
+    return {v: generate(model, prime_str, predict_len, temperature, seed=seed,
+                        **{control: v})[len(prime_str):]
+            for v in values}
 
 
 def temperature_grid(t_min: float = 0.1, t_max: float = 2.0, step: float = 0.1) -> list[float]:
@@ -252,8 +280,10 @@ def repeated_ngram_share(word_list: Sequence[str], n: int = NGRAM) -> float:
 
 @torch.no_grad()
 def sampling_entropy(model: CharRNN, prime: str, sample: str,
-                     temperature: float | None) -> np.ndarray:
-    """Entropy in bits of ``softmax(logits / temperature)`` at every generated character.
+                     temperature: float | None, top_k: int = 0, top_p: float = 1.0) -> np.ndarray:
+    """Entropy in bits of the distribution each generated character was drawn from:
+    ``softmax(logits / temperature)``, cut by ``top_k`` and ``top_p`` when set
+    (:func:`charlm.sample.sampling_probs`).
 
     One forward call of the model over ``prime + sample`` (the recurrent state carried along the
     sequence, exactly as :func:`~charlm.sample.generate` carries it step by step) gives the
@@ -274,9 +304,9 @@ def sampling_entropy(model: CharRNN, prime: str, sample: str,
         logits, _ = model(ids[None, :-1].to(device))  # (1, len(prime + sample) - 1, vocab)
     finally:
         model.train(was_training)
-    steps = logits[0, len(prime) - 1:].double().cpu() / temperature  # (len(sample), vocab)
-    logp = torch.log_softmax(steps, dim=-1)
-    return (-(logp.exp() * logp).sum(-1) / math.log(2)).numpy()
+    probs = sampling_probs(logits[0, len(prime) - 1:].cpu(), temperature, top_k, top_p)
+    logp = torch.log(probs.clamp_min(1e-300))  # a cut character (p = 0) adds 0 * finite = 0
+    return (-(probs * logp).sum(-1) / math.log(2)).numpy()
 
 
 def sample_bpc(model: CharRNN, prime: str, sample: str) -> float:
@@ -296,10 +326,11 @@ def sample_bpc(model: CharRNN, prime: str, sample: str) -> float:
 
 
 def sample_metrics(model: CharRNN, prime: str, sample: str, temperature: float | None,
-                   vocab: frozenset[str]) -> dict:
+                   vocab: frozenset[str], top_k: int = 0, top_p: float = 1.0) -> dict:
     """The :data:`MEASURES` (and word counts) of one ``sample`` generated after ``prime``.
 
-    ``temperature=None`` marks a greedy sample (entropy 0).
+    ``temperature=None`` marks a greedy sample (entropy 0); ``top_k`` and ``top_p`` the cut
+    it was sampled with (for its entropy).
     """
     gen_words = generated_words(prime, sample)
     return {
@@ -309,7 +340,8 @@ def sample_metrics(model: CharRNN, prime: str, sample: str, temperature: float |
         "in_vocab": in_vocab_share(gen_words, vocab),
         "repeat_4gram": repeated_ngram_share(gen_words, NGRAM),
         "bpc": sample_bpc(model, prime, sample),
-        "entropy_bits": float(sampling_entropy(model, prime, sample, temperature).mean())
+        "entropy_bits": float(sampling_entropy(model, prime, sample, temperature, top_k,
+                                               top_p).mean())
         if sample else math.nan,
     }
 
@@ -339,15 +371,20 @@ def temperature_table(
     greedy: bool = True,
     reference: str | None = None,
     threads: int | None = 1,
+    top_ks: Iterable[int] = (),
+    top_ps: Iterable[float] = (),
 ):
-    """Generate and measure one sample per (temperature, seed), plus greedy and reference rows.
+    """Generate and measure one sample per (temperature, seed), plus greedy and reference rows,
+    and one per (cut, seed) for each of ``top_ks`` and ``top_ps``.
 
     The prime for seed ``s`` is :func:`pick_prime` of ``prime_text`` with that seed (as
     ``--diff_temp`` picks it: the first ``prime_len`` characters of a random 200-character
     chunk); the sample is ``generate(model, prime, predict_len, T, seed=s)``, so every row can
     be regenerated from its seed. ``vocab`` is :func:`word_vocabulary` of the training text.
     With ``greedy``, one argmax sample per seed is added; with ``reference`` (a held-out text),
-    one real window of ``prime_len + predict_len`` characters per seed.
+    one real window of ``prime_len + predict_len`` characters per seed. Each value of
+    ``top_ks`` (``top_ps``) adds one sample per seed at T = 1 with that cut, with ``decoding``
+    ``"top_k"`` (``"top_p"``) and the value in ``cut`` (NaN in the other rows).
 
     Returns a ``pandas.DataFrame`` with the columns :data:`COLUMNS`, one row per sample, sorted
     by decoding (sample, greedy, reference), temperature and seed. ``seconds`` is the time spent
@@ -358,12 +395,13 @@ def temperature_table(
     """
     with torch_threads(threads) if threads is not None else contextlib.nullcontext():
         return _temperature_table(model, vocab, prime_text, temps, seeds, predict_len,
-                                  prime_len, greedy, reference)
+                                  prime_len, greedy, reference, top_ks, top_ps)
 
 
 def _temperature_table(model, vocab, prime_text, temps, seeds, predict_len, prime_len, greedy,
-                       reference):
+                       reference, top_ks=(), top_ps=()):
     temps = [check_temperature(t) for t in temps]
+    cuts = [("top_k", check_top_k(k)) for k in top_ks] + [("top_p", check_top_p(p)) for p in top_ps]
     seeds = list(seeds)
     if not temps and not greedy:
         raise DataError("temperature_table needs at least one temperature or greedy=True")
@@ -371,11 +409,13 @@ def _temperature_table(model, vocab, prime_text, temps, seeds, predict_len, prim
     rows = []
 
     def measure(decoding: str, temp: float | None, seed: int, prime: str, sample: str,
-                started: float) -> None:
+                started: float, cut: dict | None = None) -> None:
         """Append one row; ``temp`` is the distribution's temperature (None: argmax)."""
+        cut = cut or {}
         row = {"decoding": decoding, "temperature": _TEMP_COLUMN.get(decoding, temp),
-               "seed": seed, "prime": prime, "sample": sample}
-        row.update(sample_metrics(model, prime, sample, temp, vocab))
+               "cut": next(iter(cut.values()), math.nan), "seed": seed, "prime": prime,
+               "sample": sample}
+        row.update(sample_metrics(model, prime, sample, temp, vocab, **cut))
         row["seconds"] = time.perf_counter() - started
         rows.append(row)
 
@@ -384,6 +424,12 @@ def _temperature_table(model, vocab, prime_text, temps, seeds, predict_len, prim
             started = time.perf_counter()
             text = generate(model, primes[seed], predict_len, temp, seed=seed)
             measure("sample", temp, seed, primes[seed], text[len(primes[seed]):], started)
+    for control, value in cuts:
+        for seed in seeds:
+            started = time.perf_counter()
+            text = generate(model, primes[seed], predict_len, 1.0, seed=seed, **{control: value})
+            measure(control, 1.0, seed, primes[seed], text[len(primes[seed]):], started,
+                    {control: value})
     if greedy:
         for seed in seeds:
             started = time.perf_counter()
@@ -401,8 +447,8 @@ def _temperature_table(model, vocab, prime_text, temps, seeds, predict_len, prim
             # the model's entropy at T = 1 along real text: how sure it is of what comes next
             measure("reference", 1.0, seed, window[:prime_len], window[prime_len:], started)
     df = pd.DataFrame(rows, columns=COLUMNS)
-    order = {"sample": 0, "greedy": 1, "reference": 2}
-    df = df.sort_values(["decoding", "temperature", "seed"],
+    order = {"sample": 0, "top_k": 1, "top_p": 2, "greedy": 3, "reference": 4}
+    df = df.sort_values(["decoding", "temperature", "cut", "seed"],
                         key=lambda c: c.map(order) if c.name == "decoding" else c,
                         kind="stable").reset_index(drop=True)
     return df
@@ -411,23 +457,27 @@ def _temperature_table(model, vocab, prime_text, temps, seeds, predict_len, prim
 def summarise(df):
     """Mean, standard deviation, min and max of each of the :data:`MEASURES` across seeds.
 
-    One row per (decoding, temperature) of a :func:`temperature_table`, in its order; columns
+    One row per (decoding, temperature, cut) of a :func:`temperature_table`, in its order; columns
     ``<measure>_mean``, ``<measure>_std``, ``<measure>_min``, ``<measure>_max`` and
     ``n_seeds``. The standard deviation is the sample one (ddof=1; NaN for a single seed).
     """
-    groups = df.groupby(["decoding", "temperature"], sort=False, dropna=False)
+    keys = ["decoding", "temperature", "cut"] if "cut" in df.columns else ["decoding", "temperature"]
+    groups = df.groupby(keys, sort=False, dropna=False)
     out = groups[list(MEASURES)].agg(["mean", "std", "min", "max"])
     out.columns = [f"{metric}_{stat}" for metric, stat in out.columns]
     out.insert(0, "n_seeds", groups.size())
     return pd.DataFrame(out).reset_index()
 
 
-def summary_row(summary, decoding: str = "sample", temperature: float | None = None):
-    """The row of a :func:`summarise` table for ``decoding`` (at ``temperature`` when sampling);
-    None when the table has no such row."""
+def summary_row(summary, decoding: str = "sample", temperature: float | None = None,
+                cut: float | None = None):
+    """The row of a :func:`summarise` table for ``decoding`` (at ``temperature`` when sampling,
+    with ``cut`` for a top-k or top-p row); None when the table has no such row."""
     hit = summary[summary.decoding == decoding]
     if temperature is not None:
         hit = hit[np.isclose(hit.temperature.astype(float), temperature)]
+    if cut is not None:
+        hit = hit[np.isclose(hit.cut.astype(float), cut)]
     return None if hit.empty else hit.iloc[0]
 
 
@@ -456,7 +506,8 @@ def checkpoint_temperature_table(ckpt, prime_file: str | None = None,
                              reference=reference, **kwargs)
 
 
-__all__ = ["COLUMNS", "COURSEWORK_TEMPS", "DEFAULT_SEEDS", "MEASURED_TEMPS", "MEASURES",
+__all__ = ["COLUMNS", "COURSEWORK_TEMPS", "DEFAULT_SEEDS", "MEASURED_TEMPS", "MEASURED_TOP_KS",
+           "MEASURED_TOP_PS", "MEASURES", "TRUNCATIONS", "truncation_samples",
            "METRICS", "checkpoint_temperature_table", "distribution_entropy", "entropy_of",
            "generated_words", "in_vocab_share", "next_char_distribution", "open_context",
            "pick_prime", "repeated_ngram_share", "sample_bpc", "sample_measures",

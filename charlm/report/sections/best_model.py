@@ -24,6 +24,7 @@ from ...evaluate import bits_interval, char_bits, paired_difference_interval
 from ...presets import REASONS, search_results
 from ...runs import cached_run, torch_threads
 from ...sample import generate
+from ...studies.sanity import SANITY_SAMPLES
 from ...studies.summary import valid_bpc_at
 from ..claims import Check
 from ..display import bullets, md, plural, sample, table
@@ -91,6 +92,8 @@ def search_table(results: pd.DataFrame | None = None, caption: str = SEARCH_CAPT
         "budget (min)": df["budget_minutes"].map("{:g}".format),
         "minutes": df["train_minutes"], "iterations": df["iterations"],
         "validation BPC": df["valid_bpc"],
+        "derailed samples": df["derailed"].map(
+            lambda d: "not measured" if pd.isna(d) else f"{int(d)} of {SANITY_SAMPLES}"),
         "chosen": df["chosen"].map({True: "chosen", False: ""}),
     })
     return table(shown, floatfmt="{:.3f}", formats={"minutes": "{:.1f}", "iterations": "{:,}"},
@@ -105,6 +108,8 @@ def _setting(row: Mapping[str, Any]) -> str:
              f"weight average {row['ema']:g}" if row["ema"] else "",
              f"weight decay {row['weight_decay']:g}" if row["weight_decay"] else "",
              "shifted chunks" if _true(row["shift_chunks"]) else "",
+             f"stream resets {_num(row['reset_prob'])}" if row["reset_prob"] else "",
+             "no decay on biases and embedding" if row["decay_params"] == "matrices" else "",
              f"ensemble of {row['ensemble']}" if row["ensemble"] > 1 else ""]
     return ", ".join([f"hidden {row['hidden_size']}", f"{row['n_layers']} layers",
                       f"batch {row['batch_size']}",
@@ -119,13 +124,24 @@ def _true(value: Any) -> bool:
 
 def search_sentence(results: pd.DataFrame) -> str:
     """Which setting the search chose (the lowest validation BPC among the runs given the full
-    budget) and by how much it led; runs given less time are named as an earlier stage."""
+    budget, and among those whose samples derail least where that was measured) and by how
+    much it led; runs given less time are named as an earlier stage."""
     chosen = results[results["chosen"]].iloc[0]
-    full = results["budget_minutes"] == chosen["budget_minutes"]
+    at_budget = full = results["budget_minutes"] == chosen["budget_minutes"]
+    measured = full & results["derailed"].notna()
+    pool = (f"{plural(int(full.sum()), 'run')} given the full {chosen['budget_minutes']:g}-minute "
+            "budget")
+    if measured.any():
+        fewest = int(results.loc[measured, "derailed"].min())
+        full = measured & (results["derailed"] == fewest)
+        pool = (f"{plural(int(full.sum()), 'run')} given the full "
+                f"{chosen['budget_minutes']:g}-minute budget whose samples were measured and "
+                f"derailed least ({fewest} of {SANITY_SAMPLES}; "
+                f"{plural(int((measured & ~full).sum()), 'other measured run')} derailed more "
+                "and could not be chosen, however they scored)")
     ok = results[full & (results["status"] == "ok") & ~results["chosen"]].sort_values("valid_bpc")
     text = (f"The chosen setting ({_setting(chosen)}) has the lowest validation BPC of the "
-            f"{plural(int(full.sum()), 'run')} given the full {chosen['budget_minutes']:g}-minute "
-            f"budget: {chosen['valid_bpc']:.3f} after {chosen['iterations']:,} iterations in "
+            f"{pool}: {chosen['valid_bpc']:.3f} after {chosen['iterations']:,} iterations in "
             f"{chosen['train_minutes']:.1f} minutes")
     if ok.empty:
         text += "."
@@ -134,7 +150,7 @@ def search_sentence(results: pd.DataFrame) -> str:
         text += (f", {second['valid_bpc'] - chosen['valid_bpc']:.3f} below the next best "
                  f"({_setting(second)}: {second['valid_bpc']:.3f}). One training per setting: a "
                  "lead of a few hundredths could change with another seed.")
-    earlier = results[~full]
+    earlier = results[~at_budget]
     if not earlier.empty:
         budgets = ", ".join(f"{b:g}" for b in sorted(earlier["budget_minutes"].unique()))
         one = len(earlier) == 1

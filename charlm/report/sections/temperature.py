@@ -214,6 +214,56 @@ def curves_bullets(summary: pd.DataFrame, temps: Sequence[float] = BULLET_TEMPS)
 
 
 # ---------------------------------------------------------------------------------------------
+# cutting the tail: top-k and top-p
+
+CUT_LABELS = {"top_k": "top-k", "top_p": "top-p"}
+
+
+def cut_rows(summary: pd.DataFrame) -> pd.DataFrame:
+    """The rows of a :func:`~charlm.studies.temperature.summarise` table that were sampled at
+    T = 1: uncut first, then each top-k and top-p cut in increasing order."""
+    uncut = summary[(summary.decoding == "sample") & np.isclose(summary.temperature, 1.0)]
+    cut = summary[summary.decoding.isin(list(CUT_LABELS))].sort_values(["decoding", "cut"])
+    return pd.concat([uncut, cut], ignore_index=True)
+
+
+def cut_table(summary: pd.DataFrame, predict_len: int):
+    """Mean ± standard deviation of each measure for uncut sampling at T = 1 and for each cut."""
+    rows = []
+    for _, r in cut_rows(summary).iterrows():
+        row = {"sampling at T = 1": "no cut" if r["decoding"] == "sample"
+               else f"{CUT_LABELS[r['decoding']]} = {r['cut']:g}"}
+        for m, name in SUMMARY_COLUMNS.items():
+            row[name] = f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}"
+        rows.append(row)
+    caption = (f"Mean ± standard deviation over {int(summary.n_seeds.max())} samples of "
+               f"{predict_len} characters per row, all at T = 1, the same seeds and priming "
+               "strings as the temperature study")
+    return table(pd.DataFrame(rows), caption=caption)
+
+
+def cut_bullets(summary: pd.DataFrame) -> str:
+    """What the cuts do, against uncut sampling at T = 1: for the strongest and the mildest cut
+    of each kind, the known words, the repetition and the model's own BPC on its samples."""
+    rows = cut_rows(summary)
+    uncut = rows[rows.decoding == "sample"]
+    if uncut.empty:
+        return ""
+    base = uncut.iloc[0]
+    lines = [f"**No cut (T = 1)**: {base['in_vocab_mean']:.0%} known words, "
+             f"{base['repeat_4gram_mean']:.1%} repeated 4-grams, own BPC {base['bpc_mean']:.2f}."]
+    for kind, label in CUT_LABELS.items():
+        sub = rows[rows.decoding == kind]
+        if sub.empty:
+            continue
+        for _, r in (sub.iloc[[0, -1]] if len(sub) > 1 else sub).iterrows():
+            lines.append(f"**{label} = {r['cut']:g}**: {r['in_vocab_mean']:.0%} known words, "
+                         f"{r['repeat_4gram_mean']:.1%} repeated 4-grams, own BPC "
+                         f"{r['bpc_mean']:.2f}, entropy {r['entropy_bits_mean']:.2f} bits.")
+    return bullets(lines)
+
+
+# ---------------------------------------------------------------------------------------------
 # the slider
 
 
@@ -223,6 +273,15 @@ def slider_line(grid: Sequence[float], step: float, predict_len: int) -> str:
             f"of {predict_len} characters.")
 
 
-__all__ = ["context_sentence", "curves_bullets", "distribution_sentence", "greedy_bullet",
+def cut_slider_line(top_ks: Sequence[int], top_ps: Sequence[float], predict_len: int) -> str:
+    """What the two static sliders of the cuts hold."""
+    return (f"Below, the same priming string and seed at T = 1, cut by top-k "
+            f"({', '.join(f'{k:g}' for k in top_ks)}) and by top-p "
+            f"({', '.join(f'{p:g}' for p in top_ps)}): {len(top_ks) + len(top_ps)} samples of "
+            f"{predict_len} characters.")
+
+
+__all__ = ["context_sentence", "cut_bullets", "cut_rows", "cut_slider_line", "cut_table",
+           "curves_bullets", "distribution_sentence", "greedy_bullet",
            "matching_temperature", "prime_sentence", "samples_line", "samples_table",
            "show_samples", "slider_line", "summary_table"]
