@@ -43,6 +43,8 @@ def check_top_k(top_k: Any) -> int:
             top_k = int(top_k)
         except ValueError:
             pass
+    if isinstance(top_k, float) and top_k.is_integer():  # 5.0 from a list of numbers
+        top_k = int(top_k)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= VOCAB_SIZE:
         raise ConfigError(f"top_k must be an integer from 1 to {VOCAB_SIZE} (0 = off; 1 is "
                           f"greedy decoding), got {top_k!r}")

@@ -265,8 +265,9 @@ def test_difference_and_validation_sentences():
     text = bm.difference_sentence({"a.txt": (-0.5, -0.52, -0.48)})
     assert text == ("Paired difference, best minus default, on the same 200-character blocks: "
                     "-0.500 on a.txt (95% interval -0.520 to -0.480).")
-    assert bm.valid_test_sentence(1.89, 1.90, 1.99).endswith("and the model does worse on the large one.")
-    assert bm.valid_test_sentence(2.0, 1.90, 1.99).endswith("the test files are other text.")
+    assert bm.valid_test_sentence(1.89, 1.90, 1.99).endswith("dickens_test_large.txt, on which the model does worse.")
+    assert bm.valid_test_sentence(2.0, 1.90, 1.99).endswith("is the first part of dickens_test_large.txt.")
+    assert "later chapters of two of the training novels" in bm.valid_test_sentence(2.0, 1.9, 1.99)
 
 
 def test_scores_table_and_results_bullets():
@@ -280,7 +281,7 @@ def test_scores_table_and_results_bullets():
     text, check = bm.results_bullets(s, 2.0)
     assert text.startswith("- ") and text.count("\n- ") == 2
     assert "**met**, narrowly" in text and check.agrees
-    assert f"on {TEST_FILE} (95% interval" in text and "does worse on the large one" in text
+    assert f"on {TEST_FILE} (95% interval" in text and "on which the model does worse" in text
 
 
 def test_score_runs_with_a_tiny_untrained_model():

@@ -354,10 +354,12 @@ def difference_sentence(diffs: Mapping[str, tuple[float, float, float]], block: 
 
 def valid_test_sentence(valid: float, test: float, large: float) -> str:
     """Validation BPC against the two test files (the validation split is training text)."""
-    return (f"Validation BPC {valid:.3f}, {TEST_FILE} {test:.3f}, {TEST_LARGE_FILE} {large:.3f}: "
-            "the validation split is cut from the same novels as the training text, the test "
-            "files are other text"
-            + (", and the model does worse on the large one." if large > valid else "."))
+    return (f"Validation BPC {valid:.3f}, {TEST_FILE} {test:.3f}, {TEST_LARGE_FILE} {large:.3f}. "
+            "The validation split is blocks of the training file itself; the test files are "
+            "later chapters of two of the training novels (David Copperfield and A Tale of Two "
+            f"Cities) that share no passage with the training file, and {TEST_FILE} is the "
+            f"first part of {TEST_LARGE_FILE}"
+            + (", on which the model does worse." if large > valid else "."))
 
 
 def results_bullets(scores: Scores, target: float) -> tuple[str, Check]:

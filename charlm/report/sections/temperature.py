@@ -106,7 +106,7 @@ def summary_table(summary: pd.DataFrame, predict_len: int, caption: str | None =
     """Mean ± standard deviation of each measure per (decoding, temperature) of a
     :func:`~charlm.studies.temperature.summarise` table."""
     rows = []
-    for _, r in summary.iterrows():
+    for _, r in summary[summary.decoding.isin(list(DECODING_LABELS))].iterrows():  # cuts: cut_table
         row = {"decoding": DECODING_LABELS[r["decoding"]],
                "T": "" if r["decoding"] == "reference" else f"{r['temperature']:g}"}
         for m, name in SUMMARY_COLUMNS.items():
