@@ -7,7 +7,8 @@
     python -m charlm --best_train [--save runs/best.pt]
     python -m charlm generate --checkpoint PATH --prime_str S --predict_len N --temperature T
                               [--top_k K] [--top_p P]
-    python -m charlm bpc --checkpoint PATH FILE
+    python -m charlm bpc --checkpoint PATH FILE [--dynamic [--step S --decay D --segment N]]
+    python -m charlm baselines [FILE ...] [--intervals]
 
 Only this module reads ``sys.argv``. Any user mistake ends in one line on stderr,
 ``charlm: error: ...``, and exit status 2; Ctrl-C (or SIGTERM) ends with status 130 after
@@ -24,6 +25,7 @@ from typing import Sequence
 
 from . import commands, paths
 from .config import TrainConfig
+from .dynamic import DynamicSettings
 from .errors import CharlmError
 from .presets import preset
 
@@ -64,7 +66,8 @@ def _boolean(text: str) -> bool:
 
 def _train_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="charlm", description="Character-level LSTM language model on Dickens.",
-                epilog="Subcommands: `charlm generate --help`, `charlm bpc --help`.")
+                epilog="Subcommands: `charlm generate --help`, `charlm bpc --help`, "
+                       "`charlm baselines --help`.")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--default_train", action="store_true", help="train with the defaults (part 4.1)")
     mode.add_argument("--custom_train", action="store_true",
@@ -121,9 +124,30 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--seed", type=_number(int, "seed"), default=None)
         p.add_argument("--greedy", action="store_true", help="always take the most likely character")
         _truncation_args(p)
-    else:
+    elif name == "bpc":
         p.add_argument("file", help="text file to score")
         p.add_argument("--slice_len", type=_number(int, "slice_len"), default=2048)
+        p.add_argument("--dynamic", action="store_true",
+                       help="dynamic evaluation: the model takes a small gradient step after "
+                            "scoring each segment (the checkpoint is not changed)")
+        defaults = DynamicSettings()
+        for field_name in ("step", "decay", "segment"):
+            kind = int if field_name == "segment" else float
+            p.add_argument(f"--{field_name}", type=_number(kind, field_name), default=None,
+                           help=f"with --dynamic (default {getattr(defaults, field_name):g}, "
+                                "chosen on the validation split)")
+    return p
+
+
+def _baselines_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="charlm baselines",
+                description="Yardsticks on the test files, each knowing the training text: "
+                            "uniform, unigram, Kneser-Ney n-grams, compressors.")
+    p.add_argument("files", nargs="*", default=None,
+                   help="test files (default dickens_test.txt dickens_test_large.txt)")
+    p.add_argument("--max_order", type=_number(int, "max_order"), default=8,
+                   help="highest n-gram order tried (the order is chosen on the validation split)")
+    p.add_argument("--intervals", action="store_true", help="95%% block-bootstrap intervals")
     return p
 
 
@@ -150,6 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if argv and argv[0] in ("generate", "bpc"):
             args = _sub_parser(argv[0]).parse_args(argv[1:])
             return getattr(commands, f"cmd_{argv[0]}")(args)
+        if argv and argv[0] == "baselines":
+            return commands.cmd_baselines(_baselines_parser().parse_args(argv[1:]))
         args = _train_parser().parse_args(argv)
         mode = next(m for m in MODES if getattr(args, m))
         return getattr(commands, f"cmd_{mode}")(args, config_from_args(args))

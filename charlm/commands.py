@@ -18,7 +18,10 @@ from . import paths
 from .atomic import atomic_write_text, check_destination
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_checkpoint_or_fallback
 from .config import TrainConfig
-from .corpora import TEST_FILE, TEST_LARGE_FILE, corpus, corpus_text
+from .baselines import format_table, yardsticks
+from .corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus, corpus_text
+from .data import split_corpus
+from .dynamic import DynamicSettings, dynamic_char_bits
 from .data import read_text
 from .errors import CheckpointError, ConfigError, ModelError
 from .evaluate import bpc, bpc_interval
@@ -215,8 +218,28 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_bpc(args: argparse.Namespace) -> int:
+    overrides = {k: getattr(args, k) for k in ("step", "decay", "segment")
+                 if getattr(args, k) is not None}
+    if overrides and not args.dynamic:
+        raise ConfigError(f"--{next(iter(overrides))} sets dynamic evaluation: add --dynamic")
+    settings = DynamicSettings(**overrides) if args.dynamic else None  # checked before loading
     text = read_text(args.file)
     ckpt = load_checkpoint(args.checkpoint)
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
-    print(f"{bpc(ckpt.model, text, slice_len=args.slice_len):.4f}")
+    if settings is None:
+        print(f"{bpc(ckpt.model, text, slice_len=args.slice_len):.4f}")
+        return 0
+    # the gradient statistics come from the text the model learnt from (its training part)
+    train_data, _ = split_corpus(corpus(ckpt.config.corpus), ckpt.config.valid_frac)
+    print(f"{dynamic_char_bits(ckpt.model, text, train_data, settings).mean():.4f}")
+    return 0
+
+
+def cmd_baselines(args: argparse.Namespace) -> int:
+    names = args.files or [TEST_FILE, TEST_LARGE_FILE]
+    tests = {Path(n).name: corpus_text(n) for n in names}
+    rows, choice = yardsticks(corpus_text(TRAIN_FILE), tests, max_order=args.max_order)
+    print(format_table(rows, intervals=args.intervals))
+    print(f"\nn-gram order chosen on the validation split ({choice.valid_chars:,} characters): "
+          f"{choice.order}")
     return 0

@@ -299,6 +299,47 @@ def plot_cut_metrics(df, path: str | Path | None = None, title: str | None = Non
     return fig
 
 
+LADDER_COLOURS = {"nothing": "0.6", "the training text": "C0",
+                  "the training text, and adapts to the test text as it reads it": "C2"}
+
+
+def plot_ladder(frame, tests: Sequence[str], path: str | Path | None = None,
+                title: str | None = None, highlight: Sequence[str] = ()):
+    """The ladder (:func:`charlm.studies.ladder.ladder_frame`, worst first) as horizontal bars,
+    one panel per test file: BPC with its 95% interval where there is one, coloured by what
+    the model knows; the names in ``highlight`` (the report's own models) in bold. Saved with
+    :func:`save_figure` when ``path`` is given. Returns the figure."""
+    fig, axes = plt.subplots(1, len(tests), figsize=(5.2 * len(tests), 0.32 * len(frame) + 1.6),
+                             sharey=True)
+    axes = np.atleast_1d(axes)
+    y = np.arange(len(frame))[::-1]  # worst at the top
+    for ax, test in zip(axes, tests):
+        colours = [LADDER_COLOURS.get(k, "C1") for k in frame.knows]
+        # clipped at 0: a constant text (the uniform guess) gives an interval of rounding error
+        lo = (frame[test] - frame[f"{test} low"]).fillna(0).clip(lower=0).to_numpy()
+        hi = (frame[f"{test} high"] - frame[test]).fillna(0).clip(lower=0).to_numpy()
+        ax.barh(y, frame[test], color=colours, xerr=[lo, hi], capsize=2, ecolor="black")
+        for yi, b in zip(y, frame[test]):
+            ax.text(b + 0.05, yi, f"{b:.2f}", va="center", fontsize=7)
+        ax.set_title(test, fontsize=10)
+        ax.set_xlabel("bits per character (lower is better)")
+        ax.grid(alpha=0.3, axis="x")
+        ax.set_xlim(0, max(frame[test]) * 1.12)
+    axes[0].set_yticks(y, frame.name, fontsize=8)
+    for label in axes[0].get_yticklabels():
+        if label.get_text() in highlight:
+            label.set_fontweight("bold")
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in LADDER_COLOURS.values()]
+    fig.legend(handles, ["knows nothing", "knows the training text",
+                         "knows the training text and adapts to the test text"],
+               loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.01))
+    fig.suptitle(title or "The ladder: every model and yardstick on the same files")
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
 def plot_sample_measures(measures, path: str | Path | None = None, title: str | None = None,
                          columns: Sequence[str] = ("distinct_chars", "in_vocab", "repeat_4gram")):
     """One panel per measure in ``columns`` against temperature, one point per sample: the
