@@ -117,3 +117,12 @@ def test_baselines_prints_the_table(tmp_path):
 def test_uniform_rung_is_exactly_log2_100(frame):
     df, _ = frame
     assert np.allclose(ladder.rung(df, "uniform")[list(TESTS)].astype(float), math.log2(100))
+
+
+def test_order_sentence_says_when_the_highest_order_won():
+    from charlm.baselines import NgramChoice
+    top = say.order_sentence(NgramChoice(3, {1: 4.0, 2: 3.0, 3: 2.9}, 1000))
+    assert "is **3**: 2.900" in top and "against 3.000 for order 2" in top
+    assert "highest order tried" in top
+    mid = say.order_sentence(NgramChoice(2, {1: 4.0, 2: 3.0, 3: 3.1}, 1000))
+    assert "3.100 for order 3" in mid and "occur too rarely" in mid

@@ -88,10 +88,14 @@ def order_sentence(choice: NgramChoice) -> str:
     """Which n-gram order the validation split chose, against its neighbours."""
     table = choice.valid_bpc
     near = [k for k in (choice.order - 1, choice.order + 1) if k in table]
+    if choice.order == max(table):
+        why = (" It is the highest order tried, and the gain over the next lower one is small: "
+               "most contexts that long occur too rarely in 1 MB of text to be counted.")
+    else:
+        why = " Longer contexts occur too rarely in 1 MB of text to be counted reliably."
     return (f"The n-gram order chosen on the validation split ({choice.valid_chars:,} characters) "
             f"is **{choice.order}**: {table[choice.order]:.3f} bits per character there, against "
-            + ", ".join(f"{table[k]:.3f} for order {k}" for k in near)
-            + ". Longer contexts are seen too rarely in 1 MB of text to be counted reliably.")
+            + ", ".join(f"{table[k]:.3f} for order {k}" for k in near) + "." + why)
 
 
 def tuning_table(tuning: DynamicTuning, top: int = 6):
