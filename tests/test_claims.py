@@ -47,7 +47,7 @@ def test_default_run_checks_agree_disagree_or_say_not_comparable():
 
 
 def test_lr_checks_follow_the_data_not_the_reference():
-    as_reported = [_lr_run(0.0001, _curve(4.6, 2.4)), _lr_run(0.001, _curve(4.6, 1.9)),
+    as_reported = [_lr_run(0.0001, _curve(4.6, 2.6)), _lr_run(0.001, _curve(4.6, 1.9)),
                    _lr_run(0.005, _curve(4.6, 1.7)), _lr_run(0.01, _curve(4.6, 1.72)),
                    _lr_run(0.1, _curve(4.6, 2.3, wobble=0.3))]
     checks = lr_checks(as_reported)
@@ -60,6 +60,11 @@ def test_lr_checks_follow_the_data_not_the_reference():
     assert osc.agrees is False and "lr=0.1" in osc.observed
     assert next(c for k, c in by_claim.items() if "did best" in k).agrees is False
     assert "disagrees" in verdict(list(by_claim.values()))
+    # 0.0001 ends 0.013 above 0.1, far less than the 0.1 curve's jumps: a tie, not checkable
+    tie = [_lr_run(0.0001, _curve(4.6, 2.355)), _lr_run(0.005, _curve(4.6, 1.7)),
+           _lr_run(0.01, _curve(4.6, 1.72)), _lr_run(0.1, _curve(4.6, 2.342, wobble=0.3))]
+    highest = next(c for c in lr_checks(tie) if c.claim.endswith("ended highest"))
+    assert highest.agrees is None and highest.observed.startswith("a tie: ") and "lr=0.0001" in highest.observed
     diverged = lr_checks([_lr_run(0.001, _curve(4.6, 2.0)), _lr_run(0.1, [4.6, 9.0], status="diverged")])
     assert any(c.claim == "lr=0.1 trains" and c.agrees is False for c in diverged)
 

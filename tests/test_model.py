@@ -185,3 +185,27 @@ def test_dropout_acts_on_the_output_in_training_only(n_layers):
     assert not torch.equal(a, b)  # dropped even with one layer: on the top layer's output
     model.eval()
     assert torch.equal(model(x)[0], model(x)[0])
+
+
+def test_adam_steps_after_a_run_of_zero_gradients_match_the_formula_in_4_1():
+    # 4.1 says: long after the start, the k-th of k equal gradients after zeros moves a weight by
+    # about lr (1 - b1^k) / sqrt(1 - b2^k): 3.2 lr for k = 1, about 6.5 lr near k = 12, 4.5 at 50
+    import torch
+
+    w = torch.nn.Parameter(torch.zeros(1))
+    opt = torch.optim.Adam([w], lr=1.0)
+    w.grad = torch.ones(1)
+    opt.step()  # one early gradient, so the bias corrections have faded by the burst
+    for _ in range(5000):
+        w.grad = torch.zeros(1)
+        opt.step()
+    steps = []
+    for _ in range(50):
+        before = float(w.detach())
+        w.grad = torch.ones(1)
+        opt.step()
+        steps.append(before - float(w.detach()))
+    b1, b2 = 0.9, 0.999
+    for k in (1, 12, 50):
+        assert abs(steps[k - 1] - (1 - b1 ** k) / (1 - b2 ** k) ** 0.5) < 0.25, (k, steps[k - 1])
+    assert 6.0 < max(steps) < 7.0 and 10 <= steps.index(max(steps)) + 1 <= 14

@@ -204,6 +204,10 @@ def test_discussion_ranks_the_finished_runs():
         "highest from **lr = 0.0001** (2.36 nats). The curve that swung back up the most is "
         "lr = 0.1 (its smoothed loss climbed 0.15 nats above its lowest point so far), and the "
         "jumpiest second half belongs to lr = 0.1 (point-to-point spread 0.050).")
+    tie = [_stat(0.0001, 2.355), _stat(0.005, 1.71, bpc=2.478), _stat(0.1, 2.342, roughness=0.07)]
+    assert ("highest from **lr = 0.0001** (2.35 nats), in a tie with lr = 0.1 (2.34): 0.013 nats "
+            "apart, less than their curves' spread from point to point (0.070).") in \
+        learning_rate.discussion(tie)
     one_failed = learning_rate.discussion(stats + [_stat(1.0, math.nan, status="diverged")])
     assert one_failed.endswith("**1 run did not finish normally** (see the status column).")
     two_failed = learning_rate.discussion(stats + [_stat(1.0, math.nan, status="diverged")] * 2)

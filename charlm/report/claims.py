@@ -125,9 +125,19 @@ def lr_checks(runs: Sequence[Mapping[str, Any]], reference_epochs: int = 3000) -
 
     def smallest_highest():
         worst = max(runs, key=lambda r: r["final"] if r["status"] == "ok" else math.inf)
-        return (f"highest: lr={worst['lr']:g}"
-                + (f" ({worst['final']:.2f})" if worst["status"] == "ok" else f" ({worst['status']})"),
-                float(worst["lr"]) == 0.0001)
+        if worst["status"] != "ok":
+            return f"highest: lr={worst['lr']:g} ({worst['status']})", float(worst["lr"]) == 0.0001
+        text = f"highest: lr={worst['lr']:g} ({worst['final']:.2f})"
+        rest = [r for r in ok if r is not worst]
+        if rest:
+            # a gap smaller than the curves' own point-to-point jumpiness is a tie, not an order
+            second = max(rest, key=lambda r: r["final"])
+            gap, jump = worst["final"] - second["final"], max(worst["roughness"], second["roughness"])
+            if gap < jump:
+                return (f"a tie: lr={worst['lr']:g} ({worst['final']:.3f}) and "
+                        f"lr={second['lr']:g} ({second['final']:.3f}) differ by {gap:.3f} nats, "
+                        f"less than their curves' spread from point to point ({jump:.3f})", None)
+        return text, float(worst["lr"]) == 0.0001
 
     def value(lr: float, target: float):
         r = by_lr[lr]

@@ -127,7 +127,7 @@ def discussion(stats: Sequence[Mapping[str, Any]]) -> str:
         swing = max(ok, key=lambda s: s["rise"])
         text = (f"In this run the lowest final loss came from **lr = {best['lr']:g}** ({best['final']:.2f} "
                 f"nats, BPC {best['bpc']:.3f}) and the highest from **lr = {worst['lr']:g}** "
-                f"({worst['final']:.2f} nats). The curve that swung back up the most is "
+                f"({worst['final']:.2f} nats){_tie(worst, ok)}. The curve that swung back up the most is "
                 f"lr = {swing['lr']:g} (its smoothed loss climbed {swing['rise']:.2f} nats above its "
                 f"lowest point so far), and the jumpiest second half belongs to lr = {rough['lr']:g} "
                 f"(point-to-point spread {rough['roughness']:.3f}).")
@@ -136,6 +136,20 @@ def discussion(stats: Sequence[Mapping[str, Any]]) -> str:
         text += (f" **{plural(failed, 'run')} did not finish normally** (see the "
                  "status column).")
     return text
+
+
+def _tie(worst: Mapping[str, Any], ok: Sequence[Mapping[str, Any]]) -> str:
+    """``, tied with ...`` when the runner-up ends closer to the highest than either curve's own
+    point-to-point spread, else ``""``."""
+    rest = [s for s in ok if s is not worst]
+    if not rest:
+        return ""
+    second = max(rest, key=lambda s: s["final"])
+    gap, jump = worst["final"] - second["final"], max(worst["roughness"], second["roughness"])
+    if gap >= jump:
+        return ""
+    return (f", in a tie with lr = {second['lr']:g} ({second['final']:.2f}): {gap:.3f} nats apart, "
+            f"less than their curves' spread from point to point ({jump:.3f})")
 
 
 __all__ = ["SLOW_STEPS", "STATS_CAPTION", "STATS_COLUMNS", "curves", "discussion", "smoothed_intro",
