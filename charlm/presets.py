@@ -37,7 +37,7 @@ SEARCH_COLUMNS = (*SEARCHED_FIELDS, "budget_minutes", "train_minutes", "iteratio
 PRESETS: dict[str, dict[str, Any]] = {
     "best": dict(
         budget_minutes=10.0, hidden_size=256, n_layers=2, batch_size=32, chunk_len=100,
-        carry_state=True, shift_chunks=True, reset_prob=0.02, dropout=0.2, dropout_masks="fast",
+        carry_state=True, shift_chunks=True, reset_prob=0.25, dropout=0.2, dropout_masks="fast",
         weight_decay=0.15, decay_params="matrices",
         lr=0.006, lr_schedule="cosine", clip=1.0,
         precision="auto", valid_frac=0.05, eval_every=250, print_every=100, plot_every=10,
@@ -76,7 +76,8 @@ REASONS: dict[str, str] = {
                     "each step: another brake on memorising the training text",
     "reset_prob": "with carried state a model almost never reads from the zero state that "
                   "sampling and BPC start from, and its samples from a fresh state derailed; "
-                  "resetting a few streams at random keeps that state familiar",
+                  "resetting streams at random before a chunk keeps that state familiar, and "
+                  "only frequent resets show it often enough with a rare first character",
     "decay_params": "weight decay on the weight matrices only: on the biases and the embedding "
                     "it pulls the scores of characters the text never shows back up",
     "budget_minutes": "the run is defined by training time, not iterations: it uses the whole "

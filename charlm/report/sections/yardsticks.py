@@ -106,8 +106,8 @@ def tuning_table(tuning: DynamicTuning, top: int = 6):
         rows.append({"segment": st.segment, "step": f"{st.step:g}", "decay": f"{st.decay:g}",
                      "validation BPC": b})
     caption = (f"Dynamic evaluation on the validation split: the {min(top, len(tuning.grid))} "
-               f"best of {len(tuning.grid)} settings tried, and the static score; the first "
-               "row is the setting used on the test files")
+               f"best of {len(tuning.grid)} settings tried, after the static score; the best "
+               "(the row under the static score) is the setting used on the test files")
     return table(pd.DataFrame(rows), floatfmt="{:.4f}", caption=caption)
 
 
