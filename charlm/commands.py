@@ -20,9 +20,8 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_check
 from .config import TrainConfig
 from .baselines import format_table, yardsticks
 from .corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus, corpus_text
-from .data import split_corpus
+from .data import read_text, split_corpus
 from .dynamic import DynamicSettings, dynamic_char_bits
-from .data import read_text
 from .errors import CheckpointError, ConfigError, ModelError
 from .evaluate import bpc, bpc_interval
 from .model import check_finite

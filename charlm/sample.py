@@ -14,15 +14,20 @@ from .model import CharRNN, check_finite, check_finite_scores
 MAX_PREDICT_LEN = 100_000  # a longer request is almost surely a typo; it would take minutes
 
 
+def _number_from_text(value: Any, kind: type) -> Any:
+    """``value`` parsed as ``kind`` when it is text that parses (a command-line value), else
+    ``value`` unchanged, for the check that follows to accept or refuse."""
+    if isinstance(value, str):
+        try:
+            return kind(value)
+        except ValueError:
+            pass
+    return value
+
+
 def check_temperature(temperature: Any) -> float:
     """Return ``temperature`` as a float, or raise :class:`ConfigError` if not finite and > 0."""
-    if isinstance(temperature, str):
-        try:
-            temperature = float(temperature)
-        except ValueError:
-            raise ConfigError(
-                f"temperature must be a finite number > 0, got {temperature!r}"
-            ) from None
+    temperature = _number_from_text(temperature, float)
     if (
         isinstance(temperature, bool)
         or not isinstance(temperature, (int, float))
@@ -38,11 +43,7 @@ def check_temperature(temperature: Any) -> float:
 
 def check_top_k(top_k: Any) -> int:
     """Return ``top_k`` as an int in ``[0, VOCAB_SIZE]`` (0 = off), or raise :class:`ConfigError`."""
-    if isinstance(top_k, str):
-        try:
-            top_k = int(top_k)
-        except ValueError:
-            pass
+    top_k = _number_from_text(top_k, int)
     if isinstance(top_k, float) and top_k.is_integer():  # 5.0 from a list of numbers
         top_k = int(top_k)
     if isinstance(top_k, bool) or not isinstance(top_k, int) or not 0 <= top_k <= VOCAB_SIZE:
@@ -53,11 +54,7 @@ def check_top_k(top_k: Any) -> int:
 
 def check_top_p(top_p: Any) -> float:
     """Return ``top_p`` as a float in ``(0, 1]`` (1 = off), or raise :class:`ConfigError`."""
-    if isinstance(top_p, str):
-        try:
-            top_p = float(top_p)
-        except ValueError:
-            pass
+    top_p = _number_from_text(top_p, float)
     if (isinstance(top_p, bool) or not isinstance(top_p, (int, float)) or not math.isfinite(top_p)
             or not 0 < top_p <= 1):
         raise ConfigError(f"top_p must be a number in (0, 1] (1 = off; near 0 it is greedy "
