@@ -77,7 +77,9 @@ class TrainResult:
             "threads": torch.get_num_threads(),
             "seed": self.config.seed,
             "log": "\n".join(self.log),
-            "valid_curve": [list(p) for p in self.valid_curve],
+            # times are rounded once, here: rounding each member's points and then their sums
+            # could put a later point before an earlier one
+            "valid_curve": [[it, round(secs, 3), value] for it, secs, value in self.valid_curve],
             "valid_bpc": self.valid_bpc,
             "member_iterations": list(self.member_iterations),
         }
@@ -197,7 +199,7 @@ def train(
         train_seconds = t0 - start - eval_seconds
         value = bpc(scored, valid)
         eval_seconds += time.time() - t0
-        result.valid_curve.append((it, round(train_seconds, 3), value))
+        result.valid_curve.append((it, train_seconds, value))
         model.train()
 
     sink = _printer(log)
@@ -347,7 +349,7 @@ def train_ensemble(
         if verbose:
             sink(headers[-1])
         part = train(member_cfg, data, valid, verbose, progress, log)
-        curve += [(iterations + it, round(seconds + secs, 3), value)
+        curve += [(iterations + it, seconds + secs, value)
                   for it, secs, value in part.valid_curve]
         iterations += part.iterations
         seconds += part.wall_time
@@ -366,7 +368,7 @@ def train_ensemble(
         result.diverged_at = iterations - parts[-1].iterations + parts[-1].diverged_at
     result.model.eval()
     if valid is not None and result.status == "ok":
-        result.valid_curve.append((iterations, round(seconds, 3), bpc(result.model, valid)))
+        result.valid_curve.append((iterations, seconds, bpc(result.model, valid)))
     return result
 
 
