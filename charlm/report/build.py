@@ -53,6 +53,7 @@ from .. import paths
 from ..atomic import atomic_write_text
 from ..errors import CharlmError
 from ..paths import environ as _environ
+from .furniture import furnish, word_count
 from .mathml import protect_math, restore_math
 
 NOTEBOOKS_DIR = paths.ROOT / "notebooks"
@@ -447,10 +448,12 @@ _TEMPLATE = r"""{%- extends 'lab/index.html.j2' -%}
 main { max-width: 62rem; margin: 0 auto; }
 nav.charlm-toc { border-left: 3px solid #1a5fb4; padding: 0.2em 1em; margin: 1em 0; }
 nav.charlm-toc ol { margin: 0.3em 0; }
+nav.charlm-toc ol ol { list-style: none; padding-left: 1.2em; font-size: 0.92em; }
 .jp-RenderedHTMLCommon table { margin-left: 0; }
+.jp-RenderedHTMLCommon p.caption { font-size: 0.92em; color: #333; margin: 0.3em 0 1.2em; }
 @media print {
   pre { max-height: none !important; overflow: visible !important; }
-  nav.charlm-toc { display: none; }
+  nav.charlm-toc { break-after: page; }
   h2 { break-before: page; }
   img { break-inside: avoid; }
 }
@@ -460,7 +463,6 @@ nav.charlm-toc ol { margin: 0.3em 0; }
 
 _TAG = re.compile(r"<[A-Za-z][^>]*>")
 _REF = re.compile(r"""\b(?:src|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
-_HEADING = re.compile(r'<h2 id="([^"]+)">(.*?)</h2>', re.DOTALL)
 
 
 def find_errors(nb) -> list[tuple[int, str, str]]:
@@ -538,7 +540,7 @@ def assemble(executed: Sequence[Path], output: str | Path, header: str | None = 
     )
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
     body = restore_math(body, math)
-    body = _add_toc(body)
+    body = furnish(body)
     bad = external_refs(body)
     if bad:
         raise ReportError("the report would point outside itself (only data: and # links are "
@@ -553,20 +555,6 @@ def external_refs(page: str) -> list[str]:
     values = (next(g for g in m.groups() if g is not None)
               for tag in _TAG.findall(page) for m in _REF.finditer(tag))  # markup only, not text
     return sorted({v for v in values if not (v.startswith("data:") or v.startswith("#"))})
-
-
-def _add_toc(body: str) -> str:
-    """A contents list of the level-2 headings, inserted after the first level-1 heading."""
-    heads = _HEADING.findall(body)
-    if not heads:
-        return body
-    items = "".join(
-        f'<li><a href="#{hid}">{re.sub(r"<[^>]+>", "", text).replace("¶", "").strip()}</a></li>'
-        for hid, text in heads
-    )
-    nav = f'<nav class="charlm-toc"><strong>Contents</strong><ol>{items}</ol></nav>'
-    end = body.find("</h1>")
-    return body if end < 0 else body[:end + 5] + nav + body[end + 5:]
 
 
 # ---------------------------------------------------------------- the whole build
@@ -625,7 +613,9 @@ def build(
     result.seconds = time.time() - start
     if say and result.html:
         size = result.html.stat().st_size / 1e6
-        say(f"report: {result.html} ({size:.1f} MB) built in {result.seconds / 60:.1f} min")
+        words = word_count(result.html.read_text()).sentence()
+        say(f"report: {result.html} ({size:.1f} MB, {words}) built in "
+            f"{result.seconds / 60:.1f} min")
     return result
 
 
