@@ -27,6 +27,17 @@ def test_captions_are_numbered_per_kind_and_give_their_figure_its_alt_text():
         number_captions(body + "<p>Figure {#fig-a}: again</p>")
 
 
+def test_a_table_is_numbered_by_the_paragraph_after_it_else_by_its_title():
+    title = '<p class="charlm-caption" style="x">{}</p>'
+    body = (title.format("Runs") + "<table>1</table>" + "<p>Table {#tab-b}: Runs, read.</p>"
+            + title.format("Scores") + "<table>2</table>" + "<table>3</table>"
+            + title.format("Last") + "<table>4</table>")
+    out, labels = number_captions(body)
+    assert labels == {"tab-b": "Table 1"}
+    assert ">Runs</p>" in out and "<strong>Table 1.</strong> Runs, read." in out
+    assert "<strong>Table 2.</strong> Scores" in out and "<strong>Table 3.</strong> Last" in out
+
+
 def test_references_read_their_label_and_a_dangling_one_is_an_error():
     out = fill_references('see <a href="#fig-a"></a> and <a href="#x">x</a>', {"fig-a": "Figure 4"})
     assert out == 'see <a href="#fig-a">Figure 4</a> and <a href="#x">x</a>'

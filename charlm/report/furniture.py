@@ -7,6 +7,8 @@ The notebooks mark captions in plain markdown, so they read the same in JupyterL
   the figure or table just above it. It becomes ``Figure 3.`` (numbered in order, figures and
   tables apart) with the id as its anchor, and a figure's caption is also the alt text of the
   images between it and the caption before it;
+- a table drawn by :func:`charlm.report.display.table` with a ``caption`` is numbered by that
+  caption when no ``Table {#tab-name}:`` paragraph follows it;
 - an empty link ``[](#fig-name)`` in prose becomes a link reading ``Figure 3``.
 
 Everything works on the HTML that nbconvert writes (one pass of regular expressions over its
@@ -25,11 +27,13 @@ NO_ALT = "No description has been provided for this image"  # what nbconvert wri
 APPENDIX = "Appendix"  # a level-2 heading starting with this word starts the appendix
 
 _CAPTION = re.compile(r"<p>(Figure|Table) \{#((?:fig|tab)-[\w.-]+)\}:\s*(.*?)</p>", re.DOTALL)
+_TITLE = re.compile(r'<p class="charlm-caption"[^>]*>(.*?)</p>', re.DOTALL)
+_TABLE = re.compile(r"<table\b")
 _IMG_ALT = re.compile(r'(<img\b[^>]*?\balt=")' + re.escape(NO_ALT) + '"')
 _REFERENCE = re.compile(r'<a href="#((?:fig|tab)-[\w.-]+)"></a>')
 _HEADING = re.compile(r'<(h[1-4]) id="([^"]*)">(.*?)</\1>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
-_SKIP = re.compile(r"<(head|style|script|nav)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
+_SKIP = re.compile(r"<(head|style|script|nav|math)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
 
 
 class FurnitureError(CharlmError):
@@ -44,26 +48,59 @@ def plain(fragment: str) -> str:
 
 
 def number_captions(body: str) -> tuple[str, dict[str, str]]:
-    """Number the caption paragraphs of ``body`` and give figures their alt text.
+    """Number the captions of ``body`` and give figures their alt text.
 
-    Returns the new body and the label of every caption id (``{"fig-loss": "Figure 1"}``).
-    A repeated id is an error."""
+    Figures are numbered by their ``Figure {#id}:`` paragraphs. A table is numbered by the
+    ``Table {#id}:`` paragraph after it when it has one, else by the caption that
+    :func:`charlm.report.display.table` puts above it (which then stays as the table's title
+    when a numbered paragraph follows). Returns the new body and the label of every caption id
+    (``{"fig-loss": "Figure 1"}``); a repeated id is an error."""
     labels: dict[str, str] = {}
     counts = {"Figure": 0, "Table": 0}
-    out, last = [], 0
-    for m in _CAPTION.finditer(body):
-        kind, cid, text = m.groups()
-        if cid in labels:
-            raise FurnitureError(f"the caption id {cid!r} is used twice; ids must be unique")
+    edits: list[tuple[int, int, str]] = []
+
+    def number(kind: str) -> str:
         counts[kind] += 1
-        labels[cid] = f"{kind} {counts[kind]}"
-        before = body[last:m.start()]
-        if kind == "Figure":  # the images since the previous caption are this figure
-            alt = html.escape(plain(text), quote=True)
-            before = _IMG_ALT.sub(lambda g: g.group(1) + alt + '"', before)
-        out.append(before)
-        out.append(f'<p class="caption" id="{cid}"><strong>{labels[cid]}.</strong> {text}</p>')
-        last = m.end()
+        return f"{kind} {counts[kind]}"
+
+    def number_title(m: re.Match) -> None:
+        edits.append((m.start(1), m.start(1), f"<strong>{number('Table')}.</strong> "))
+
+    events = sorted([(m.start(), "caption", m) for m in _CAPTION.finditer(body)]
+                    + [(m.start(), "title", m) for m in _TITLE.finditer(body)]
+                    + [(m.start(), "table", m) for m in _TABLE.finditer(body)],
+                    key=lambda e: e[0])
+    waiting = above = None  # a title waiting for its table; the title of the last table
+    figures_from = 0  # where the images of the next figure start
+    for _, what, m in events:
+        if what == "title":
+            if above is not None:
+                number_title(above)
+            waiting, above = m, None
+        elif what == "table":
+            if above is not None:
+                number_title(above)
+            above, waiting = waiting, None
+        else:
+            kind, cid, text = m.groups()
+            if cid in labels:
+                raise FurnitureError(f"the caption id {cid!r} is used twice; ids must be unique")
+            if kind == "Table":
+                above = None  # the paragraph numbers the table; its title stays a title
+            labels[cid] = number(kind)
+            if kind == "Figure":  # the images since the previous figure are this one
+                alt = html.escape(plain(text), quote=True)
+                for img in _IMG_ALT.finditer(body, figures_from, m.start()):
+                    edits.append((img.end(1), img.end(0) - 1, alt))
+                figures_from = m.end()
+            edits.append((m.start(), m.end(), f'<p class="caption" id="{cid}"><strong>'
+                                              f"{labels[cid]}.</strong> {text}</p>"))
+    if above is not None:
+        number_title(above)
+    out, last = [], 0
+    for start, end, text in sorted(edits, key=lambda e: e[0]):
+        out += [body[last:start], text]
+        last = end
     out.append(body[last:])
     return "".join(out), labels
 
