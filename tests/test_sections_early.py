@@ -30,12 +30,24 @@ def test_files_frame_names_each_files_role():
     assert setting.FILES_CAPTION in html and "other.txt" in html
 
 
+def test_the_data_origin_is_checked_on_the_texts():
+    train = "".join(chr(97 + i % 26) * 7 for i in range(400))
+    large = "x" * 700 + train[:600]
+    text = setting.data_origin(train, large[:300], large)
+    # passages start at 0, 500 and 1000: the last lies inside the training text
+    assert "Of 3 passages of 100 characters" in text and "1 of them are also in the training" in text
+    assert "dickens_test.txt is exactly the first 300 characters of dickens_test_large.txt" in text
+    text = setting.data_origin(train, "other", "x" * 1200)
+    assert "none of them is in the training file" in text and "is not a part of" in text
+    assert setting.shared_passages("abc" * 100, "zzz", window=10, stride=50) == 0
+
+
 def test_vocabulary_counts_each_class_of_symbol():
     text = setting.vocabulary(string.printable)
     assert text.startswith("The vocabulary has **100 symbols**: 10 digits, 52 lower- and upper-case "
                            "letters, 32 punctuation marks and 6 whitespace characters")
-    assert text.endswith("In encoding order:")
-    assert setting.vocabulary("0123") == "The vocabulary has **4 symbols**: 4 digits. In encoding order:"
+    assert text.endswith("; a character is encoded as its position among them.")
+    assert setting.vocabulary("0123").startswith("The vocabulary has **4 symbols**: 4 digits; ")
     assert "2 digits and 1 other symbols" in setting.vocabulary("01\u00e9")
 
 
@@ -45,10 +57,10 @@ def test_example_chunk_target_is_the_input_shifted_by_one():
     assert len(ex.input) == len(ex.target) == 5 and ex.input[1:] == ex.target[:-1]
     assert setting.example_chunk(data, 5, seed=3) == ex  # the seed fixes it
     assert setting.example_intro(ex, 3, head=4) == (
-        "A chunk drawn at random (seed 3). Input and target, 5 characters each, then the first 4 "
-        "characters of both one above the other, so that the shift by one is visible:")
+        "The first 4 of the 5 characters of input and target of a chunk drawn at random (seed 3), "
+        "one above the other, so that the shift by one is visible:")
     text = setting.example_text(setting.Example("abcdef", "bcdefg"), head=2)
-    assert text == "input:\nabcdef\n\ntarget:\nbcdefg\n\ninput  [:2] 'ab'\ntarget [:2] 'bc'"
+    assert text == "input  'ab'\ntarget 'bc'"
 
 
 @pytest.mark.parametrize("layers, word", [(1, "1 layer"), (2, "2 layers")])
@@ -103,7 +115,7 @@ def test_results_of_a_normal_run():
            "ln 100 = 4.61 of a uniform guess" in text
     assert "The loss falls fast at first: the first point of the curve, the mean of the first 10 " \
            "iterations, is already 3.50 nats." in text
-    assert "ends at 1.80 nats per character (mean of the last 10 iterations), which is 2.60 bits" in text
+    assert "ends at 1.80 nats per character (the mean of the last tenth of training, 10 iterations), which is 2.60 bits" in text
     assert "**BPC on `dickens_test.txt`: 2.478**; on `dickens_test_large.txt`: 2.540." in text
 
 
@@ -243,3 +255,22 @@ def test_plot_lr_curves_titles(tmp_path, smooth_window, ylim, title):
     runs = [{"label": "lr=0.01", "history": [4.0, 3.0, 2.5], "plot_every": 10}]
     [(path, fig)] = plot_lr_curves(runs, tmp_path / "lr.png", smooth_window=smooth_window, ylim=ylim)
     assert path.is_file() and fig.axes[0].get_title() == title
+
+
+def test_the_41_answer_gives_the_run_its_scores_and_what_beats_it():
+    cfg = TrainConfig(n_epochs=3000)
+    meta = {"iterations": 3000, "wall_time": 18.0, "n_params": 289892}
+    stats = {"final": 1.71}
+    large = "dickens_test_large.txt"
+    frame = pd.DataFrame({"name": ["uniform", "mine", "Kneser-Ney 5-gram", "Kneser-Ney 4-gram", "PPMd order 6"],
+                          large: [6.64, 2.54, 2.13, 2.37, 1.97]})
+    text = default_run.answer(cfg, meta, stats, math.log2(100), 2.464, 2.54, frame, "mine", 1_200_000)
+    assert text.startswith("**Answer.** Training with the defaults takes 3,000 steps")
+    assert "(600,000 characters in all, 50% of the length" in text and "0.3 minutes" in text
+    assert "falls from 4.61 nats per character before training" in text and "to 1.71," in text
+    assert "**2.464 bits per character** on dickens_test.txt and **2.540**" in text
+    assert ("beats 1 of the 4 yardsticks of [](#fig-41-ladder) and loses to 3: even a count of "
+            "which character follows which 3 characters (a Kneser-Ney 4-gram) beats it, and the "
+            "best, PPMd order 6, needs 1.970.") in text
+    alone = default_run.answer(cfg, meta, stats, 6.6, 2.4, 2.54, frame.iloc[:2], "mine", 1_200_000)
+    assert alone.endswith("That beats all 1 yardsticks of [](#fig-41-ladder).")

@@ -567,8 +567,7 @@ def build_note(params: dict[str, Any], quick: bool) -> str:
         changed = f"Parameters changed from the notebooks' defaults: {listed}."
     else:
         changed = "All parameters at the notebooks' defaults (the coursework's settings)."
-    text = (f"*Built by `make report` (`python -m charlm.report`): every number, table, figure and "
-            f"sample below was computed by this run. {changed}*")
+    text = f"*Built by `make report` (`python -m charlm.report`). {changed}*"
     if quick:
         text += ("\n\n**QUICK build: tiny budgets to check that every step works. The numbers "
                  "are not results; run `make report` for the real ones.**")

@@ -66,7 +66,7 @@ def default_run_checks(history: Sequence[float], plot_every: int, n_epochs: int,
         Check("the loss starts at about 4.6 nats (ln 100: a uniform guess); "
               "agreement = within 0.3", where, abs(start - 4.6) <= 0.3),
         Check(later + "; agreement = 1.6 to 1.9",
-              f"{st['final']:.2f} (mean of the last {st['tail_iterations']} iterations)",
+              f"{st['final']:.2f} (mean of the last tenth, {st['tail_iterations']} iterations)",
               1.6 <= st["final"] <= 1.9),
     ]
 

@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ...config import TrainConfig
+from ...corpora import TEST_FILE, TEST_LARGE_FILE
 from ...data import VOCAB_SIZE
 from ..display import bullets, plural, table
 
@@ -74,12 +75,48 @@ def results(meta: Mapping[str, Any], stats: Mapping[str, float], plot_every: int
         start += f" The loss does not fall at first: {first}, is {stats['start']:.2f} nats."
     lines.append(start)
     if stats["points"]:
-        lines.append(f"The training loss ends at {stats['final']:.2f} nats per character (mean of the "
-                     f"last {stats['tail_iterations']} iterations), which is "
+        lines.append(f"The training loss ends at {stats['final']:.2f} nats per character (the mean "
+                     f"of the last tenth of training, {stats['tail_iterations']} iterations), "
+                     "which is "
                      f"{stats['final'] / math.log(2):.2f} bits per character.")
     lines.append(f"**BPC on `dickens_test.txt`: {test_bpc:.3f}**; on `dickens_test_large.txt`: "
                  f"{large_bpc:.3f}.")
     return bullets(lines)
+
+
+def answer(cfg: TrainConfig, meta: Mapping[str, Any], stats: Mapping[str, float],
+           untrained_bpc: float, test_bpc: float, large_bpc: float, ladder: pd.DataFrame,
+           name: str, n_train: int, large: str = TEST_LARGE_FILE) -> str:
+    """The answer of 4.1: what the run did, how far the loss fell, the test BPC, and where the
+    model stands among the yardsticks of ``ladder`` (a :func:`charlm.studies.ladder.ladder_frame`
+    holding the run as the rung ``name``) on ``large``."""
+    seen = cfg.n_epochs * cfg.chunk_len * cfg.batch_size
+    untrained = untrained_bpc * math.log(2)
+    others = ladder[ladder.name != name]
+    beating = others[others[large] < large_bpc].sort_values(large)
+    text = (f"**Answer.** Training with the defaults takes {meta['iterations']:,} steps of the "
+            f"Adam optimiser, each on one random chunk of {cfg.chunk_len} characters "
+            f"({seen:,} characters in all, {seen / n_train:.0%} of the length of the training "
+            f"text), and took {meta['wall_time'] / 60:.1f} minutes. The model has "
+            f"{cfg.n_layers} LSTM layers of {cfg.hidden_size} units ({meta['n_params']:,} "
+            f"parameters). Its training loss falls from {untrained:.2f} nats per character "
+            f"before training (a uniform guess scores ln {VOCAB_SIZE} = "
+            f"{math.log(VOCAB_SIZE):.2f}) to {stats['final']:.2f}, and it scores "
+            f"**{test_bpc:.3f} bits per character** on {TEST_FILE} and **{large_bpc:.3f}** on "
+            f"{large}. ")
+    if beating.empty:
+        return text + f"That beats all {len(others)} yardsticks of [](#fig-41-ladder)."
+    best = beating.iloc[0]
+    return text + (f"That beats {len(others) - len(beating)} of the {len(others)} yardsticks of "
+                   f"[](#fig-41-ladder) and loses to {len(beating)}: even a count of which "
+                   f"character follows which {_shortest_context(beating)} beats it, and the best, "
+                   f"{best['name']}, needs {best[large]:.3f}.")
+
+
+def _shortest_context(rows: pd.DataFrame) -> str:
+    orders = [int(n.split()[1].split("-")[0]) for n in rows.name if n.startswith("Kneser-Ney ")]
+    return (f"{min(orders) - 1} characters (a Kneser-Ney {min(orders)}-gram)" if orders
+            else "any fixed context")
 
 
 def gap(test_bpc: float, final_loss: float) -> str:
@@ -93,5 +130,5 @@ def gap(test_bpc: float, final_loss: float) -> str:
             "in bits.")
 
 
-__all__ = ["NEAR_UNIFORM", "PARAMETERS", "VALUES_CAPTION", "coverage", "gap", "parameter_table",
+__all__ = ["NEAR_UNIFORM", "PARAMETERS", "VALUES_CAPTION", "answer", "coverage", "gap", "parameter_table",
            "parameter_values", "results"]

@@ -18,9 +18,13 @@ from ..display import plural, table
 
 FILE_ROLES = {TRAIN_FILE: "training", TEST_FILE: "test (scored for every run)",
               TEST_LARGE_FILE: "larger held-out test"}
-FILES_CAPTION = ("The corpus files after make data (characters counted after transliteration; "
-                 "checksums verified just now)")
+FILES_CAPTION = ("The three text files (characters counted after transliteration; the SHA-256 "
+                 "checksum of each verified when it was copied in)")
 ENVIRONMENT_CAPTION = "What this report ran on"
+# Where the test files come from (the data's own README): a fact about the files, not a result.
+TEST_NOVELS = "David Copperfield and A Tale of Two Cities"
+WINDOW = 100  # characters of a test passage looked up in the training text
+STRIDE = 500  # characters between the starts of the passages looked up
 
 # The classes of string.printable, in the order the sentence names them.
 _CLASSES = (
@@ -45,6 +49,29 @@ def files_table(files: Sequence[Mapping[str, Any]], caption: str = FILES_CAPTION
     return table(files_frame(files), caption=caption)
 
 
+def shared_passages(test: str, train: str, window: int = WINDOW, stride: int = STRIDE) -> int:
+    """How many of the ``window``-character passages of ``test`` that start every ``stride``
+    characters occur word for word in ``train``."""
+    starts = range(0, max(len(test) - window, 0) + 1, stride)
+    return sum(test[i:i + window] in train for i in starts)
+
+
+def data_origin(train: str, test: str, large: str) -> str:
+    """What the test files are, checked on the texts: whether the small file is the start of
+    the large one, and how many sampled passages of the large one the training text holds."""
+    n = len(range(0, max(len(large) - WINDOW, 0) + 1, STRIDE))
+    shared = shared_passages(large, train)
+    prefix = (f"{TEST_FILE} is exactly the first {len(test):,} characters of {TEST_LARGE_FILE}"
+              if large.startswith(test) else f"{TEST_FILE} is not a part of {TEST_LARGE_FILE}")
+    overlap = ("none of them is in the training file" if not shared
+               else f"{shared} of them are also in the training file")
+    return (f"The two test files are later chapters of two of the training novels "
+            f"({TEST_NOVELS}): the same writer, characters and names, but other passages. Of "
+            f"{n:,} passages of {WINDOW} characters taken every {STRIDE} characters of "
+            f"{TEST_LARGE_FILE}, {overlap}. {prefix}, so the two test scores are not "
+            "independent.")
+
+
 def vocabulary(vocab: str) -> str:
     """The sentence introducing the vocabulary: its size and how many symbols of each class
     (digits, letters, punctuation, whitespace, anything else) it holds."""
@@ -55,7 +82,8 @@ def vocabulary(vocab: str) -> str:
         counts.append(("other symbols", other))
     parts = [f"{n} {name}" for name, n in counts if n]
     listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return f"The vocabulary has **{len(vocab)} symbols**: {listed}. In encoding order:"
+    return (f"The vocabulary has **{len(vocab)} symbols**: {listed}; a character is encoded as "
+            "its position among them.")
 
 
 @dataclass(frozen=True)
@@ -74,16 +102,16 @@ def example_chunk(data: torch.Tensor, chunk_len: int, seed: int) -> Example:
 
 def example_intro(example: Example, seed: int, head: int = 60) -> str:
     """The sentence above :func:`example_text`."""
-    return (f"A chunk drawn at random (seed {seed}). Input and target, {len(example.input)} "
-            f"characters each, then the first {head} characters of both one above the other, "
-            "so that the shift by one is visible:")
+    return (f"The first {head} of the {len(example.input)} characters of input and target of a "
+            f"chunk drawn at random (seed {seed}), one above the other, so that the shift by one "
+            "is visible:")
 
 
 def example_text(example: Example, head: int = 60) -> str:
-    """Input and target in full, then their first ``head`` characters as Python literals, one
-    above the other."""
+    """The first ``head`` characters of input and target as Python literals, one above the
+    other."""
     x, y = example.input, example.target
-    return f"input:\n{x}\n\ntarget:\n{y}\n\ninput  [:{head}] {x[:head]!r}\ntarget [:{head}] {y[:head]!r}"
+    return f"input  {x[:head]!r}\ntarget {y[:head]!r}"
 
 
 def parameters_frame(model: nn.Module) -> pd.DataFrame:
