@@ -342,3 +342,53 @@ def test_backends_sentence(differing, pool, cluster, words):
     assert "0.8 s to start" in text
     if not differing and pool < cluster:
         assert "1.5 s more" in text and check.observed == "identical in all 2 compared columns"
+
+
+# ---------------------------------------------------------------- the answer and the search's limits
+
+
+def test_the_answer_gives_both_files_the_yardstick_dynamic_evaluation_and_the_rails():
+    frame = pd.DataFrame({"name": ["PPMd order 6", "dyn"], TEST_LARGE_FILE: [2.10, 1.95]})
+    rails = pd.DataFrame({"model": ["best", "best", "coursework (4.1)"], "samples": [60, 60, 60],
+                          "derailed": [0, 0, 3]})
+    best = ckpt(BEST_CFG, iterations=8663)
+    text = bm.answer(best, scores(), frame, rails, "dyn", "PPMd order 6", 1.95)
+    assert text.startswith(f"**Answer.** Trained for {BEST_CFG.budget_minutes:g} minutes on this "
+                           f"machine (8,663 iterations of {BEST_CFG.batch_size} streams")
+    assert "**1.900** bits per character on dickens_test.txt and **1.990** (95% interval " in text
+    assert "against 2.400 and 2.500 for the coursework's settings" in text and "0.51 bits" in text
+    assert "at most 1.95 on dickens_test_large.txt is **not met**" in text
+    assert "beats PPMd order 6 (2.100) by 0.110" in text and "takes it to 1.950" in text
+    assert text.endswith("None of its 120 test samples derails.")
+    rails.loc[0, "derailed"] = 2
+    assert bm.answer(best, scores(best_large=1.9), frame, rails, "dyn", "PPMd order 6", 1.95
+                     ).endswith("is met. It beats PPMd order 6 (2.100) by 0.200; adapting to the "
+                                "test text as that compressor does (dynamic evaluation) takes it "
+                                "to 1.950. 2 of its 120 test samples derail.")
+
+
+def test_the_changes_in_one_sentence():
+    text = bm.changes_sentence(DEFAULT_CFG, BEST_CFG)
+    n = len(bm.changed_settings(DEFAULT_CFG, BEST_CFG))
+    assert text.startswith(f"The preset changes {n} settings of the coursework's: ")
+    assert f"hidden_size {BEST_CFG.hidden_size} (was 128)" in text
+
+
+def test_what_the_search_never_varied_is_named():
+    df = search()
+    text = bm.untested_sentence(df, DEFAULT_CFG, BEST_CFG)
+    # chunk_len and lr are one value in both rows; hidden_size and batch_size vary;
+    # carry_state is not a column of the search at all
+    assert text.startswith("The search never varied ") and "chunk_len" in text and "lr," in text
+    assert "hidden_size" not in text and "batch_size" not in text and "carry_state" in text
+    varied = pd.concat([df, df.assign(chunk_len=50, lr=0.01, precision="fp32")])
+    assert "chunk_len" not in bm.untested_sentence(varied, DEFAULT_CFG, BEST_CFG)
+
+
+def test_a_setting_trained_twice_measures_what_retraining_does():
+    assert "Each setting was trained once" in bm.repeat_sentence(search())
+    df = search()
+    again = df.iloc[[1]].assign(iterations=2700, valid_bpc=1.93)
+    text = bm.repeat_sentence(pd.concat([df, again], ignore_index=True))
+    assert "(reaching 2,500 and 2,700 iterations in the same budget)" in text
+    assert "came out 1.900 and 1.930, 0.030 apart" in text

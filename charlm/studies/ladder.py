@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..baselines import ADAPTS, NOTHING, TRAINING, Yardstick
+from ..baselines import ADAPTS, NOTHING, TRAINING, Yardstick, yardsticks
 from ..data import encode, split_corpus
 from ..dynamic import DynamicSettings, DynamicTuning, dynamic_char_bits, grad_rms, tune_dynamic
 from ..errors import DataError
@@ -124,6 +124,22 @@ def ladder_frame(rungs: Sequence[Rung], order_by: str | None = None) -> pd.DataF
     return pd.DataFrame(rows).sort_values(order_by, ascending=False, kind="stable").reset_index(drop=True)
 
 
+COURSEWORK, BEST, DYNAMIC = "coursework model (4.1)", "best model", "best model, dynamic evaluation"
+
+
+def full_ladder(coursework: torch.nn.Module, best: torch.nn.Module, train_text: str,
+                valid_frac: float, tests: Mapping[str, str]) -> tuple[DynamicTuning, pd.DataFrame]:
+    """The best-model section's ladder: every yardstick (n-gram orders 2 to 8) and the rungs
+    :data:`COURSEWORK`, :data:`BEST` and :data:`DYNAMIC` (the best model with dynamic
+    evaluation, its step and decay chosen by :func:`tune_around` on the validation split).
+    Returns the tuning and the :func:`ladder_frame`."""
+    tuning = tune_around(best, train_text, valid_frac)
+    yard, _ = yardsticks(train_text, tests, ngram_orders=range(2, 9))
+    mine = [model_rung(COURSEWORK, coursework, tests), model_rung(BEST, best, tests),
+            dynamic_rung(DYNAMIC, best, tests, training_part(train_text, valid_frac), tuning.best)]
+    return tuning, ladder_frame(yardstick_rungs(yard) + mine)
+
+
 def rung(frame: pd.DataFrame, name: str) -> pd.Series:
     """The row of a :func:`ladder_frame` named ``name``."""
     hit = frame[frame.name == name]
@@ -132,5 +148,5 @@ def rung(frame: pd.DataFrame, name: str) -> pd.Series:
     return hit.iloc[0]
 
 
-__all__ = ["KIND_BASELINE", "KIND_COMPRESSOR", "KIND_MODEL", "KNOWS", "Rung", "dynamic_rung",
+__all__ = ["BEST", "COURSEWORK", "DYNAMIC", "full_ladder", "KIND_BASELINE", "KIND_COMPRESSOR", "KIND_MODEL", "KNOWS", "Rung", "dynamic_rung",
            "ladder_frame", "model_rung", "rung", "training_part", "tune_around", "yardstick_rungs"]

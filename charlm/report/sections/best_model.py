@@ -80,7 +80,58 @@ def changes_table(default: Checkpoint, best: Checkpoint, caption: str = CHANGES_
     return table(changed_settings(default.config, best.config), caption=caption)
 
 
+def changes_sentence(default: TrainConfig, best: TrainConfig) -> str:
+    """The settings that differ from the coursework's, in one sentence: ``name value (was
+    value)``, in the preset's field order."""
+    rows = changed_settings(default, best)
+    listed = ", ".join(f"{r.setting} {r.best} (was {r['coursework default']})"
+                       for _, r in rows.iterrows())
+    return f"The preset changes {len(rows)} settings of the coursework's: {listed}."
+
+
 # ---------------------------------------------------------------- the recorded search
+
+
+SETTING_COLUMNS = ("hidden_size", "n_layers", "batch_size", "chunk_len", "lr", "dropout", "ema",
+                   "weight_decay", "shift_chunks", "ensemble", "dropout_masks", "weight_drop",
+                   "reset_prob", "decay_params", "precision", "budget_minutes")
+
+
+def untested_sentence(results: pd.DataFrame, default: TrainConfig, best: TrainConfig) -> str:
+    """The preset's changes that the search never varied (one value in every run), so that no
+    run of it is evidence for them."""
+    changed = set(changed_settings(default, best).setting)
+    fixed = [c for c in results.columns if c in changed and results[c].astype(str).nunique() == 1]
+    others = sorted(changed - set(results.columns))
+    names = fixed + others
+    if not names:
+        return "Every setting the preset changes was varied in the search."
+    return (f"The search never varied {', '.join(names)}: their values come from the first, "
+            "fixed-iteration search and from common practice, and no run here shows that "
+            "they are the best ones.")
+
+
+def repeat_sentence(results: pd.DataFrame, columns: Sequence[str] = SETTING_COLUMNS) -> str:
+    """What training one setting twice did to its validation BPC (the noise that a single
+    training per setting cannot see), against the lead of the chosen run; '' when no setting
+    was trained twice."""
+    cols = [c for c in columns if c in results.columns]
+    ok = results[results["status"] == "ok"]
+    twice = ok[ok.duplicated(subset=cols, keep=False)]
+    if twice.empty:
+        return ("Each setting was trained once, with one seed: the search cannot tell apart "
+                "settings whose validation BPC differs by a few hundredths.")
+    key = twice[cols].astype(str).agg("|".join, axis=1)
+    spreads = twice.groupby(key)["valid_bpc"].agg(lambda v: v.max() - v.min())
+    group = twice[key == spreads.idxmax()]
+    values = " and ".join(f"{v:.3f}" for v in group["valid_bpc"])
+    its = " and ".join(f"{i:,}" for i in group["iterations"])
+    return (f"One setting was trained twice, on two occasions (reaching {its} iterations in "
+            f"the same budget): its validation BPC came out {values}, {spreads.max():.3f} apart. Differences "
+            "between settings smaller than that are within what retraining alone can do, so "
+            "the search's ranking of its closest runs is not evidence that one is better.")
+
+
 
 
 def search_table(results: pd.DataFrame | None = None, caption: str = SEARCH_CAPTION):
@@ -376,6 +427,34 @@ def results_bullets(scores: Scores, target: float) -> tuple[str, Check]:
     ]), check
 
 
+def answer(best: Checkpoint, scores: Scores, frame: pd.DataFrame, rails: pd.DataFrame,
+           dynamic: str, yardstick: str, target: float, large: str = TEST_LARGE_FILE) -> str:
+    """The section's answer: what ten minutes bought on both test files against the
+    coursework's settings, against the ``yardstick`` rung of the ladder ``frame``, what
+    dynamic evaluation (the rung ``dynamic``) adds, and how many of the sanity samples of the
+    best model (``rails``: a :func:`charlm.studies.sanity.sanity_summary`) derail."""
+    m, cfg = best.meta, best.config
+    b_small, b_large = scores.intervals[BEST, TEST_FILE][0], scores.intervals[BEST, large]
+    d_small, d_large = scores.intervals[DEFAULT, TEST_FILE][0], scores.intervals[DEFAULT, large][0]
+    y, d = frame.set_index("name").loc[yardstick, large], frame.set_index("name").loc[dynamic, large]
+    mine = rails[rails.model.str.startswith(BEST)]
+    derailed = int(mine.derailed.sum())
+    minutes = cfg.budget_minutes or m["wall_time"] / 60
+    return (f"**Answer.** Trained for {minutes:g} minutes on this machine ({m['iterations']:,} "
+            f"iterations of {cfg.batch_size} streams of {cfg.chunk_len} characters), the best "
+            f"setting scores **{b_small:.3f}** bits per character on {TEST_FILE} and "
+            f"**{b_large[0]:.3f}** (95% interval {b_large[1]:.3f}-{b_large[2]:.3f}) on {large}, "
+            f"against {d_small:.3f} and {d_large:.3f} for the coursework's settings with the same "
+            f"text held out: {d_large - b_large[0]:.2f} bits per character less. The target of "
+            f"at most {_num(target)} on {large} is "
+            + ("met" if b_large[0] <= target else "**not met**")
+            + f". It beats {yardstick} ({y:.3f}) by {y - b_large[0]:.3f}; adapting to the test "
+            f"text as that compressor does (dynamic evaluation) takes it to {d:.3f}. "
+            + (f"None of its {int(mine.samples.sum())} test samples derails."
+               if derailed == 0 else
+               f"{derailed} of its {int(mine.samples.sum())} test samples derail."))
+
+
 # ---------------------------------------------------------------- samples
 
 
@@ -389,7 +468,7 @@ def samples(best: Checkpoint, default: Checkpoint, prime: str, predict_len: int,
     return shown
 
 
-__all__ = ["BEST", "BLOCK", "BUDGET_TOLERANCE", "CHANGES_CAPTION", "DEFAULT", "LEVEL", "SEARCH_CAPTION", "Scores",
+__all__ = ["answer", "changes_sentence", "repeat_sentence", "untested_sentence", "BEST", "BLOCK", "BUDGET_TOLERANCE", "CHANGES_CAPTION", "DEFAULT", "LEVEL", "SEARCH_CAPTION", "Scores",
            "changed_settings", "changes_table", "members_sentence", "comparison_bullets", "curve_runs", "curve_title",
            "difference_sentence", "results_bullets", "results_table",
            "run_sentence", "samples", "score_runs", "search_sentence", "search_table",

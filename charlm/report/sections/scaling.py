@@ -1,4 +1,4 @@
-"""Section "studies that outgrow one machine" (notebook 07): the same study on the local pool
+"""Section "studies that outgrow one machine" (Appendix F, notebook 15): the same study on the local pool
 and on a Dask cluster, from a :class:`~charlm.studies.backends.BackendComparison`."""
 
 from __future__ import annotations
@@ -62,8 +62,9 @@ def backends_sentence(cmp: BackendComparison) -> tuple[str, Check]:
             f"once the cluster was up ({cmp.cluster_start_seconds:.1f} s to start), against "
             f"{cmp.pool_seconds:.1f} s on the pool: {cost}, for runs of "
             f"{cmp.mean_run_seconds:.1f} s each on average.")
-    check = Check("where a run trains does not change what it computes: the pool's and the "
-                  "cluster's rows are identical (wall times aside)", observed, cmp.identical)
+    check = Check("on one machine, where a run trains does not change what it computes: the "
+                  "pool's and the cluster's rows are identical (wall times aside)", observed,
+                  cmp.identical)
     return text, check
 
 
