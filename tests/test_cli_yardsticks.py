@@ -58,7 +58,9 @@ def test_the_ladder_reading_names_what_beats_the_coursework_model(frame):
     text = say.ladder_reading(df, "untrained", test="b.txt")
     assert text.startswith("- **The coursework's model**") and "yardsticks" in text
     html = say.ladder_table(df, list(TESTS)).data
-    assert "untrained, dynamic" in html and "training text + adapts" in html
+    assert "untrained, dynamic" in html and "training text + adapts" in html and "seconds" in html
+    short = say.ladder_table(df, list(TESTS), compact=True).data
+    assert "untrained, dynamic" in short and "adapts" not in short and "seconds" not in short
     check = say.dynamic_check(df, "untrained, dynamic", "PPMd order 4", test="b.txt")
     d, p = ladder.rung(df, "untrained, dynamic"), ladder.rung(df, "PPMd order 4")
     assert check.agrees is bool(d["b.txt high"] <= 1.75 and p["b.txt"] - d["b.txt"] >= 0.2)

@@ -71,6 +71,9 @@ def test_words_are_counted_before_and_from_the_first_appendix_heading():
 def test_a_figure_without_a_caption_stops_the_build():
     with pytest.raises(FurnitureError, match="1 image"):
         furnish(f'<h1 id="t">T</h1>{IMG}')
+    # a caption describes only the images of its own section: an earlier one keeps no alt
+    with pytest.raises(FurnitureError, match="1 image"):
+        furnish(f'<h1 id="t">T</h1>{IMG}<h3 id="s">S</h3>{IMG}<p>Figure {{#fig-s}}: S.</p>')
 
 
 def _png() -> str:

@@ -20,6 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report_build import quick_build  # noqa: E402
 
 from charlm.report import build as report  # noqa: E402
+from charlm.report.furniture import NO_ALT, word_count  # noqa: E402
 from charlm.report.display import pre, sample, table_html  # noqa: E402
 from charlm.report.slider import static_slider  # noqa: E402
 
@@ -55,6 +56,9 @@ def built():
     return qb
 
 
+MAIN_WORDS = 7000  # the main text's length, at most (issue 18): a report, not a lab notebook
+
+
 @pytest.fixture(scope="module")
 def page() -> str:
     return built().html_path.read_text()
@@ -65,11 +69,25 @@ def page() -> str:
 
 @pytest.mark.slow
 def test_report_has_every_section(page):
-    for heading in ("The setting", "4.1 Training with the defaults", "4.2 Tuning hyperparameters",
+    for heading in ("The data and the model", "4.1 Training with the defaults", "4.2 Tuning hyperparameters",
                     "4.3 The learning rate", "4.4 Temperature"):
         assert re.search(r"<h2[^>]*>\s*" + re.escape(heading), page), heading
     assert "Risks of automatic text generation" in page and "Who is responsible" in page
     assert "QUICK build" in page  # a smoke build says so at the top
+
+
+@pytest.mark.slow
+def test_report_is_a_document_numbered_captioned_contents_and_short(page):
+    assert NO_ALT not in page and "{#fig-" not in page and "{#tab-" not in page
+    figures = re.findall(r"<strong>Figure (\d+)\.</strong>", page)
+    assert figures and figures == [str(i) for i in range(1, len(figures) + 1)]
+    ids = re.findall(r'<h[1-4] id="([^"]+)"', page)
+    assert len(ids) == len(set(ids))  # every anchor unique
+    nav = page[page.index('<nav class="charlm-toc">'):page.index("</nav>")]
+    assert "Risks of automatic text generation" in nav and "Appendix A" in nav
+    assert nav.count("<ol>") > 3  # the contents list has a second level
+    words = word_count(page)
+    assert words.main <= MAIN_WORDS and words.appendix > 0
 
 
 @pytest.mark.slow

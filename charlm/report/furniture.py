@@ -68,16 +68,20 @@ def number_captions(body: str) -> tuple[str, dict[str, str]]:
 
     events = sorted([(m.start(), "caption", m) for m in _CAPTION.finditer(body)]
                     + [(m.start(), "title", m) for m in _TITLE.finditer(body)]
-                    + [(m.start(), "table", m) for m in _TABLE.finditer(body)],
+                    + [(m.start(), "table", m) for m in _TABLE.finditer(body)]
+                    + [(m.start(), "heading", m) for m in _HEADING.finditer(body)],
                     key=lambda e: e[0])
     waiting = above = None  # a title waiting for its table; the title of the last table
     figures_from = 0  # where the images of the next figure start
     for _, what, m in events:
-        if what == "title":
+        if what == "heading":
+            figures_from = m.end()  # a figure's images follow its section's heading
+        elif what == "title":
             if above is not None:
                 number_title(above)
             waiting, above = m, None
         elif what == "table":
+            figures_from = m.start()
             if above is not None:
                 number_title(above)
             above, waiting = waiting, None
@@ -88,11 +92,11 @@ def number_captions(body: str) -> tuple[str, dict[str, str]]:
             if kind == "Table":
                 above = None  # the paragraph numbers the table; its title stays a title
             labels[cid] = number(kind)
-            if kind == "Figure":  # the images since the previous figure are this one
+            if kind == "Figure":  # the images since the previous caption or heading
                 alt = html.escape(plain(text), quote=True)
                 for img in _IMG_ALT.finditer(body, figures_from, m.start()):
                     edits.append((img.end(1), img.end(0) - 1, alt))
-                figures_from = m.end()
+            figures_from = m.end()
             edits.append((m.start(), m.end(), f'<p class="caption" id="{cid}"><strong>'
                                               f"{labels[cid]}.</strong> {text}</p>"))
     if above is not None:

@@ -111,6 +111,11 @@ def untested_sentence(results: pd.DataFrame, default: TrainConfig, best: TrainCo
             "they are the best ones.")
 
 
+def search_limits(results: pd.DataFrame, default: TrainConfig, best: TrainConfig) -> str:
+    """What the search cannot show: :func:`repeat_sentence`, then :func:`untested_sentence`."""
+    return repeat_sentence(results) + " " + untested_sentence(results, default, best)
+
+
 def repeat_sentence(results: pd.DataFrame, columns: Sequence[str] = SETTING_COLUMNS) -> str:
     """What training one setting twice did to its validation BPC (the noise that a single
     training per setting cannot see), against the lead of the chosen run; '' when no setting
@@ -427,18 +432,15 @@ def results_bullets(scores: Scores, target: float) -> tuple[str, Check]:
     ]), check
 
 
-def answer(best: Checkpoint, scores: Scores, frame: pd.DataFrame, rails: pd.DataFrame,
-           dynamic: str, yardstick: str, target: float, large: str = TEST_LARGE_FILE) -> str:
-    """The section's answer: what ten minutes bought on both test files against the
-    coursework's settings, against the ``yardstick`` rung of the ladder ``frame``, what
-    dynamic evaluation (the rung ``dynamic``) adds, and how many of the sanity samples of the
-    best model (``rails``: a :func:`charlm.studies.sanity.sanity_summary`) derail."""
+def answer(best: Checkpoint, scores: Scores, frame: pd.DataFrame, dynamic: str, yardstick: str,
+           target: float, large: str = TEST_LARGE_FILE) -> str:
+    """The section's answer: what the budget bought on both test files against the
+    coursework's settings, against the ``yardstick`` rung of the ladder ``frame``, and what
+    dynamic evaluation (the rung ``dynamic``) adds."""
     m, cfg = best.meta, best.config
     b_small, b_large = scores.intervals[BEST, TEST_FILE][0], scores.intervals[BEST, large]
     d_small, d_large = scores.intervals[DEFAULT, TEST_FILE][0], scores.intervals[DEFAULT, large][0]
     y, d = frame.set_index("name").loc[yardstick, large], frame.set_index("name").loc[dynamic, large]
-    mine = rails[rails.model.str.startswith(BEST)]
-    derailed = int(mine.derailed.sum())
     minutes = cfg.budget_minutes or m["wall_time"] / 60
     return (f"**Answer.** Trained for {minutes:g} minutes on this machine ({m['iterations']:,} "
             f"iterations of {cfg.batch_size} streams of {cfg.chunk_len} characters), the best "
@@ -449,10 +451,7 @@ def answer(best: Checkpoint, scores: Scores, frame: pd.DataFrame, rails: pd.Data
             f"at most {_num(target)} on {large} is "
             + ("met" if b_large[0] <= target else "**not met**")
             + f". It beats {yardstick} ({y:.3f}) by {y - b_large[0]:.3f}; adapting to the test "
-            f"text as that compressor does (dynamic evaluation) takes it to {d:.3f}. "
-            + (f"None of its {int(mine.samples.sum())} test samples derails."
-               if derailed == 0 else
-               f"{derailed} of its {int(mine.samples.sum())} test samples derail."))
+            f"text as that compressor does (dynamic evaluation) takes it to {d:.3f}.")
 
 
 # ---------------------------------------------------------------- samples
@@ -468,7 +467,7 @@ def samples(best: Checkpoint, default: Checkpoint, prime: str, predict_len: int,
     return shown
 
 
-__all__ = ["answer", "changes_sentence", "repeat_sentence", "untested_sentence", "BEST", "BLOCK", "BUDGET_TOLERANCE", "CHANGES_CAPTION", "DEFAULT", "LEVEL", "SEARCH_CAPTION", "Scores",
+__all__ = ["answer", "changes_sentence", "search_limits", "repeat_sentence", "untested_sentence", "BEST", "BLOCK", "BUDGET_TOLERANCE", "CHANGES_CAPTION", "DEFAULT", "LEVEL", "SEARCH_CAPTION", "Scores",
            "changed_settings", "changes_table", "members_sentence", "comparison_bullets", "curve_runs", "curve_title",
            "difference_sentence", "results_bullets", "results_table",
            "run_sentence", "samples", "score_runs", "search_sentence", "search_table",

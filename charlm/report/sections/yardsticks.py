@@ -19,17 +19,22 @@ KNOWS_SHORT = {NOTHING: "nothing", TRAINING: "training text",
                ADAPTS: "training text + adapts to the test text"}
 
 
-def ladder_table(frame: pd.DataFrame, tests: Sequence[str]):
-    """One row per rung, worst first: BPC (and 95% interval) on each test file, what it knows."""
-    shown = {"model": frame.name, "knows": frame.knows.map(KNOWS_SHORT)}
+def ladder_table(frame: pd.DataFrame, tests: Sequence[str], compact: bool = False):
+    """One row per rung, worst first: BPC (and 95% interval) on each test file, what it knows
+    and the seconds it took; ``compact`` keeps only the model and its scores (the ladder's
+    figure shows what each knows)."""
+    shown = {"model": frame.name}
+    if not compact:
+        shown["knows"] = frame.knows.map(KNOWS_SHORT)
     for t in tests:
         shown[t] = [f"{b:.3f}" if math.isnan(lo) else f"{b:.3f} ({lo:.3f}-{hi:.3f})"
                     for b, lo, hi in zip(frame[t], frame[f"{t} low"], frame[f"{t} high"])]
-    shown["seconds"] = frame.seconds.map(lambda s: f"{s:.1f}")
     caption = ("Bits per character on both test files, worst first; in brackets the 95% "
                "block-bootstrap interval where the model gives each character's probability "
-               "(a compressor gives only a total code length). 'seconds' is the time to fit "
-               "and score, not counting a neural model's training")
+               "(a compressor gives only a total code length)")
+    if not compact:
+        shown["seconds"] = frame.seconds.map(lambda s: f"{s:.1f}")
+        caption += ". 'seconds' is the time to fit and score, not counting a neural model's training"
     return table(pd.DataFrame(shown), caption=caption)
 
 
