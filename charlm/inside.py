@@ -148,6 +148,8 @@ class States:
     def name(self, j: int) -> str:
         """``"cell 2.37"``: the kind of state, the layer (from 1) and the unit in the layer."""
         n = self.cell.shape[1]
+        if not 0 <= j < self.n_units:
+            raise DataError(f"unit {j} is outside 0..{self.n_units - 1}")
         kind, k = ("cell", j) if j < n else ("hidden", j - n)
         return f"{kind} {k // self.hidden_size + 1}.{k % self.hidden_size}"
 

@@ -268,3 +268,28 @@ def test_unit_views_and_the_surprisal_views_render_a_small_model(tmp_path):
     surprisal = say.surprisal_views(text, 5, 60, states.bits, states.bits).data
     assert surprisal.count("<pre") == 3 and ">&lt;</i>" in surprisal and "<said>" not in surprisal
     assert re.search(r"mean \d\.\d\d over the passage", html.unescape(surprisal))
+
+
+def test_live_box_colours_the_typed_text_and_shows_errors_as_text():
+    pytest.importorskip("ipywidgets")
+    torch.manual_seed(0)
+    model = CharRNN(hidden_size=8, n_layers=2)
+    text = 'He said, "Yes (quite)."\n' * 5
+    states = inside.record_states(model, text)
+    found = inside.found_units(inside.unit_search(states, inside.label(text)),
+                               inside.unit_search(inside.record_states(inside.untrained_like(model), text),
+                                                  inside.label(text)))
+    box = say.live_box(model, found, states, "It was")
+    text_box, (pick, number), out = box.children[0], box.children[1].children, box.children[2]
+    first = out.value
+    assert first.startswith("<style>") and first.count("<pre") == 2 and "title=" in first
+    text_box.value = "a <b> & c"
+    assert "&lt;" in out.value and "<b>" not in out.value and out.value != first
+    pick.value = pick.options[1]
+    assert number.value == int(found.iloc[1]["unit"]) and states.name(number.value) in out.value
+    number.value = 20
+    assert "hidden 1.4" in out.value
+    with pytest.raises(Exception, match="unit 32 is outside 0..31"):
+        states.name(32)
+    text_box.value = "bad \x01"
+    assert out.value.startswith('<p style="color:#a00">') and "not in the vocabulary" in out.value
