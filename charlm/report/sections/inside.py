@@ -303,7 +303,8 @@ UNITS_CAPTION = ("The unit whose activation follows each property most closely (
 
 def units_table(found: pd.DataFrame, caption: str = UNITS_CAPTION):
     """:func:`charlm.inside.found_units` as a table."""
-    df = found.drop(columns=["unit"]).rename(columns={"name": "best unit (best model)"})
+    df = found.drop(columns=["unit"]).rename(columns={"name": "best unit (best model)",
+                                                      "control name": "best unit (control)"})
     df["found"] = df["found"].map({True: "yes", False: "no"})
     return table(df, formats={"r": "{:+.3f}", "control r": "{:+.3f}"}, caption=caption)
 
