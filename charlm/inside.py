@@ -98,26 +98,21 @@ def bits_by_kind(bits: Mapping[str, np.ndarray], kinds: np.ndarray) -> pd.DataFr
     :func:`surprisal`); ``kinds``: :func:`char_kinds` of the same text. Columns: ``kind``,
     ``chars``, ``share of chars``, then for each model ``<name> BPC`` (mean bits of that kind)
     and ``<name> share of bits`` (its part of the model's total)."""
-    kinds = np.asarray(kinds)
-    cols: dict[str, list] = {"kind": [*KINDS, "all"]}
-    predicted = None
+    if not bits:
+        raise DataError("bits_by_kind needs the bits of at least one model")
+    predicted = np.asarray(kinds)[1:]  # the first character is never predicted
+    counts = np.bincount(predicted, minlength=len(KINDS))
+    cols: dict[str, list] = {"kind": [*KINDS, "all"], "chars": [*counts, counts.sum()],
+                             "share of chars": [*(counts / counts.sum()), 1.0]}
     for name, b in bits.items():
         b = np.asarray(b, dtype=float)
-        if len(b) == len(kinds):
-            b = b[1:]
-        if len(b) != len(kinds) - 1:
-            raise DataError(f"{name}: {len(b)} bits for a text of {len(kinds)} characters")
-        predicted = kinds[1:]
+        b = b[1:] if len(b) == len(predicted) + 1 else b
+        if len(b) != len(predicted):
+            raise DataError(f"{name}: {len(b)} bits for a text of {len(predicted) + 1} characters")
         sums = np.bincount(predicted, weights=b, minlength=len(KINDS))
-        counts = np.bincount(predicted, minlength=len(KINDS))
         with np.errstate(invalid="ignore", divide="ignore"):
             cols[f"{name} BPC"] = [*(sums / counts), b.mean()]
         cols[f"{name} share of bits"] = [*(sums / sums.sum()), 1.0]
-    if predicted is None:
-        raise DataError("bits_by_kind needs the bits of at least one model")
-    counts = np.bincount(predicted, minlength=len(KINDS))
-    cols["chars"] = [*counts, counts.sum()]
-    cols["share of chars"] = [*(counts / counts.sum()), 1.0]
     order = ["kind", "chars", "share of chars"] + [k for k in cols if k.endswith(("BPC", "bits"))]
     return pd.DataFrame(cols)[order]
 

@@ -144,12 +144,17 @@ def _kinds_frame() -> pd.DataFrame:
 
 def test_the_kinds_paragraph_is_computed_from_the_table():
     text = say.kinds_paragraph(_kinds_frame(), "default", "best", "n-gram")
-    assert "first letter is 16% of the characters but" in text
+    assert text.startswith("The bits go where a word begins: a word's first letter is 16% of the "
+                           "characters but 33% of the best's bits (3.80 bits each)")
     # the saving: inside-word letters 570 * 0.8 = 456 of 570*0.8+160*0.3+25+5.6+38.5+52.8+47 bits
     assert "the largest part of the saving" in text and "is on letters inside words (2.30 to 1.50" in text
     assert "steepest fall per character among kinds of at least 1% of the text is on newlines" in text
     assert "gains most on newlines (+2.30 bits each" in text  # the 1-char digit row is left out
     assert "least on spaces (+0.07, ahead of the n-gram there)" in text
+    cheap = _kinds_frame()
+    cheap.loc[0, "best share of bits"] = 0.1
+    assert say.kinds_paragraph(cheap, "default", "best", "n-gram").startswith(
+        "A word's first letter is 16% of the characters and 10% of the best's bits")
 
 
 # ---------------------------------------------------------------- the labellers

@@ -257,8 +257,10 @@ def kinds_paragraph(df: pd.DataFrame, default: str, best: str, ngram: str) -> st
     ``best``, ``ngram``: the model names of its columns)."""
     rows = df.set_index("kind")
     first, inner = rows.loc["first letter of a word"], rows.loc["letter inside a word"]
-    out = [f"The bits go where the next word begins. A word's first letter is "
-           f"{_pct(first['share of chars'])} of the characters but {_pct(first[f'{best} share of bits'])} "
+    costly = first[f"{best} share of bits"] > first["share of chars"]
+    out = [f"{'The bits go where a word begins: a' if costly else 'A'} word's first letter is "
+           f"{_pct(first['share of chars'])} of the characters {'but' if costly else 'and'} "
+           f"{_pct(first[f'{best} share of bits'])} "
            f"of the {best}'s bits ({first[f'{best} BPC']:.2f} bits each); a letter inside a word is "
            f"{_pct(inner['share of chars'])} of the characters and takes "
            f"{_pct(inner[f'{best} share of bits'])} ({inner[f'{best} BPC']:.2f} bits each)."]
