@@ -298,3 +298,11 @@ def test_live_box_colours_the_typed_text_and_shows_errors_as_text():
         states.name(32)
     text_box.value = "bad \x01"
     assert out.value.startswith('<p style="color:#a00">') and "not in the vocabulary" in out.value
+
+
+def test_recording_sentence_says_whether_the_pass_kept_to_the_limit():
+    rec = say.Recording(None, np.zeros(180_415), {}, 33.64, 3.7, 1)
+    text = say.recording_sentence(rec)
+    assert "all 180,415 characters" in text and "took 33.6 s with 1 torch thread (within the 60 s" in text
+    slow = say.recording_sentence(say.Recording(None, np.zeros(10), {}, 61.0, 1.0, 2))
+    assert "2 torch threads (**over** the 60 s allowed)" in slow

@@ -1,9 +1,9 @@
 """Section "inside the model" (notebook 08): coloured text, the bits-by-kind table and its
 paragraph, the unit search's table and sentences, and the live text box for JupyterLab.
 
-The coloured text is static HTML: one ``<span>`` per character with a CSS class for its colour
+The coloured text is static HTML: one element per character with a CSS class for its colour
 bin and a ``title`` holding its value (the bits, shown on hover), every character escaped with
-:func:`html.escape`. It needs no script and no network; newlines show as a visible mark before
+:func:`html.escape` (see :func:`coloured_html`). It needs no script and no network; newlines show as a visible mark before
 the line break, every colour (the lightest too) is a tint, so that spaces show as coloured
 boxes, and the print rules keep the backgrounds on paper.
 """
@@ -26,7 +26,7 @@ from ...inside import (FOUND_MARGIN, KIND_RULES, KINDS, States, label, record_st
                        unit_search, untrained_like)
 from ...presets import preset
 from ...runs import cached_run, torch_threads
-from ..display import table
+from ..display import plural, table
 
 # ---------------------------------------------------------------- the models and the pass
 
@@ -72,7 +72,7 @@ def recording_sentence(rec: Recording, limit: float = 60.0) -> str:
     verdict = "within" if rec.seconds_best <= limit else "**over**"
     return (f"Recording the best model's cell and hidden states over all {n:,} characters and "
             f"scoring them in the same pass took {rec.seconds_best:.1f} s with "
-            f"{rec.threads} torch thread{'s' if rec.threads != 1 else ''} ({verdict} the "
+            f"{plural(rec.threads, 'torch thread')} ({verdict} the "
             f"{limit:g} s allowed); scoring them with the default model took "
             f"{rec.seconds_default:.1f} s.")
 
