@@ -417,3 +417,32 @@ def plot_two_corpora(runs, other, path: str | Path, smooth_window: int = 1, titl
                "plot_every": other.plot_every}]
     title = title or f"The 4.1 setting on two corpora (moving average of {smooth_window} points)"
     return plot_loss_curves(curves, path, title=title, smooth_window=smooth_window)
+
+
+def plot_bits_by_kind(df, path: str | Path | None = None, title: str | None = None):
+    """Two panels from :func:`charlm.inside.bits_by_kind`: left, each model's bits per
+    character of each kind; right, each kind's share of each model's bits beside its share of
+    the characters (grey). Kinds run down the y axis; the total row is left out."""
+    kinds = df[df["kind"] != "all"]
+    models = [c[:-len(" BPC")] for c in df.columns if c.endswith(" BPC")]
+    y = np.arange(len(kinds))
+    height = 0.8 / (len(models) + 1)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8), sharey=True)
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for k, name in enumerate(models):
+        left.barh(y + k * height, kinds[f"{name} BPC"], height, label=name, color=colours[k])
+        right.barh(y + (k + 1) * height, 100 * kinds[f"{name} share of bits"], height,
+                   color=colours[k])
+    right.barh(y, 100 * kinds["share of chars"], height, color="#999", label="share of characters")
+    left.set_yticks(y + height * (len(models) - 1) / 2, kinds["kind"])
+    left.invert_yaxis()
+    left.set_xlabel("bits per character of that kind")
+    right.set_xlabel("% of the model's bits (grey: % of the characters)")
+    left.legend(loc="lower right", fontsize=8)
+    for ax in (left, right):
+        ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title or "Where the bits go: dickens_test_large.txt by kind of character")
+    fig.tight_layout()
+    if path is not None:
+        save_figure(fig, path)
+    return fig
