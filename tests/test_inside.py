@@ -1,4 +1,4 @@
-"""Inside the model (notebook 08): the coloured text, the kinds of character, the labellers, the
+"""Inside the model (notebook 07): the coloured text, the kinds of character, the labellers, the
 recorded states and the unit search."""
 
 from __future__ import annotations

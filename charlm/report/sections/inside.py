@@ -1,4 +1,4 @@
-"""Section "inside the model" (notebook 08): coloured text, the bits-by-kind table and its
+"""Section "inside the model" (notebook 07): coloured text, the bits-by-kind table and its
 paragraph, the unit search's table and sentences, and the live text box for JupyterLab.
 
 The coloured text is static HTML: one element per character with a CSS class for its colour
