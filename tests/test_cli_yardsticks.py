@@ -57,6 +57,10 @@ def test_the_ladder_reading_names_what_beats_the_coursework_model(frame):
     df, _ = frame
     text = say.ladder_reading(df, "untrained", test="b.txt")
     assert text.startswith("- **The coursework's model**") and "yardsticks" in text
+    short = say.ladder_reading(df, "untrained", test="b.txt", best="untrained",
+                               dynamic="untrained, dynamic", yardsticks=False)
+    assert "The coursework's model" not in short and "Adapting as it reads" not in short
+    assert short.startswith("- **Ten minutes of training**") and "**Dynamic evaluation**" in short
     html = say.ladder_table(df, list(TESTS)).data
     assert "untrained, dynamic" in html and "training text + adapts" in html and "seconds" in html
     short = say.ladder_table(df, list(TESTS), compact=True).data

@@ -66,6 +66,8 @@ def test_words_are_counted_before_and_from_the_first_appendix_heading():
             '<h2 id="Appendix-A">Appendix A: build</h2><p>five six</p>')
     assert word_count(body) == WordCount(main=5, appendix=5)
     assert word_count("<p>a b</p>").appendix == 0
+    # coloured text wraps each character in a span: still one word
+    assert word_count('<pre><span>w</span><span>o</span>rd <b>two</b></pre>').main == 2
 
 
 def test_a_figure_without_a_caption_stops_the_build():

@@ -33,6 +33,7 @@ _IMG_ALT = re.compile(r'(<img\b[^>]*?\balt=")' + re.escape(NO_ALT) + '"')
 _REFERENCE = re.compile(r'<a href="#((?:fig|tab)-[\w.-]+)"></a>')
 _HEADING = re.compile(r'<(h[1-4]) id="([^"]*)">(.*?)</\1>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
+_INLINE = re.compile(r"</?(?:span|a|em|strong|b|i|code|sub|sup|mark|small)\b[^>]*>", re.I)
 _SKIP = re.compile(r"<(head|style|script|nav|math)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
 
 
@@ -176,8 +177,11 @@ def word_count(body: str) -> WordCount:
     start = re.search(r'<h2 id="[^"]*">\s*' + APPENDIX, text)
     cut = start.start() if start else len(text)
 
-    def words(part: str) -> int:  # a tag separates words (a cell's text from the next)
-        return len(html.unescape(_TAG.sub(" ", part)).replace("¶", " ").split())
+    def words(part: str) -> int:
+        # an inline tag sits inside a word (coloured text wraps single characters); any other
+        # tag separates words (a table cell's text from the next)
+        part = _TAG.sub(" ", _INLINE.sub("", part))
+        return len(html.unescape(part).replace("¶", " ").split())
     return WordCount(words(text[:cut]), words(text[cut:]))
 
 

@@ -45,10 +45,12 @@ def _best_of(frame: pd.DataFrame, knows: str, kind: str | None = None) -> pd.Ser
 
 
 def ladder_reading(frame: pd.DataFrame, coursework: str, test: str = TEST_LARGE_FILE,
-                   best: str | None = None, dynamic: str | None = None) -> str:
+                   best: str | None = None, dynamic: str | None = None,
+                   yardsticks: bool = True) -> str:
     """What the ladder says on ``test``, as bullets: what the coursework's model beats and what
-    beats it; and, when given, what the best model's training buys over the strongest
-    yardstick, and what dynamic evaluation adds."""
+    beats it, and the strongest yardsticks (unless ``yardsticks`` is false, where a reader has
+    read them already); and, when given, what the best model's training buys over the
+    strongest yardstick, and what dynamic evaluation adds."""
     c = rung(frame, coursework)
     others = frame[~frame.name.isin([coursework, best, dynamic])]
     beaten = others[others[test] > c[test]]
@@ -66,11 +68,11 @@ def ladder_reading(frame: pd.DataFrame, coursework: str, test: str = TEST_LARGE_
                  + (f" ({named(beaten)})" if 0 < len(beaten) <= 3 else "")
                  + f" and loses to {len(beating)}, from {named(beating.iloc[:1])} to "
                  f"{named(beating.iloc[-1:])}.")
-    lines = [text]
-    if ngram is not None:
+    lines = [text] if yardsticks else []
+    if ngram is not None and yardsticks:
         lines.append(f"**Knowing only the training text**, the strongest yardstick is "
                      f"{ngram['name']} ({ngram[test]:.3f}); it counts, it does not adapt.")
-    if comp is not None:
+    if comp is not None and yardsticks:
         lines.append(f"**Adapting as it reads**, {comp['name']} scores {comp[test]:.3f} in "
                      f"{comp['seconds']:.1f} seconds: it learns the test text's own names and "
                      f"phrases while it codes them, which no static model can.")
