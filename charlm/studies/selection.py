@@ -219,6 +219,12 @@ class SeedSpread:
     gain_single: float  # the same difference in the study's single-seed runs
     spread: float  # the largest range over the seeds among the settings
 
+    @property
+    def compared(self) -> bool:
+        """Whether a chosen setting other than the base has several seeds, and the base too."""
+        have = set(self.table["setting"])
+        return self.chosen != self.base and {self.chosen, self.base} <= have
+
 
 def seed_spread(study: pd.DataFrame, seeds: pd.DataFrame, base: TrainConfig,
                 chosen: TrainConfig | None, varied: Sequence[str], metric: str) -> SeedSpread:

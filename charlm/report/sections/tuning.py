@@ -21,7 +21,7 @@ from ...corpora import TEST_FILE, TRAIN_FILE
 from ...data import SPLIT_BLOCK
 from ...studies.selection import Optimism, SeedSpread, SelectionAnalysis
 from ...studies.summary import best_row, format_value, study_table, varied_label
-from ..display import bullets, table
+from ..display import bullets, plural, table
 
 CHANCE = 0.03  # a gain below this many bits per character may be chance (one seed per run)
 NEGLIGIBLE = 0.01  # an optimism below this many bits per character is negligible
@@ -72,7 +72,7 @@ def answer(df: pd.DataFrame, configs: Sequence[TrainConfig], base: TrainConfig,
             text += f", {best['bpc_test']:.3f} against {base_row['bpc_test']:.3f} on {TEST_FILE}"
         text += (f", with {best['n_params'] / base_row['n_params']:.1f} times the parameters and "
                  f"{best['wall_time_s'] / base_row['wall_time_s']:.1f} times the training time.")
-    if seeds is not None and len(seeds.table) and label != "base":
+    if seeds is not None and seeds.compared and label == seeds.chosen:
         n = int(seeds.table["seeds"].min())
         real = seeds.gain > seeds.spread
         text += (f" Over {n} seeds each, it beats the base by {seeds.gain:.3f} bits on average, "
@@ -196,7 +196,7 @@ def _best_value(runs: Sequence[tuple[Any, float, float]]) -> Any:
 def _against(gap: float, noise: float | None, chance: float) -> str:
     """How a gap between two single-seed runs compares with the seed-to-seed range ``noise``
     (or, unmeasured, with ``chance``)."""
-    if noise is None:
+    if noise is None or math.isnan(noise):
         return " (a difference this small may be chance: one seed per run)" if gap < chance else ""
     if gap > noise:
         return f", more than the seed-to-seed range ({noise:.3f})"
@@ -207,7 +207,7 @@ def learned(effects: Mapping[str, Sequence[tuple[Any, float, float]]], base: Tra
             varied: Sequence[str], noise: float | None = None, chance: float = CHANCE) -> str:
     """Bullets: for each parameter, how BPC moves with it and how its best value compares with
     the base value, against the seed-to-seed range ``noise`` (:class:`SeedSpread`'s
-    ``spread``; None: unmeasured, and gains below ``chance`` are flagged); and, when several
+    ``spread``; None or NaN: unmeasured, and gains below ``chance`` are flagged); and, when several
     parameters improve on the base, that their combination is untested."""
     lines = []
     for p in varied:
@@ -253,16 +253,14 @@ def seed_variation(seeds: SeedSpread) -> str:
             + " and ".join(f"{'the base' if r.setting == seeds.base else r.setting} scores from "
                            f"{r.low:.3f} to {r.high:.3f} on {on} (standard deviation {r.std:.3f})"
                            for r in t.itertuples()) + ".")
-    if seeds.chosen != seeds.base:
+    if seeds.compared:
         text += (f" The chosen setting's gain, {seeds.gain_single:.3f} bits with one seed and "
                  f"{seeds.gain:.3f} on average over the seeds, "
                  + ("exceeds" if seeds.gain > seeds.spread else "does not exceed")
                  + f" the larger range ({seeds.spread:.3f}).")
-    return text + (" Three seeds give only a rough measure, and the other settings were trained "
-                   "once; a difference between them smaller than about this range is not an order."
-                   if int(t["seeds"].min()) <= 3 else
-                   " The other settings were trained once; a difference between them smaller "
-                   "than about this range is not an order.")
+    return text + (f" With {plural(int(t['seeds'].min()), 'seed')} per setting the measure is "
+                   "rough, and the other settings were trained once: a difference between them "
+                   "smaller than about this range is not an order.")
 
 
 def seeds_caption(seeds: SeedSpread) -> str:
