@@ -12,7 +12,7 @@ import torch
 
 from charlm import TrainConfig
 from charlm.model import CharRNN
-from charlm.report.claims import default_run_checks
+from charlm.report.claims import Check, default_run_checks
 from charlm.report.plots import plot_default_loss, plot_lr_curves
 from charlm.report.sections import default_run, learning_rate, setting
 from charlm.studies.summary import curve_stats
@@ -195,43 +195,73 @@ def test_curves_join_configs_rows_and_histories():
     assert list(frame.columns) == list(learning_rate.STATS_COLUMNS.values())
     assert list(frame["lr"]) == ["0.001", "0.01", "0.1"]
     html = learning_rate.stats_table(stats).data
-    assert learning_rate.STATS_CAPTION in html and "2.400" in html
+    assert "2.400" in html and "status" in html and "first loss" not in html  # a run diverged
+    assert "status" not in learning_rate.stats_table(stats[:2]).data
+    assert list(learning_rate.stats_frame(stats, ["lr", "final"]).columns) == ["lr", "final loss"]
 
 
-def test_smoothed_intro():
-    assert learning_rate.smoothed_intro(10, 10) == (
-        "The same curves as a moving average over 10 points (100 iterations), with the y axis cut "
-        "to the range where they differ:")
-    assert learning_rate.smoothed_intro(1, 10).startswith("The same curves, unsmoothed,")
+def test_captions_of_the_two_charts():
+    assert learning_rate.curves_caption(10) == (
+        "Figure {#fig-43-loss-by-lr}: Training loss (nats per character) against iteration, one "
+        "curve per learning rate; each point is the mean loss of 10 iterations.")
+    assert learning_rate.smoothed_caption(10, 10) == (
+        "Figure {#fig-43-loss-by-lr-smoothed}: The same curves as a moving average over 10 points "
+        "(100 iterations), with the loss axis cut to the range where they differ.")
+    assert "The same curves, unsmoothed, with" in learning_rate.smoothed_caption(1, 10)
 
 
-def _stat(lr, final, rise=0.0, roughness=0.01, status="ok", bpc=2.5):
-    return {"lr": lr, "final": final, "rise": rise, "roughness": roughness, "status": status, "bpc": bpc}
+def _stat(lr, final, rise=0.0, roughness=0.01, status="ok", bpc=2.5, early=None):
+    return {"lr": lr, "final": final, "rise": rise, "roughness": roughness, "status": status,
+            "bpc": bpc, "early": final + 0.5 if early is None else early, "n_epochs": 3000}
 
 
-def test_discussion_ranks_the_finished_runs():
-    stats = [_stat(0.0001, 2.36), _stat(0.005, 1.71, bpc=2.478), _stat(0.1, 2.30, rise=0.15, roughness=0.05)]
-    assert learning_rate.discussion(stats) == (
-        "In this run the lowest final loss came from **lr = 0.005** (1.71 nats, BPC 2.478) and the "
-        "highest from **lr = 0.0001** (2.36 nats). The curve that swung back up the most is "
-        "lr = 0.1 (its smoothed loss climbed 0.15 nats above its lowest point so far), and the "
-        "jumpiest second half belongs to lr = 0.1 (point-to-point spread 0.050).")
-    tie = [_stat(0.0001, 2.355), _stat(0.005, 1.71, bpc=2.478), _stat(0.1, 2.342, roughness=0.07)]
-    assert ("highest from **lr = 0.0001** (2.35 nats), in a tie with lr = 0.1 (2.34): 0.013 nats "
-            "apart, less than their curves' spread from point to point (0.070).") in \
-        learning_rate.discussion(tie)
-    one_failed = learning_rate.discussion(stats + [_stat(1.0, math.nan, status="diverged")])
+def test_answer_reads_the_curves_and_says_tie_where_there_is_one():
+    stats = [_stat(0.0001, 2.36, early=2.9), _stat(0.005, 1.71, bpc=2.478, early=1.95),
+             _stat(0.1, 2.30, rise=0.15, roughness=0.05, early=2.4)]
+    assert learning_rate.answer(stats) == (
+        "**Answer.** 3 models, the same but for the learning rate (0.0001, 0.005, 0.1), trained "
+        "3,000 iterations each. The slowest to learn is **lr = 0.0001**: a quarter of the way in, its "
+        "smoothed loss is 2.90 nats, against 1.95 for lr = 0.005. The least stable is **lr = 0.1**: "
+        "after the first quarter its smoothed loss climbs back 0.15 nats, and its curve is the "
+        "jumpiest (0.050 nats from point to point). **lr = 0.005** ends lowest (1.71 nats, BPC 2.478 "
+        "on dickens_test.txt). **lr = 0.0001** ends highest (2.36 nats).")
+    # the reference's "0.0001 ended highest": 0.013 apart, less than the jumpiness: a tie
+    tie = [_stat(0.0001, 2.355), _stat(0.005, 1.71, bpc=2.464, roughness=0.066),
+           _stat(0.01, 1.733, bpc=2.536, roughness=0.069), _stat(0.1, 2.342, roughness=0.079)]
+    text = learning_rate.answer(tie)
+    assert ("lr = 0.0001 and 0.1 end highest in a tie (2.35 and 2.34 nats: 0.013 apart, less than "
+            "their curves' jumpiness, 0.079).") in text
+    assert ("lr = 0.005 and 0.01 end lowest in a tie (1.71 and 1.73 nats: 0.023 apart, less than "
+            "their curves' jumpiness, 0.069); BPC 2.464 and 2.536 on dickens_test.txt.") in text
+    calm = learning_rate.answer([_stat(0.001, 2.0, rise=0.2, roughness=0.01),
+                                 _stat(0.1, 2.5, rise=0.1, roughness=0.09)])
+    assert "climbs back 0.20 nats; the jumpiest curve is lr = 0.1's (0.090 nats from point to point)." in calm
+    one_failed = learning_rate.answer(stats + [_stat(1.0, math.nan, status="diverged")])
     assert one_failed.endswith("**1 run did not finish normally** (see the status column).")
-    two_failed = learning_rate.discussion(stats + [_stat(1.0, math.nan, status="diverged")] * 2)
-    assert "**2 runs did not finish normally**" in two_failed
+    assert "**2 runs did not finish normally**" in learning_rate.answer(
+        stats + [_stat(1.0, math.nan, status="diverged")] * 2)
 
 
-def test_discussion_with_one_or_no_finished_run():
-    only = learning_rate.discussion([_stat(0.01, 1.9, bpc=2.7), _stat(0.1, math.nan, status="diverged")])
-    assert only.startswith("Only **lr = 0.01** finished normally (1.90 nats, BPC 2.700)")
-    assert "**1 run did not finish normally**" in only
-    assert learning_rate.discussion([_stat(0.1, math.nan, status="diverged")]) == \
-        "No run of this study finished normally; see the status column."
+def test_answer_with_one_or_no_finished_run():
+    only = learning_rate.answer([_stat(0.01, 1.9), _stat(0.1, math.nan, status="diverged")])
+    assert only == ("**Answer.** 2 models, the same but for the learning rate (0.01, 0.1), trained "
+                    "3,000 iterations each. Fewer than two finished normally, so there is nothing to "
+                    "compare; see the status of each run below.")
+    assert learning_rate.answer([]).startswith("**Answer.** This study has no runs.")
+
+
+def test_checks_summary_counts_and_names_the_undecided():
+    checks = [Check("the coursework: too small learns slowly (rule)", "yes", True),
+              Check("the reference: lr 0.0001 ended highest", "a tie: lr=0.0001 ...", None),
+              Check("the reference: lr 0.1 plateaued around 2.3 nats (agreement = within 0.25)",
+                    "2.9", False)]
+    assert learning_rate.checks_summary(checks) == (
+        "Of the 3 claims of the coursework and the reference write-up checked against these curves, "
+        "1 holds; these do not: “the reference: lr 0.1 plateaued around 2.3 nats” (here: 2.9); "
+        "undecided: “the reference: lr 0.0001 ended highest” (a tie here).")
+    assert learning_rate.checks_summary(checks[:1] * 2).endswith("curves, 2 hold.")
+    assert learning_rate.checks_summary([Check("x; agreement = y", "n/a: other length", None)]) \
+        .endswith("0 hold; undecided: “x” (n/a: other length).")
 
 
 # ------------------------------------------------------------------ the figures

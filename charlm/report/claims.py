@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..studies.sanity import binomial_tail
-from ..studies.summary import curve_stats
+from ..studies.summary import curve_stats, tied_end
 
 
 @dataclass(frozen=True)
@@ -127,17 +127,13 @@ def lr_checks(runs: Sequence[Mapping[str, Any]], reference_epochs: int = 3000) -
         worst = max(runs, key=lambda r: r["final"] if r["status"] == "ok" else math.inf)
         if worst["status"] != "ok":
             return f"highest: lr={worst['lr']:g} ({worst['status']})", float(worst["lr"]) == 0.0001
-        text = f"highest: lr={worst['lr']:g} ({worst['final']:.2f})"
-        rest = [r for r in ok if r is not worst]
-        if rest:
-            # a gap smaller than the curves' own point-to-point jumpiness is a tie, not an order
-            second = max(rest, key=lambda r: r["final"])
-            gap, jump = worst["final"] - second["final"], max(worst["roughness"], second["roughness"])
-            if gap < jump:
-                return (f"a tie: lr={worst['lr']:g} ({worst['final']:.3f}) and "
-                        f"lr={second['lr']:g} ({second['final']:.3f}) differ by {gap:.3f} nats, "
-                        f"less than their curves' spread from point to point ({jump:.3f})", None)
-        return text, float(worst["lr"]) == 0.0001
+        tie = tied_end(ok)  # a gap below the curves' own jumpiness is a tie, not an order
+        if tie:
+            top, second, gap, jump = tie
+            return (f"a tie: lr={top['lr']:g} ({top['final']:.3f}) and "
+                    f"lr={second['lr']:g} ({second['final']:.3f}) differ by {gap:.3f} nats, "
+                    f"less than their curves' spread from point to point ({jump:.3f})", None)
+        return f"highest: lr={worst['lr']:g} ({worst['final']:.2f})", float(worst["lr"]) == 0.0001
 
     def value(lr: float, target: float):
         r = by_lr[lr]

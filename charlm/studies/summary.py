@@ -11,6 +11,8 @@ import numpy as np
 
 import pandas as pd
 
+from ..runs import run_key
+
 
 # ---------------------------------------------------------------- loss curves
 
@@ -58,6 +60,32 @@ def curve_stats(history: Sequence[float], plot_every: int, smooth_window: int = 
     )
 
 
+def tied_end(stats: Sequence[Mapping[str, Any]], highest: bool = True
+             ) -> tuple[Mapping[str, Any], Mapping[str, Any], float, float] | None:
+    """The two curves that end highest (or lowest), when they are a tie:
+    ``(first, runner_up, gap, jump)``.
+
+    ``stats``: :func:`curve_stats` mappings (of finished runs). The gap between the two
+    ``final`` losses is a tie when it is smaller than the larger of the two curves' own
+    point-to-point jumpiness (``roughness``): a difference below the noise of the curves is not
+    an order. None with fewer than two curves, or when the gap is not a tie.
+    """
+    if len(stats) < 2:
+        return None
+    first, second = sorted(stats, key=lambda s: s["final"], reverse=highest)[:2]
+    gap, jump = abs(first["final"] - second["final"]), max(first["roughness"], second["roughness"])
+    return (first, second, gap, jump) if gap < jump else None
+
+
+def final_losses(configs: Sequence[Any], histories: Mapping[str, Sequence[float]],
+                 key: Any = None) -> list[float]:
+    """The report's final loss of each run (:func:`curve_stats`: the mean of the last tenth of
+    its loss history), from ``histories`` by ``key(config)`` (default: the run key); NaN for a
+    run without a history."""
+    key = key or run_key
+    return [curve_stats(histories.get(key(c), []), c.plot_every)["final"] for c in configs]
+
+
 def zoom_ylim(stats: Iterable[Mapping[str, float]], margin: float = 0.1) -> tuple[float, float] | None:
     """A y-range that shows the second half of the curves (from the lowest smoothed point to a
     little above the highest 'early' value), for a zoomed view when curves overlap."""
@@ -91,9 +119,12 @@ def _same(a: Any, b: Any) -> bool:
     return a == b
 
 
-def study_table(df, base: Mapping[str, Any], params: Sequence[str]):
-    """The report's table of a study: setting, hyperparameters, outcome, BPC and minutes.
+def study_table(df, base: Mapping[str, Any], params: Sequence[str],
+                final: Sequence[float] | None = None):
+    """The report's table of a study: setting, hyperparameters, outcome, losses, BPC and minutes.
 
+    ``final``: the report's final loss of each run (:func:`final_losses`); without it the table
+    has no final-loss column (the log's ``final_loss`` is only the last point of the history).
     The validation BPC column is there when some run of the study had a validation split.
     """
     out = pd.DataFrame({
@@ -101,11 +132,13 @@ def study_table(df, base: Mapping[str, Any], params: Sequence[str]):
         "cell": df["cell"], "hidden_size": df["hidden_size"], "n_layers": df["n_layers"],
         "lr": [f"{v:g}" for v in df["lr"]], "iterations": df["iterations"],
         "parameters": df["n_params"], "status": df["status"],
-        "min loss": df["min_loss"], "final loss": df["final_loss"],
+        "min loss": df["min_loss"], "final loss": list(final) if final is not None else math.nan,
         "BPC (valid)": df["bpc_valid"], "BPC (test)": df["bpc_test"],
         "minutes": df["wall_time_s"] / 60,
     })
-    return out if df["bpc_valid"].notna().any() else out.drop(columns="BPC (valid)")
+    drop = ([] if df["bpc_valid"].notna().any() else ["BPC (valid)"]) + ([] if final is not None
+                                                                          else ["final loss"])
+    return out.drop(columns=drop)
 
 
 def selection_metric(df) -> str:
@@ -119,6 +152,13 @@ def best_row(df, metric: str = "bpc_test"):
     """The finished run with the lowest ``metric`` (a BPC column; None if there is none)."""
     ok = df[(df["status"] == "ok") & df[metric].notna()]
     return None if ok.empty else ok.loc[ok[metric].idxmin()]
+
+
+def chosen_config(df, configs: Sequence[Any], metric: str = "bpc_test"):
+    """The config of :func:`best_row` (``df``: one row per config, in order); None if no run
+    finished."""
+    best = best_row(df.reset_index(drop=True), metric)
+    return None if best is None else configs[int(best.name)]
 
 
 def varied_params(configs: Sequence[Any], base: Any) -> list[str]:
@@ -148,5 +188,5 @@ def format_value(v: Any) -> str:
 
 
 
-__all__ = ["best_row", "curve_stats", "format_value", "param_effects", "selection_metric", "smooth",
-           "study_table", "valid_bpc_at", "varied_label", "varied_params", "zoom_ylim"]
+__all__ = ["best_row", "chosen_config", "curve_stats", "final_losses", "format_value", "param_effects", "selection_metric", "smooth",
+           "study_table", "tied_end", "valid_bpc_at", "varied_label", "varied_params", "zoom_ylim"]

@@ -11,17 +11,19 @@ import pandas as pd
 
 from ...config import TrainConfig
 from ...runs import run_key
-from ...studies.summary import curve_stats
+from ...corpora import TEST_FILE
+from ...studies.summary import curve_stats, tied_end
+from ..claims import Check
 from ..display import plural, table
 
 # a rate that would need at least this many same-direction steps to move a weight by its
 # initial range is expected to learn slowly
 SLOW_STEPS = 100
-STATS_CAPTION = ("Per learning rate: losses in nats per character, BPC in bits per character on "
-                 "dickens_test.txt")
 STATS_COLUMNS = {"lr": "lr", "status": "status", "start": "first loss", "early": "loss at 1/4 (smoothed)",
                  "final": "final loss", "min_smoothed": "lowest (smoothed)", "rise": "largest climb",
                  "roughness": "jumpiness", "bpc": "BPC (test)"}
+# the columns of the main text's table (status is added when some run did not finish)
+MAIN_STATS = ("lr", "early", "final", "rise", "roughness", "bpc")
 
 
 def step_scale(hidden_size: int, lrs: Sequence[float], slow_steps: int = SLOW_STEPS) -> str:
@@ -89,68 +91,116 @@ def study_stats(runs: Sequence[Mapping[str, Any]], smooth_window: int) -> list[d
                  status=r["status"], n_epochs=r["n_epochs"], bpc=r["bpc"]) for r in runs]
 
 
-def smoothed_intro(smooth_window: int, plot_every: int) -> str:
-    """The sentence above the smoothed, zoomed chart."""
-    if smooth_window <= 1:
-        return "The same curves, unsmoothed, with the y axis cut to the range where they differ:"
-    return (f"The same curves as a moving average over {smooth_window} points "
-            f"({smooth_window * plot_every} iterations), with the y axis cut to the range where "
-            "they differ:")
+def curves_caption(plot_every: int) -> str:
+    """The caption of the chart of the raw training-loss curves."""
+    return ("Figure {#fig-43-loss-by-lr}: Training loss (nats per character) against iteration, "
+            f"one curve per learning rate; each point is the mean loss of {plot_every} iterations.")
 
 
-def stats_frame(stats: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
-    """The table of :func:`study_stats`: one row per learning rate, columns named for readers."""
-    frame = pd.DataFrame([{label: s[key] for key, label in STATS_COLUMNS.items()} for s in stats],
-                         columns=list(STATS_COLUMNS.values()))
+def smoothed_caption(smooth_window: int, plot_every: int) -> str:
+    """The caption of the smoothed, zoomed chart."""
+    how = ("The same curves, unsmoothed" if smooth_window <= 1 else
+           f"The same curves as a moving average over {smooth_window} points "
+           f"({smooth_window * plot_every} iterations)")
+    return ("Figure {#fig-43-loss-by-lr-smoothed}: " + how + ", with the loss axis cut to the "
+            "range where they differ.")
+
+
+def stats_frame(stats: Sequence[Mapping[str, Any]], keys: Sequence[str] | None = None) -> pd.DataFrame:
+    """The table of :func:`study_stats`: one row per learning rate, columns named for readers
+    (``keys``: the :data:`STATS_COLUMNS` to show, all by default)."""
+    keys = list(keys or STATS_COLUMNS)
+    frame = pd.DataFrame([{STATS_COLUMNS[k]: s[k] for k in keys} for s in stats],
+                         columns=[STATS_COLUMNS[k] for k in keys])
     frame["lr"] = [f"{v:g}" for v in frame["lr"]]
     return frame
 
 
-def stats_table(stats: Sequence[Mapping[str, Any]], caption: str = STATS_CAPTION):
-    """:func:`stats_frame` as a table, three decimals."""
-    return table(stats_frame(stats), floatfmt="{:.3f}", caption=caption)
+def stats_table(stats: Sequence[Mapping[str, Any]]):
+    """The main text's columns of :func:`stats_frame` (:data:`MAIN_STATS`, with the status when
+    some run did not finish) as a table, three decimals."""
+    keys = list(MAIN_STATS)
+    if any(s["status"] != "ok" for s in stats):
+        keys.insert(1, "status")
+    return table(stats_frame(stats, keys), floatfmt="{:.3f}")
 
 
-def discussion(stats: Sequence[Mapping[str, Any]]) -> str:
-    """Which rate ended lowest and highest, which swung back up most and which was jumpiest
-    (runs that did not finish normally are left out, and counted)."""
+def answer(stats: Sequence[Mapping[str, Any]]) -> str:
+    """The answer of 4.3, from :func:`study_stats`: which rate learns slowest, which is the most
+    unstable, which end lowest and highest (a tie when the gap is below the curves' own
+    jumpiness, :func:`~charlm.studies.summary.tied_end`); runs that did not finish normally are
+    left out, and counted."""
     ok = [s for s in stats if s["status"] == "ok"]
-    if not ok:
-        return "No run of this study finished normally; see the status column."
-    if len(ok) == 1:
-        s = ok[0]
-        text = (f"Only **lr = {s['lr']:g}** finished normally ({s['final']:.2f} nats, BPC "
-                f"{s['bpc']:.3f}), so there is nothing to rank.")
-    else:
-        best, worst = min(ok, key=lambda s: s["final"]), max(ok, key=lambda s: s["final"])
-        rough = max(ok, key=lambda s: s["roughness"])
-        swing = max(ok, key=lambda s: s["rise"])
-        text = (f"In this run the lowest final loss came from **lr = {best['lr']:g}** ({best['final']:.2f} "
-                f"nats, BPC {best['bpc']:.3f}) and the highest from **lr = {worst['lr']:g}** "
-                f"({worst['final']:.2f} nats){_tie(worst, ok)}. The curve that swung back up the most is "
-                f"lr = {swing['lr']:g} (its smoothed loss climbed {swing['rise']:.2f} nats above its "
-                f"lowest point so far), and the jumpiest second half belongs to lr = {rough['lr']:g} "
-                f"(point-to-point spread {rough['roughness']:.3f}).")
+    rates = sorted(float(s["lr"]) for s in stats)
+    text = (f"**Answer.** {plural(len(stats), 'model')}, the same but for the learning rate "
+            f"({', '.join(f'{v:g}' for v in rates)}), trained {stats[0]['n_epochs']:,} iterations each"
+            if stats else "**Answer.** This study has no runs")
+    if len(ok) < 2:
+        text += (". Fewer than two finished normally, so there is nothing to compare; see the "
+                 "status of each run below.")
+        return text
+    slow, fast = max(ok, key=lambda s: s["early"]), min(ok, key=lambda s: s["early"])
+    swing, rough = max(ok, key=lambda s: s["rise"]), max(ok, key=lambda s: s["roughness"])
+    text += (f". The slowest to learn is **lr = {slow['lr']:g}**: a quarter of the way in, its "
+             f"smoothed loss is {slow['early']:.2f} nats, against {fast['early']:.2f} for lr = "
+             f"{fast['lr']:g}. The least stable is **lr = {swing['lr']:g}**: after the first quarter "
+             f"its smoothed loss climbs back {swing['rise']:.2f} nats")
+    text += (f", and its curve is the jumpiest ({rough['roughness']:.3f} nats from point to point)."
+             if rough is swing else f"; the jumpiest curve is lr = {rough['lr']:g}'s "
+             f"({rough['roughness']:.3f} nats from point to point).")
+    text += " " + _end(ok, highest=False) + " " + _end(ok, highest=True)
     failed = len(stats) - len(ok)
     if failed:
-        text += (f" **{plural(failed, 'run')} did not finish normally** (see the "
-                 "status column).")
+        text += f" **{plural(failed, 'run')} did not finish normally** (see the status column)."
     return text
 
 
-def _tie(worst: Mapping[str, Any], ok: Sequence[Mapping[str, Any]]) -> str:
-    """``, tied with ...`` when the runner-up ends closer to the highest than either curve's own
-    point-to-point spread, else ``""``."""
-    rest = [s for s in ok if s is not worst]
-    if not rest:
-        return ""
-    second = max(rest, key=lambda s: s["final"])
-    gap, jump = worst["final"] - second["final"], max(worst["roughness"], second["roughness"])
-    if gap >= jump:
-        return ""
-    return (f", in a tie with lr = {second['lr']:g} ({second['final']:.2f}): {gap:.3f} nats apart, "
-            f"less than their curves' spread from point to point ({jump:.3f})")
+def _end(ok: Sequence[Mapping[str, Any]], highest: bool) -> str:
+    """Which rate ends lowest (with its test BPC) or highest, or the two that tie for it."""
+    where = "highest" if highest else "lowest"
+    tie = tied_end(ok, highest)
+    if tie:
+        a, b, gap, jump = tie
+        return (f"lr = {a['lr']:g} and {b['lr']:g} end {where} in a tie ({a['final']:.2f} and "
+                f"{b['final']:.2f} nats: {gap:.3f} apart, less than their curves' jumpiness, "
+                f"{jump:.3f}){_bpcs((a, b), highest)}.")
+    end = max(ok, key=lambda s: s["final"]) if highest else min(ok, key=lambda s: s["final"])
+    return f"**lr = {end['lr']:g}** ends {where} ({end['final']:.2f} nats{_bpcs((end,), highest)})."
 
 
-__all__ = ["SLOW_STEPS", "STATS_CAPTION", "STATS_COLUMNS", "curves", "discussion", "smoothed_intro",
-           "stats_frame", "stats_table", "step_scale", "study_stats"]
+def _bpcs(ends: Sequence[Mapping[str, Any]], highest: bool) -> str:
+    """The test BPC of the runs that end lowest (nothing for the highest)."""
+    if highest:
+        return ""
+    if len(ends) == 1:
+        return f", BPC {ends[0]['bpc']:.3f} on {TEST_FILE}"
+    return "; BPC " + " and ".join(f"{e['bpc']:.3f}" for e in ends) + f" on {TEST_FILE}"
+
+
+def checks_summary(checks: Sequence[Check]) -> str:
+    """One sentence on the claims of :func:`~charlm.report.claims.lr_checks`: how many hold, and
+    which do not or cannot be decided (a tie), with what was found instead."""
+    known = [c for c in checks if c.agrees is not None]
+    held = [c for c in known if c.agrees]
+    text = (f"Of the {plural(len(checks), 'claim')} of the coursework and the reference write-up "
+            f"checked against these curves, {len(held)} "
+            f"{'holds' if len(held) == 1 else 'hold'}")
+    failed = [c for c in known if not c.agrees]
+    if failed:
+        text += "; these do not: " + "; ".join(f"{_short(c.claim)} (here: {c.observed})" for c in failed)
+    undecided = [c for c in checks if c.agrees is None]
+    if undecided:
+        text += "; undecided: " + "; ".join(
+            f"{_short(c.claim)} ({'a tie here' if c.observed.startswith('a tie') else c.observed})"
+            for c in undecided)
+    return text + "."
+
+
+def _short(claim: str) -> str:
+    """A claim without its rule: ``"the reference: lr 0.0001 ended highest"``."""
+    return "“" + claim.split(" (")[0].split("; agreement")[0] + "”"
+
+
+__all__ = ["MAIN_STATS", "SLOW_STEPS", "STATS_COLUMNS", "answer", "checks_summary", "curves",
+           "curves_caption", "smoothed_caption", "stats_frame", "stats_table", "step_scale",
+           "study_stats"]

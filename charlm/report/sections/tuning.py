@@ -19,15 +19,97 @@ import pandas as pd
 from ...config import TrainConfig
 from ...corpora import TEST_FILE, TRAIN_FILE
 from ...data import SPLIT_BLOCK
-from ...studies.selection import Optimism, SelectionAnalysis
+from ...studies.selection import Optimism, SeedSpread, SelectionAnalysis
 from ...studies.summary import best_row, format_value, study_table, varied_label
-from ..display import bullets, table
+from ..display import bullets, plural, table
 
 CHANCE = 0.03  # a gain below this many bits per character may be chance (one seed per run)
 NEGLIGIBLE = 0.01  # an optimism below this many bits per character is negligible
 
 RUN_FORMATS = {"min loss": "{:.3f}", "final loss": "{:.3f}", "BPC (valid)": "{:.3f}",
                "BPC (test)": "{:.3f}", "minutes": "{:.1f}"}
+MAIN_COLUMNS = ("varied", "parameters", "BPC (valid)", "BPC (test)", "minutes")  # of the main table
+METRIC_TEXT = {"bpc_valid": "validation", "bpc_test": TEST_FILE}
+# hyperparameters a study may leave at the base, as the report names them
+UNTESTED = {"chunk_len": "chunk length", "batch_size": "batch size", "dropout": "dropout",
+            "clip": "gradient clipping", "lr_schedule": "the learning-rate schedule",
+            "cell": "the recurrent cell"}
+
+
+# ---------------------------------------------------------------- the answer
+
+
+def _row(df: pd.DataFrame, configs: Sequence[TrainConfig], cfg: TrainConfig | None):
+    """The study's row of ``cfg`` when it finished, else None."""
+    if cfg is None or cfg not in configs:
+        return None
+    row = df.iloc[list(configs).index(cfg)]
+    return row if row["status"] == "ok" else None
+
+
+def answer(df: pd.DataFrame, configs: Sequence[TrainConfig], base: TrainConfig,
+           varied: Sequence[str], metric: str,
+           effects: Mapping[str, Sequence[tuple[Any, float, float]]],
+           seeds: SeedSpread | None = None) -> str:
+    """The answer of 4.2: what the study compared, the setting it chose and by how much it beats
+    the base (with the seed-to-seed spread when measured), and which base values stayed best."""
+    on = METRIC_TEXT[metric]
+    held = (f"the coursework's settings with {base.valid_frac:.0%} of {TRAIN_FILE} held out to "
+            "choose on" if base.valid_frac else "the coursework's settings")
+    text = (f"**Answer.** {len(configs)} runs, each changing one hyperparameter ("
+            + ", ".join(varied) + f") of a base setting ({held}), were compared on {on} BPC.")
+    best = best_row(df, metric)
+    if best is None:
+        return text + " **No run finished**, so nothing was chosen; see the status column."
+    label = varied_label(best, base.to_dict(), varied)
+    base_row = _row(df, configs, base)
+    if label == "base" or base_row is None:
+        text += f" The best is **{label}** ({on} BPC {best[metric]:.3f})."
+    else:
+        text += (f" The best is **{label}**: {best[metric]:.3f} against the base's "
+                 f"{base_row[metric]:.3f} on {on}")
+        if metric != "bpc_test":
+            text += f", {best['bpc_test']:.3f} against {base_row['bpc_test']:.3f} on {TEST_FILE}"
+        text += (f", with {best['n_params'] / base_row['n_params']:.1f} times the parameters and "
+                 f"{best['wall_time_s'] / base_row['wall_time_s']:.1f} times the training time.")
+    if seeds is not None and seeds.compared and label == seeds.chosen:
+        n = int(seeds.table["seeds"].min())
+        real = seeds.gain > seeds.spread
+        text += (f" Over {n} seeds each, it beats the base by {seeds.gain:.3f} bits on average, "
+                 + (f"{seeds.gain / seeds.spread:.0f} times the larger seed-to-seed range "
+                    f"({seeds.spread:.3f}): not chance." if real else
+                    f"less than the larger seed-to-seed range ({seeds.spread:.3f}): one cannot "
+                    "tell them apart."))
+    kept = [p for p in varied if len(effects[p]) > 1 and _best_value(effects[p]) == getattr(base, p)]
+    if kept:
+        text += (" The base's " + " and ".join(f"{p} ({format_value(getattr(base, p))})" for p in kept)
+                 + (" was already the best value" if len(kept) == 1 else
+                    " were already the best values") + " tried.")
+    return text
+
+
+def method(configs: Sequence[TrainConfig], base: TrainConfig, varied: Sequence[str]) -> str:
+    """The study in plain words: the base (and what sets it apart from 4.1's model), the values
+    tried, and the size of the full grid over them."""
+    tried = tried_values(configs, varied)
+    others = "; ".join(f"{p} " + ", ".join(format_value(v) for v in vals if v != getattr(base, p))
+                       for p, vals in tried.items())
+    text = (f"The base setting is the coursework's (hidden_size {base.hidden_size}, "
+            f"{base.n_layers} layers, lr {base.lr:g}, {base.n_epochs:,} iterations)")
+    text += (f" with {base.valid_frac:.0%} of {TRAIN_FILE} held out as validation text: it is "
+             "not the model of 4.1, which trained on the whole file." if base.valid_frac else
+             f", trained on the whole of {TRAIN_FILE} as in 4.1.")
+    return text + (f" The other runs change one value each ({others}): {len(configs)} runs, where a "
+                   f"full grid over the same values would take {math.prod(map(len, tried.values()))}.")
+
+
+def untested(varied: Sequence[str]) -> str:
+    """The hyperparameters the study left at the base's values (of :data:`UNTESTED`)."""
+    kept = [name for field, name in UNTESTED.items() if field not in varied]
+    if not kept:
+        return "Only the values in [](#tab-42-runs) were tried."
+    return ("Only the values in [](#tab-42-runs) were tried; " + ", ".join(kept[:-1])
+            + (" and " if len(kept) > 1 else "") + kept[-1] + " stayed at the base's values.")
 
 
 # ---------------------------------------------------------------- the study
@@ -56,107 +138,142 @@ def study_description(configs: Sequence[TrainConfig], base: TrainConfig, varied:
                    "on the test file, as in the coursework.")
 
 
-def runs_caption(df: pd.DataFrame, log: str) -> str:
-    """The caption of :func:`runs_table`."""
-    valid = (f"BPC (valid) is over the held-out validation part of {TRAIN_FILE}, "
+def runs_caption(df: pd.DataFrame) -> str:
+    """The caption of :func:`runs_table` (placed after it)."""
+    valid = "on the validation text and " if df["bpc_valid"].notna().any() else ""
+    return ("Table {#tab-42-runs}: One row per run: what it changes from the base, its number of "
+            f"parameters, its BPC {valid}on {TEST_FILE}, and its minutes of training.")
+
+
+def runs_table(df: pd.DataFrame, base: TrainConfig, varied: Sequence[str]):
+    """The study's runs as the main text shows them (:data:`MAIN_COLUMNS`)."""
+    frame = study_table(df, base.to_dict(), varied)
+    return table(frame[[c for c in MAIN_COLUMNS if c in frame]], formats=RUN_FORMATS)
+
+
+def full_runs_caption(df: pd.DataFrame, log: str) -> str:
+    """The caption of :func:`full_runs_table` (the appendix's table of every run)."""
+    valid = (f"BPC (valid) is over the validation text held out of {TRAIN_FILE}; "
              if df["bpc_valid"].notna().any() else "")
-    return (f"All runs of the study (also in {log}). Losses are in nats per character (on the "
-            "training chunks); 'final loss' is the last point of the history (the mean of the last "
-            f"plot_every iterations); {valid}BPC (test) over the whole of {TEST_FILE}; "
-            "minutes of training, one torch thread per run.")
+    return ("Table {#tab-c-runs}: Every run of the study (also in " + log + "). Losses are in "
+            "nats per character on the training chunks: min loss is the lowest point of the loss "
+            "history, final loss the mean of its last tenth (the report's final loss); "
+            f"{valid}BPC (test) is over the whole of {TEST_FILE}; minutes of training, one thread "
+            "per run.")
 
 
-def runs_table(df: pd.DataFrame, base: TrainConfig, varied: Sequence[str], log: str):
-    """Every run of the study (:func:`~charlm.studies.summary.study_table`) as a table."""
-    return table(study_table(df, base.to_dict(), varied), formats=RUN_FORMATS,
-                 caption=runs_caption(df, log))
+def full_runs_table(df: pd.DataFrame, base: TrainConfig, varied: Sequence[str],
+                    final: Sequence[float]):
+    """Every run of the study with its losses (``final``: the report's final losses,
+    :func:`~charlm.studies.summary.final_losses`)."""
+    return table(study_table(df, base.to_dict(), varied, final), formats=RUN_FORMATS)
 
 
-def chosen_setting(df: pd.DataFrame, configs: Sequence[TrainConfig], base: TrainConfig,
-                   varied: Sequence[str], metric: str) -> str:
-    """The setting with the lowest ``metric`` (``bpc_valid`` or ``bpc_test``), and how much
-    better it is than the base setting."""
-    best = best_row(df, metric)
-    if best is None:
-        return "**No run of this study finished**, so there is no best setting; see the status column."
-    on = "validation" if metric == "bpc_valid" else "test"
-    text = (f"Chosen on {on} BPC, the best setting of the study is "
-            f"**{varied_label(best, base.to_dict(), varied)}**, with {on} BPC **{best[metric]:.3f}**")
-    if metric != "bpc_test":
-        text += f" (and {best['bpc_test']:.3f} on {TEST_FILE})"
-    base_row = df.iloc[list(configs).index(base)] if base in configs else None
-    if base_row is not None and base_row["status"] == "ok":
-        text += (f"; the base setting scores {base_row[metric]:.3f}, "
-                 f"{base_row[metric] - best[metric]:.3f} bits per character more")
-    return text + "."
+def figure_caption(metric: str) -> str:
+    """The caption of the figure of BPC against each varied hyperparameter."""
+    return ("Figure {#fig-42-bpc-by-param}: One panel per varied hyperparameter, the others at the "
+            "base: BPC (bits per character) against its value"
+            + (", on the validation text and on " + TEST_FILE if metric == "bpc_valid" else "")
+            + f". Each panel's title names the best value on {METRIC_TEXT[metric]}.")
 
 
 # ---------------------------------------------------------------- the effects
 
 
-def describe_trend(effects: Sequence[tuple[Any, ...]], name: str) -> str:
-    """A sentence on how BPC moves with one parameter (``effects``: (value, BPC, ...) tuples,
-    sorted by value): falls, rises, or is lowest in between; and the spread."""
-    pairs = [(e[0], e[1]) for e in effects]
-    if len(pairs) < 2:
-        return f"**{name}**: only {len(pairs)} finished run(s), no trend to read."
-    values = ", ".join(f"{format_value(v)} -> {b:.3f}" for v, b in pairs)
-    bpcs = [b for _, b in pairs]
-    best_v = pairs[int(np.argmin(bpcs))][0]
+def _trend(bpcs: Sequence[float], values: Sequence[Any]) -> str:
     diffs = np.diff(bpcs)
     if np.all(diffs < 0):
-        trend = "BPC falls as it grows"
-    elif np.all(diffs > 0):
-        trend = "BPC rises as it grows"
-    else:
-        trend = f"BPC is lowest at {format_value(best_v)}"
-    spread = max(bpcs) - min(bpcs)
-    return f"**{name}** (value -> BPC: {values}): {trend}; the spread is {spread:.3f} bits per character."
-
-
-def trends(effects: Mapping[str, Sequence[tuple[Any, float, float]]], varied: Sequence[str]) -> str:
-    """Bullets: the trend of BPC with each parameter, then training time against it."""
-    lines = [describe_trend(effects[p], p) for p in varied]
-    lines += [f"Training time against `{p}`: " + ", ".join(f"{v:g} -> {m:.1f} min" for v, _, m in effects[p])
-              for p in varied if len(effects[p]) > 1]
-    return bullets(lines)
+        return "BPC falls as it grows"
+    if np.all(diffs > 0):
+        return "BPC rises as it grows"
+    return f"BPC is lowest at {format_value(values[int(np.argmin(bpcs))])}"
 
 
 def _best_value(runs: Sequence[tuple[Any, float, float]]) -> Any:
     return min(runs, key=lambda e: e[1])[0]
 
 
-def lessons(effects: Mapping[str, Sequence[tuple[Any, float, float]]], base: TrainConfig,
-            varied: Sequence[str], chance: float = CHANCE) -> str:
-    """Bullets: for each parameter, whether its base value is the best tried or what the best
-    value gains over it (flagged as possibly chance below ``chance`` bits); and, when several
+def _against(gap: float, noise: float | None, chance: float) -> str:
+    """How a gap between two single-seed runs compares with the seed-to-seed range ``noise``
+    (or, unmeasured, with ``chance``)."""
+    if noise is None or math.isnan(noise):
+        return " (a difference this small may be chance: one seed per run)" if gap < chance else ""
+    if gap > noise:
+        return f", more than the seed-to-seed range ({noise:.3f})"
+    return f", within the seed-to-seed range ({noise:.3f}): a tie, not an order"
+
+
+def learned(effects: Mapping[str, Sequence[tuple[Any, float, float]]], base: TrainConfig,
+            varied: Sequence[str], noise: float | None = None, chance: float = CHANCE) -> str:
+    """Bullets: for each parameter, how BPC moves with it and how its best value compares with
+    the base value, against the seed-to-seed range ``noise`` (:class:`SeedSpread`'s
+    ``spread``; None or NaN: unmeasured, and gains below ``chance`` are flagged); and, when several
     parameters improve on the base, that their combination is untested."""
     lines = []
     for p in varied:
         runs_p = effects[p]
         if len(runs_p) < 2:
+            lines.append(f"**{p}**: only {len(runs_p)} finished run(s), nothing to compare.")
             continue
+        values, bpcs = [v for v, _, _ in runs_p], [b for _, b, _ in runs_p]
         best_v, base_v = _best_value(runs_p), getattr(base, p)
         at_base = [b for v, b, _ in runs_p if v == base_v]
-        if best_v == base_v:
-            lines.append(f"For `{p}` the base value ({base_v:g}) is already the best value tried.")
-        elif at_base:
-            gain = at_base[0] - min(b for _, b, _ in runs_p)
-            maybe = " (a difference this small may be chance: one seed per run)" if gain < chance else ""
-            lines.append(f"For `{p}`, {best_v:g} beats the base value {base_v:g} by {gain:.3f} "
-                         f"bits per character{maybe}.")
+        trend = _trend(bpcs, values)
+        line = f"**{p}**: " + ("" if best_v == base_v and trend.startswith("BPC is lowest") else
+                              trend + "; ")
+        if not at_base:
+            line += "the base run did not finish, so there is no gain over it to measure."
+        elif best_v == base_v:
+            v2, b2, _ = sorted(runs_p, key=lambda e: e[1])[1]
+            line += (f"the base value {format_value(base_v)} is the best tried, "
+                     f"{b2 - at_base[0]:.3f} bits better than the next, {format_value(v2)}"
+                     f"{_against(b2 - at_base[0], noise, chance)}.")
         else:
-            lines.append(f"For `{p}`, {best_v:g} is the best value tried; the base run did not "
-                         "finish, so there is no gain over it to measure.")
+            gain = at_base[0] - min(bpcs)
+            line += (f"{format_value(best_v)} beats the base value {format_value(base_v)} by "
+                     f"{gain:.3f} bits{_against(gain, noise, chance)}.")
+        lines.append(line)
     winners = [p for p in varied if len(effects[p]) > 1 and _best_value(effects[p]) != getattr(base, p)]
     if len(winners) > 1:
         lines.append("These improvements were each measured alone: one parameter at a time cannot say "
                      "whether they add up, so the combination ("
-                     + ", ".join(f"{p} = {_best_value(effects[p]):g}" for p in winners)
+                     + ", ".join(f"{p} = {format_value(_best_value(effects[p]))}" for p in winners)
                      + ") would need its own run before being recommended.")
-    if not lines:
-        return "No parameter has two finished runs to compare, so nothing was learned about it."
     return bullets(lines)
+
+
+def seed_variation(seeds: SeedSpread) -> str:
+    """The seed-to-seed spread of the base and the chosen setting, and what it says about the
+    study's differences."""
+    if not len(seeds.table):
+        return "No setting was trained with more than one seed, so seed-to-seed variation is not measured."
+    on, t = METRIC_TEXT[seeds.metric], seeds.table
+    text = (f"Trained with {int(t['seeds'].min())} seeds each (the study's and "
+            f"{int(t['seeds'].min()) - 1} more), "
+            + " and ".join(f"{'the base' if r.setting == seeds.base else r.setting} scores from "
+                           f"{r.low:.3f} to {r.high:.3f} on {on} (standard deviation {r.std:.3f})"
+                           for r in t.itertuples()) + ".")
+    if seeds.compared:
+        text += (f" The chosen setting's gain, {seeds.gain_single:.3f} bits with one seed and "
+                 f"{seeds.gain:.3f} on average over the seeds, "
+                 + ("exceeds" if seeds.gain > seeds.spread else "does not exceed")
+                 + f" the larger range ({seeds.spread:.3f}).")
+    return text + (f" With {plural(int(t['seeds'].min()), 'seed')} per setting the measure is "
+                   "rough, and the other settings were trained once: a difference between them "
+                   "smaller than about this range is not an order.")
+
+
+def seeds_caption(seeds: SeedSpread) -> str:
+    """The caption of :func:`seeds_table`."""
+    return ("Table {#tab-c-seeds}: The settings trained with several seeds: how many, and the mean, "
+            f"lowest, highest and standard deviation of their BPC on {METRIC_TEXT[seeds.metric]} "
+            "over the seeds.")
+
+
+def seeds_table(seeds: SeedSpread):
+    """The appendix's table of the settings trained with several seeds."""
+    frame = seeds.table.rename(columns={"low": "lowest", "high": "highest", "std": "std. dev."})
+    return table(frame, floatfmt="{:.3f}")
 
 
 # ---------------------------------------------------------------- choosing on validation
@@ -183,9 +300,11 @@ def scores_frame(sel: SelectionAnalysis) -> pd.DataFrame:
 
 
 def scores_caption(sel: SelectionAnalysis) -> str:
-    """The caption of :func:`scores_table`: the texts, their sizes and the bootstrap."""
+    """The caption of :func:`scores_table` (placed after it): the texts, their sizes and the
+    bootstrap."""
     (small, large), (n_small, n_large) = sel.texts, sel.chars
-    return (f"Every finished run of the study on the three texts: the validation split "
+    return ("Table {#tab-c-scores}: Every finished run of the study on the three texts: the "
+            f"validation split "
             f"({sel.valid_frac:.0%} of {TRAIN_FILE}), {small} ({n_small:,} characters) and {large} "
             f"({n_large:,} characters). The intervals are {sel.level:.0%} block bootstraps: the "
             f"per-character bits are cut into {sel.block}-character blocks, which are resampled "
@@ -194,7 +313,7 @@ def scores_caption(sel: SelectionAnalysis) -> str:
 
 def scores_table(sel: SelectionAnalysis):
     """Every finished run's BPC, with intervals, on the validation split and the two test texts."""
-    return table(scores_frame(sel), floatfmt="{:.3f}", caption=scores_caption(sel))
+    return table(scores_frame(sel), floatfmt="{:.3f}")
 
 
 def choices(sel: SelectionAnalysis) -> str:
@@ -271,6 +390,33 @@ def uncertainty(sel: SelectionAnalysis) -> str:
             "the same file is much more precise (below).")
 
 
+def validation_lesson(sel: SelectionAnalysis, negligible: float = NEGLIGIBLE) -> str:
+    """The main text's short account of choosing on validation and reporting on test: which
+    setting each way picks, what the large test file says of it, how much choosing on the test
+    file would flatter it, and how precisely the small test file measures."""
+    s, (small, large) = sel.scores, sel.texts
+    t = sel.by_test
+    text = f"Choosing on {small} would pick **{s['setting'][t]}**"
+    v = sel.by_valid
+    if v is not None:
+        text += (", the same setting as validation" if v == t else
+                 f"; validation picks **{s['setting'][v]}**")
+    text += (f". On {large} ({_kb(sel.chars[1])}), which played no part in the choice on "
+             f"validation, the chosen setting scores {s['bpc_large'][sel.chosen]:.3f}. ")
+    bias = max(abs(b) for b in _biases(sel))
+    text += (f"Here the winner is clear, so that flattery is negligible (under {negligible:g} "
+             "bits), as it would not be with settings closer together. " if bias < negligible else
+             f"Here choosing on {small} would flatter its winner by about "
+             f"{max(_biases(sel)) / np.sqrt(2):.3f} bits. ")
+    text += (f"A run's {sel.level:.0%} interval "
+             f"is {sel.width_test:.3f} bits wide on {small} and {sel.width_large:.3f} on {large}")
+    if sel.paired is not None:
+        d, lo, hi = sel.paired[0]
+        text += (f"; comparing two models on the same text is more precise: the chosen setting "
+                 f"minus the base is {d:+.3f} bits on {small} ({lo:+.3f} to {hi:+.3f})")
+    return text + "."
+
+
 def paired_difference(sel: SelectionAnalysis) -> str:
     """The chosen setting minus the base on each test text, with paired intervals."""
     if sel.base is None:
@@ -284,7 +430,8 @@ def paired_difference(sel: SelectionAnalysis) -> str:
                         for name, (d, lo, hi) in zip(sel.texts, sel.paired)) + ".")
 
 
-__all__ = ["CHANCE", "NEGLIGIBLE", "RUN_FORMATS", "chosen_setting", "choices", "describe_trend",
-           "lessons", "optimism", "optimism_verdict", "paired_difference", "runs_caption",
-           "runs_table", "scores_caption", "scores_frame", "scores_table", "study_description",
-           "trends", "tried_values", "uncertainty"]
+__all__ = ["CHANCE", "MAIN_COLUMNS", "METRIC_TEXT", "NEGLIGIBLE", "RUN_FORMATS", "UNTESTED", "answer", "choices",
+           "figure_caption", "full_runs_caption", "full_runs_table", "learned", "method", "optimism",
+           "optimism_verdict", "paired_difference", "runs_caption", "runs_table", "scores_caption",
+           "scores_frame", "scores_table", "seed_variation", "seeds_caption", "seeds_table", "study_description",
+           "tried_values", "uncertainty", "untested", "validation_lesson"]
