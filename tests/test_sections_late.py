@@ -232,7 +232,7 @@ def test_comparison_bullets(curve, words):
 def test_curve_runs_and_title():
     runs = bm.curve_runs(ckpt(BEST_CFG), ckpt(DEFAULT_CFG))
     assert [r["label"] for r in runs] == [
-        f"best ({BEST_CFG.hidden_size} hidden, batch {BEST_CFG.batch_size})", "coursework defaults"]
+        f"best ({BEST_CFG.hidden_size} hidden, batch {BEST_CFG.batch_size})", "coursework settings (4.2 base)"]
     assert [r["chars_per_iteration"] for r in runs] == [BEST_CFG.batch_size * BEST_CFG.chunk_len, 200]
     assert bm.curve_title(BEST_CFG) == "Validation BPC (5% of dickens_train.txt) during training"
 
@@ -303,7 +303,7 @@ def test_samples_give_a_heading_and_a_sample_per_run():
     one = ckpt(cfg, build_model(cfg))
     shown = bm.samples(one, one, "The ", 20, 0.5, seed=1)
     assert len(shown) == 4 and shown[0].data == "**best**, T = 0.5"
-    assert shown[2].data == "**coursework defaults**, T = 0.5"
+    assert shown[2].data == "**coursework settings (4.2 base)**, T = 0.5"
     assert shown[1].data == shown[3].data  # the same model and seed give the same sample
 
 
