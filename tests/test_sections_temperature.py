@@ -47,7 +47,7 @@ def test_answer_gives_the_numbers_and_the_reference_and_the_risks():
     assert text.startswith("**Answer.** Sampling divides the model's scores by the temperature")
     assert "Over 2 samples per temperature, at T = 0.1 only 26% of the words are distinct " \
            "(real Dickens: 81%)" in text
-    assert "at T = 2 only 25% are real words (Dickens: 97%)" in text
+    assert "at T = 2 only 25% are known words (Dickens: 97%)" in text
     assert "The reference write-up's descriptions hold." in text
     assert "the model's builder, the script's writer and the outputs' user" in text
     failed = say.answer(FULL, [HOLD[0], Check(HOLD[1].claim, "", False)], 300)
@@ -124,7 +124,7 @@ def test_summary_table_has_a_row_per_decoding_and_temperature():
     caption = say.summary_caption(FULL, 300)
     assert caption.startswith("Table {#tab-d-temperature}: ")
     assert "over 2 samples of 300 characters per row" in caption
-    assert say.metrics_caption(FULL).startswith("Figure {#fig-44-measures}: One panel per measure")
+    assert say.metrics_caption(FULL).startswith("Figure {#fig-44-measures}: Known words, distinct")
     assert "the mean of 2 samples" in say.metrics_caption(FULL)
 
 
@@ -134,7 +134,7 @@ def test_curves_bullets_with_every_row():
     assert ("At **T = 0.1** the words are real (98% known) but few: 26% distinct against 81% "
             "in real Dickens, and 41% of word 4-grams repeat (1% in Dickens)") in text
     assert "**Greedy decoding** (the limit T → 0): 96% of its word 4-grams repeat and 7%" in text
-    assert "At **T = 2** only 25% of the words are real (97% in Dickens)" in text
+    assert "At **T = 2** only 25% of the words are known (97% in Dickens)" in text
     assert "needs 4.51 bits per character on its own sample" in text
     assert "as surprising to the model as real Dickens (2.47 bits per character) between about" in text
     assert "2 samples per temperature cannot place the crossing closer" in text

@@ -208,7 +208,7 @@ def test_sample_measures_has_a_row_per_sample_and_the_figure_a_panel_per_measure
     assert df.distinct_chars.tolist() == [len(set(s)) for s in samples.values()]
     path = isolated_outputs / "figures" / "sample_stats_by_temperature.png"
     fig = plot_sample_measures(df, path)
-    assert len(fig.axes) == 3 and "3 samples" in fig._suptitle.get_text()
+    assert len(fig.axes) == 4 and "3 samples" in fig._suptitle.get_text()
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -345,13 +345,14 @@ def plot_ladder(frame, tests: Sequence[str], path: str | Path | None = None,
 
 
 def plot_sample_measures(measures, path: str | Path | None = None, title: str | None = None,
-                         columns: Sequence[str] = ("distinct_chars", "in_vocab", "repeat_4gram")):
+                         columns: Sequence[str] = ("distinct_chars", "in_vocab", "distinct_words",
+                                                   "repeat_4gram")):
     """One panel per measure in ``columns`` against temperature, one point per sample: the
     rows of :func:`charlm.studies.temperature.sample_measures` (e.g. the slider's samples, one
     per temperature, same prime and seed). Saved with :func:`save_figure` when ``path`` is
     given. Returns the figure."""
     rows = measures.sort_values("temperature")
-    fig, axes = plt.subplots(1, len(columns), figsize=(11, 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(columns), figsize=(2.9 * len(columns), 3.0), squeeze=False)
     for ax, key in zip(axes[0], columns):
         ax.plot(rows.temperature, rows[key], "o-", markersize=3)
         ax.set_xlabel("temperature")

@@ -45,7 +45,7 @@ def answer(summary: pd.DataFrame, checks: Sequence, predict_len: int) -> str:
         text += (f" Over {int(sampled.n_seeds.max())} samples per temperature, at "
                  f"T = {lo.temperature:g} only {lo.distinct_words_mean:.0%} of the words are "
                  f"distinct (real Dickens: {ref['distinct_words_mean']:.0%}); at "
-                 f"T = {hi.temperature:g} only {hi.in_vocab_mean:.0%} are real words (Dickens: "
+                 f"T = {hi.temperature:g} only {hi.in_vocab_mean:.0%} are known words (Dickens: "
                  f"{ref['in_vocab_mean']:.0%}).")
         band = matching_range(sampled, ref)
         if band is not None:
@@ -177,9 +177,28 @@ def summary_caption(summary: pd.DataFrame, predict_len: int,
             "entropy is the model's at T = 1 along it).")
 
 
+def length_note(table_df: pd.DataFrame, predict_len: int) -> str:
+    """Why the share of distinct words compares samples of one length, with the mean number of
+    words at the lowest and highest sampled temperature and in the real windows (rows of a
+    :func:`~charlm.studies.temperature.temperature_table`)."""
+    sampled = table_df[table_df.decoding == "sample"]
+    if sampled.empty:
+        return ""
+    by_t = sampled.groupby("temperature").n_words.mean().sort_index()
+    ref = table_df[table_df.decoding == "reference"].n_words
+    text = ("The share of distinct words falls slowly as a text gets longer (more words, more "
+            f"chances to repeat one), so it compares texts of one length: every sample here has "
+            f"{predict_len} characters, which is {by_t.iloc[0]:.0f} words on average at "
+            f"T = {by_t.index[0]:g} and {by_t.iloc[-1]:.0f} at T = {by_t.index[-1]:g}")
+    if len(ref):
+        text += f", against {ref.mean():.0f} in the windows of real text"
+    return text + "."
+
+
 def metrics_caption(summary: pd.DataFrame, fig_id: str = "fig-44-measures") -> str:
     """The caption of the measured study's figure."""
-    return (f"Figure {{#{fig_id}}}: One panel per measure against the temperature (x axis): the "
+    return (f"Figure {{#{fig_id}}}: Known words, distinct words, repeated 4-grams, the model's own "
+            "BPC and the sampling entropy (one panel each) against the temperature: the "
             f"mean of {int(summary.n_seeds.max())} samples as a line, each sample as a dot, "
             "their range shaded; greedy decoding as a black square at T = 0 and real held-out "
             "Dickens as a dashed line.")
@@ -227,7 +246,7 @@ def greedy_bullet(greedy) -> str:
 def high_bullet(hi, ref) -> str:
     """The hottest sampled temperature: made-up words, and a sample the model finds surprising."""
     return (f"At **T = {hi['temperature']:g}** only {hi['in_vocab_mean']:.0%} of the words are "
-            f"real ({ref['in_vocab_mean']:.0%} in Dickens), and the model needs "
+            f"known ({ref['in_vocab_mean']:.0%} in Dickens), and the model needs "
             f"{hi['bpc_mean']:.2f} bits per character on its own sample.")
 
 
@@ -375,13 +394,13 @@ def cut_slider_line(top_ks: Sequence[int], top_ps: Sequence[float], predict_len:
 
 def slider_measures_caption(n: int, fig_id: str = "fig-d-slider-measures") -> str:
     """The caption of the figure of the slider's samples, measured."""
-    return (f"Figure {{#{fig_id}}}: Distinct characters, known words and repeated 4-grams "
-            f"(panels) of each of the {n} samples of the temperature slider, against its "
+    return (f"Figure {{#{fig_id}}}: Distinct characters, known words, distinct words and "
+            f"repeated 4-grams (panels) of each of the {n} samples of the temperature slider, against its "
             "temperature: one sample each, one seed, so the points scatter more than the means "
             "of the measured study.")
 
 
-__all__ = ["answer", "claims_sentence", "curves_bullets", "cut_caption", "cut_figure_caption",
+__all__ = ["answer", "claims_sentence", "length_note", "curves_bullets", "cut_caption", "cut_figure_caption",
            "cut_rows", "cut_sentence", "cut_slider_line", "cut_table", "distribution_caption",
            "distribution_sentence", "greedy_bullet", "matching_range", "metrics_caption",
            "samples_caption", "samples_intro", "samples_table", "show_samples", "slider_line",
