@@ -366,3 +366,25 @@ def test_vocabulary_counts_each_kind_of_character():
     assert string.printable == say_py.VOCAB
     assert say_py.vocabulary("ab!\n") == ("The 4 characters of the vocabulary: 2 letters, 0 digits, "
                                           "1 punctuation marks and 1 whitespace characters (newline).")
+
+
+def test_bonus_study_ranks_both_comparisons_and_scores_the_domains(monkeypatch):
+    from charlm.studies import cells as study
+
+    runs, calls = comparison(), {}
+    monkeypatch.setattr(study, "python_corpus", lambda: _corpus())
+    monkeypatch.setattr(study, "python_corpus_config",
+                        lambda base: base.replace(corpus="/r/runs/corpora/python_stdlib.txt"))
+
+    def fake_compare(base, log, timing_iterations, workers=None, test_large_chars=0, extra=()):
+        calls.update(base=base, log=log, n=timing_iterations, extra=list(extra),
+                     large=test_large_chars)
+        return runs
+
+    monkeypatch.setattr(study, "compare_cells", fake_compare)
+    monkeypatch.setattr(study, "score_domains", lambda r, rec, cfg: ("scored", r, rec, cfg))
+    bonus = study.bonus_study(BASE, "log.csv", 7, test_large_chars=500)
+    assert calls["base"] is BASE and calls["n"] == 7 and calls["large"] == 500
+    assert calls["extra"] == [bonus.python_config] and bonus.python_config.corpus.endswith("stdlib.txt")
+    assert bonus.equal_data.order == ["lstm", "gru", "rnn"] and bonus.equal_time.best == "lstm"
+    assert bonus.domains[0] == "scored" and bonus.domains[3] is bonus.python_config

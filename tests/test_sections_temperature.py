@@ -216,3 +216,14 @@ def test_slider_lines_and_the_t1_identity():
         "cut by top-k (2, 40) and by top-p (0.5): 3 samples of 100 characters.")
     one = summary_row(FULL, temperature=1.0)
     assert say.t1_sentence(one).endswith("measured 2.44 against 2.46 bits.")
+
+
+def test_length_note_gives_the_words_per_sample_at_each_end_and_in_real_text():
+    df = pd.DataFrame({"decoding": ["sample"] * 4 + ["reference"] * 2,
+                       "temperature": [0.1, 0.1, 2.0, 2.0, math.nan, math.nan],
+                       "n_words": [70, 74, 44, 46, 55, 57]})
+    text = say.length_note(df, 300)
+    assert text.endswith("every sample here has 300 characters, which is 72 words on average at "
+                         "T = 0.1 and 45 at T = 2, against 56 in the windows of real text.")
+    assert say.length_note(df[df.decoding == "sample"], 300).endswith("45 at T = 2.")
+    assert say.length_note(df[df.decoding == "reference"], 300) == ""
