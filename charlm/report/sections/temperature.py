@@ -53,7 +53,8 @@ def answer(summary: pd.DataFrame, checks: Sequence, predict_len: int) -> str:
                      f"T = {band[0]:.2f} and {band[1]:.2f}.")
     known = [c for c in checks if c.agrees is not None]
     if known and all(c.agrees for c in known):
-        text += " The reference write-up's descriptions hold."
+        text += (" The reference write-up's descriptions hold: "
+                 + "; ".join(_short(c.claim) for c in known) + ".")
     elif known:
         text += (" Of the reference write-up's descriptions, "
                  + "; ".join(f"“{_short(c.claim)}” does not hold" for c in known if not c.agrees)
@@ -75,8 +76,8 @@ def _short(claim: str) -> str:
 def samples_intro(text: str, prime: str, temps: Sequence[float], predict_len: int, seed: int,
                   chunk_len: int = 200) -> str:
     """Where the priming string comes from, and how the samples below were drawn."""
-    return (f"Primed with the first {len(prime)} characters of a random one of the "
-            f"{len(text) // chunk_len} {chunk_len}-character chunks of the test text, "
+    return (f"Primed with the first {len(prime)} characters of a random {chunk_len}-character "
+            f"chunk of the test text (one of {len(text) // chunk_len}), "
             f"`{prime!r}` (in blue), {predict_len} characters at each temperature, all with seed "
             f"{seed}:")
 
@@ -235,12 +236,11 @@ def low_bullet(lo, ref) -> str:
 
 
 def greedy_bullet(greedy) -> str:
-    """Greedy decoding, the limit T -> 0, and why argmax tends to loop (without claiming that
-    it must: the choice depends on the hidden state, not on the visible text alone)."""
+    """Greedy decoding, the limit T -> 0 (why argmax tends to loop is said in the prose above
+    it: the choice depends on the hidden state, not on the visible text alone)."""
     return (f"**Greedy decoding** (the limit T → 0): {greedy['repeat_4gram_mean']:.0%} of its "
-            f"word 4-grams repeat and {greedy['distinct_words_mean']:.0%} of its words are "
-            "distinct: when a phrase recurs, the hidden state tends to return near where it was "
-            "and the same choice wins again.")
+            f"word 4-grams repeat, and {greedy['distinct_words_mean']:.0%} of its words are "
+            "distinct.")
 
 
 def high_bullet(hi, ref) -> str:
@@ -282,29 +282,6 @@ def curves_bullets(summary: pd.DataFrame) -> str:
         if band is not None:
             lines.append(matching_bullet(band, ref, int(sampled.n_seeds.min())))
     return bullets(lines)
-
-
-def claims_sentence(checks: Sequence, source: str = "the reference write-up") -> str:
-    """What was checked and found, in a sentence: which of ``checks`` (of
-    :mod:`charlm.report.claims`) hold, which do not, which cannot be checked."""
-    groups = {True: [], False: [], None: []}
-    for c in checks:
-        groups[c.agrees].append(f"“{_short(c.claim)}”")
-    parts = []
-    if groups[True]:
-        parts.append(f"{_join(groups[True])} {'holds' if len(groups[True]) == 1 else 'hold'}")
-    if groups[False]:
-        parts.append(f"{_join(groups[False])} {'does' if len(groups[False]) == 1 else 'do'} not")
-    if groups[None]:
-        parts.append(f"{_join(groups[None])} cannot be checked on this run")
-    if not parts:
-        return ""
-    return (f"Checked on these means, of the claims of {source}, " + "; ".join(parts)
-            + ". Appendix D gives the rule each was checked by.")
-
-
-def _join(items: Sequence[str]) -> str:
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -400,7 +377,7 @@ def slider_measures_caption(n: int, fig_id: str = "fig-d-slider-measures") -> st
             "of the measured study.")
 
 
-__all__ = ["answer", "claims_sentence", "length_note", "curves_bullets", "cut_caption", "cut_figure_caption",
+__all__ = ["answer", "length_note", "curves_bullets", "cut_caption", "cut_figure_caption",
            "cut_rows", "cut_sentence", "cut_slider_line", "cut_table", "distribution_caption",
            "distribution_sentence", "greedy_bullet", "matching_range", "metrics_caption",
            "samples_caption", "samples_intro", "samples_table", "show_samples", "slider_line",
