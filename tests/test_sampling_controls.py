@@ -12,7 +12,7 @@ from charlm.corpora import corpus, corpus_text
 from charlm.errors import ConfigError
 from charlm.report.claims import truncation_checks
 from charlm.report.plots import plot_cut_metrics
-from charlm.report.sections.temperature import cut_bullets, cut_rows, cut_table
+from charlm.report.sections.temperature import cut_caption, cut_rows, cut_sentence, cut_table
 from charlm.sample import check_top_k, check_top_p, sampling_probs
 from charlm.studies.temperature import (sampling_entropy, summarise, temperature_table,
                                         truncation_samples, word_vocabulary)
@@ -155,10 +155,11 @@ def test_the_report_pieces_of_the_cuts(cut_table_df, isolated_outputs):
     summ = summarise(cut_table_df)
     rows = cut_rows(summ)
     assert rows.decoding.tolist() == ["sample", "top_k", "top_k", "top_p", "top_p"]
-    html = cut_table(summ, 60).data
+    html = cut_table(summ).data
     assert "no cut" in html and "top-k = 2" in html and "top-p = 0.9" in html
-    text = cut_bullets(summ)
-    assert text.count("\n- ") + text.startswith("- ") == 5
+    assert "samples of 60 characters per row" in cut_caption(summ, 60)
+    text = cut_sentence(summ)
+    assert text.startswith("Uncut at T = 1, ") and "top-k = 2 gives" in text and "top-p" in text
     checks = truncation_checks(summ)
     assert checks == []  # two cuts of each kind: too few to rank
     fig = plot_cut_metrics(cut_table_df, isolated_outputs / "cut.png")

@@ -79,17 +79,41 @@ def test_large_note_says_whether_the_whole_file_was_scored():
 def test_equal_data_setting_names_each_width_and_the_shared_settings():
     text = say.equal_data_setting(comparison())
     assert "LSTM 128 (200,000 parameters), GRU 149 (200,000 parameters), RNN 255" in text
-    assert "2 layers, lr 0.005, 3,000 iterations of one 200-character chunk, seed 1234" in text
-    assert "the 3 runs read the same 600,000 characters" in text
+    assert "the 3 runs read the same 600,000 characters in the same order" in text
 
 
-def test_equal_data_table_caption_names_the_texts_scored():
+def test_equal_data_table_and_its_caption_name_the_texts_scored():
     html = say.equal_data_table(comparison()).data
-    assert "3,000 iterations each" in html and "1,234 characters" in html
-    assert "ms per iteration" not in html and "2.100" in html
-    part = say.equal_data_table(comparison(n_large=500, n_large_total=1000)).data
+    assert "ms per iteration" not in html and "status" not in html and "2.100" in html
+    caption = say.equal_data_caption(comparison())
+    assert caption.startswith("Table {#tab-45-equal-data}: The cells at equal parameter count")
+    assert "final loss (mean of the last tenth of the loss history, nats per character)" in caption
+    assert "dickens_test.txt (1,234 characters)" in caption
+    part = say.equal_data_caption(comparison(n_large=500, n_large_total=1000))
     assert "its first 500 characters, of 1,000" in part
-    assert "my caption" in say.equal_data_table(comparison(), caption="my caption").data
+
+
+def test_answer_gives_both_comparisons_and_the_python_corpus():
+    runs = comparison()
+    d = ranking({"lstm": 2.10, "gru": 2.20, "rnn": 2.40})
+    t = ranking({"lstm": 2.10, "gru": 2.30, "rnn": 2.50})
+    text = say.answer(runs, d, t, domains(pp=2.0, dd=2.2))
+    assert text.startswith("**Answer.** With about 200,000 parameters each and the same 3,000 "
+                           "training chunks, the LSTM predicts held-out Dickens best: 2.100 bits "
+                           "per character, against 2.200 for the GRU, 2.400 for the RNN (every "
+                           "gap's 95% interval excludes zero).")
+    assert "In the LSTM's training time the LSTM wins again" in text
+    assert "needs 2.000 bits per character on unseen Python files, less than the Dickens model "            "on unseen Dickens (2.200)" in text
+    close = ranking({"lstm": 2.10, "gru": 2.11}, gaps={"gru": (0.01, -0.01, 0.03)})
+    other = ranking({"lstm": 2.30, "gru": 2.20})
+    text = say.answer(runs, close, other, domains(pp=2.5, dd=2.2))
+    assert "excludes zero" not in text and "the GRU is best." in text and ", more than" in text
+
+
+def test_not_tested_says_what_was_held_fixed():
+    text = say.not_tested(comparison())
+    assert text.startswith("**Not tested.** Each cell was trained once (seed 1234)")
+    assert "2 layers, learning rate 0.005, 3,000 chunks" in text and "might rank differently" in text
 
 
 def test_ranking_orders_by_the_large_file_and_gaps_the_others():
@@ -105,18 +129,16 @@ def test_ranking_orders_by_the_large_file_and_gaps_the_others():
 def test_equal_data_findings_same_order_and_rnn_last():
     r = ranking({"lstm": 2.10, "gru": 2.20, "rnn": 2.40})
     text = say.equal_data_findings(r, 1234)
-    assert text.startswith("**At equal parameter count and equal data, the LSTM is best**: BPC 2.100")
-    assert "The GRU scores 2.200, **0.100 bits per character more** (95% paired bootstrap " \
-           "interval 0.090 to 0.110; its final training loss is 1.500 nats against 1.500)." in text
-    assert "the order is the same." in text
-    assert "The plain RNN is last." in text
-    assert text.index("The GRU") < text.index("The RNN")
+    assert text.startswith("Gaps to the LSTM on dickens_test_large.txt, in bits per character "
+                           "with 95% paired bootstrap intervals: GRU 0.100 (0.090 to 0.110), "
+                           "RNN 0.300 (0.290 to 0.310).")
+    assert "gives the same order." in text and text.endswith("The plain RNN is last.")
 
 
 def test_equal_data_findings_different_small_order_and_rnn_not_last():
     r = ranking({"lstm": 2.20, "gru": 2.10, "rnn": 2.15}, small={"lstm": 2.0, "gru": 2.3, "rnn": 2.1})
     text = say.equal_data_findings(r, 1234)
-    assert "the GRU is best" in text
+    assert text.startswith("Gaps to the GRU")
     assert ("the order is different: LSTM 2.000, RNN 2.100, GRU 2.300 (it has only 1,234 "
             "characters") in text
     assert "The plain RNN is not last here: it comes 2 of 3." in text
@@ -130,16 +152,16 @@ def test_equal_data_findings_without_an_rnn_says_nothing_of_it():
 
 def test_timings_give_milliseconds_and_ratios():
     text = say.timings(comparison())
-    assert "20 training iterations each" in text
-    assert "**20 ms for the LSTM**, **160 ms for the GRU** (8.0 times as long), " \
-           "**80 ms for the RNN** (4.0 times as long)." in text
+    assert text == ("Timed on this machine, one training iteration takes **20 ms for the LSTM**, "
+                    "**160 ms for the GRU** (8.0 times as long), **80 ms for the RNN** (4.0 times "
+                    "as long).")
 
 
 def test_operators_with_the_fused_kernel_for_the_lstm_only():
     text = say.operators(comparison())
     assert "calls 42 PyTorch operators for the LSTM, against 10,000 for the GRU (50 per " \
-           "character), 2,000 for the RNN (10 per character)" in text
-    assert "Here each LSTM layer runs as the fused kernel (`mkldnn_rnn_layer`, called 2 times" in text
+           "character), 2,000 for the RNN (10 per character)." in text
+    assert "Each LSTM layer runs as the fused kernel (`mkldnn_rnn_layer`, called 2 times" in text
     assert "the GRU and the RNN step through the characters" in text
 
 
@@ -147,7 +169,7 @@ def test_operators_when_the_fused_kernel_is_not_used():
     ops = {"lstm": {"aten.mm": 4000}, "gru": {"aten.mm": 4000}, "rnn": {"aten.mm": 2000}}
     text = say.operators(comparison(operators=ops))
     assert "do not differ in that way" in text and "is not used here" in text
-    assert "Here each" not in text
+    assert "Each LSTM layer" not in text
 
 
 def test_operators_when_every_cell_has_a_fused_kernel():
@@ -159,20 +181,23 @@ def test_operators_when_every_cell_has_a_fused_kernel():
 def test_equal_time_budget_names_the_iterations():
     text = say.equal_time_budget(comparison(gru_iters=1380))
     assert "the LSTM keeps its 3,000 iterations" in text
-    assert "the GRU gets 1,380, the RNN gets 750" in text and "plot_every = 10" in text
+    assert text.endswith("the GRU gets 1,380, the RNN gets 750.")
 
 
-def test_equal_time_table_shows_the_timed_milliseconds():
+def test_equal_time_table_shows_the_timed_milliseconds_and_its_caption_what_they_are():
     html = say.equal_time_table(comparison()).data
-    assert "ms per iteration (timed)" in html and "Equal training time." in html
+    assert "ms per iteration (timed)" in html
     assert ">160<" in html and ">76,000<" in html  # timed ms of the GRU; characters it read
+    caption = say.equal_time_caption(comparison())
+    assert caption.startswith("Table {#tab-d-equal-time}: ") and "over 20 iterations" in caption
+    assert "mean of the last tenth of the loss history" in caption
 
 
 def test_time_spread_close_and_spread():
     close = ranking({"lstm": 2.1, "gru": 2.2}, minutes={"lstm": 10.0, "gru": 11.0})
-    assert say.time_spread(close).endswith("(LSTM 600 s, GRU 660 s). These are close to equal, as intended.")
+    assert say.time_spread(close).endswith("took LSTM 600 s, GRU 660 s: close to equal, as intended.")
     far = ranking({"lstm": 2.1, "gru": 2.2}, minutes={"lstm": 10.0, "gru": 15.0})
-    assert "They are not equal: the longest took 1.5 times as long as the shortest." in say.time_spread(far)
+    assert "not equal, the longest 1.5 times as long as the shortest" in say.time_spread(far)
     assert "close to equal" in say.time_spread(far, close=2.0)
 
 
@@ -180,21 +205,22 @@ def test_equal_time_findings_same_best_as_at_equal_data():
     d = ranking({"lstm": 2.10, "gru": 2.20, "rnn": 2.40})
     t = ranking({"lstm": 2.10, "gru": 2.30, "rnn": 2.50}, iterations={"lstm": 3000, "gru": 380, "rnn": 750})
     text = say.equal_time_findings(t, d)
-    assert text.startswith("**In the LSTM's training time, the LSTM is best**: BPC 2.100 on "
-                           "dickens_test_large.txt as at equal data.")
+    assert text.startswith("**In the LSTM's training time, the LSTM is best** again.")
     assert "The GRU (380 iterations, 13% of the LSTM's characters) scores 2.300, 0.200 bits per " \
            "character more (interval 0.190 to 0.210)." in text
-    assert "Ranking at equal data: LSTM 2.100, GRU 2.200, RNN 2.400; at equal time: LSTM 2.100, " \
-           "GRU 2.300, RNN 2.500." in text
     assert "close to equal" in text
+    sentence = say.equal_time_sentence(t, d)
+    assert sentence == ("In the LSTM's time (3,000 iterations) the others get fewer (the GRU 380, "
+                        "the RNN 750), and the LSTM is best again, ahead of the GRU by 0.200 "
+                        "(0.190 to 0.210), the RNN by 0.400 (0.390 to 0.410) bits per character.")
 
 
 def test_equal_time_findings_other_best_than_at_equal_data():
     d = ranking({"lstm": 2.10, "gru": 2.20, "rnn": 2.40})
     t = ranking({"lstm": 2.30, "gru": 2.35, "rnn": 2.20}, iterations={"lstm": 3000, "gru": 380, "rnn": 750})
     text = say.equal_time_findings(t, d)
-    assert "the RNN is best**: BPC 2.200 on dickens_test_large.txt, while at equal data the LSTM was." in text
-    assert "at equal time: RNN 2.200, LSTM 2.300, GRU 2.350." in text
+    assert "the RNN is best**, while at equal data the LSTM was." in text
+    assert "the RNN is best (at equal data the LSTM was)" in say.equal_time_sentence(t, d)
 
 
 # --- Python source -------------------------------------------------------------------------------
@@ -242,10 +268,18 @@ def test_python_run_names_the_characters_and_the_run():
 def test_domain_table_shows_each_score_with_its_interval():
     html = say_py.domain_table(domains()).data
     assert "2.000 [1.950, 2.050]" in html and "4.100 [4.050, 4.150]" in html
-    assert "100,200 characters of 1 files" in html and "dickens_test_large.txt: 1,000 characters" in html
-    assert "its first 500 characters" in say_py.domain_table(domains(n_large=500)).data
     assert html.index("Dickens") < html.index("Python</td>")
-    assert "my caption" in say_py.domain_table(domains(), caption="my caption").data
+    caption = say_py.domain_caption(domains())
+    assert caption.startswith("Table {#tab-45-domains}: BPC of the Dickens model and the Python")
+    assert "(held-out Python: 100,200 characters; dickens_test_large.txt: 1,000 characters)" in caption
+    assert "its first 500 characters" in say_py.domain_caption(domains(n_large=500))
+
+
+def test_corpus_sentence_names_the_python_and_the_files():
+    assert say_py.corpus_sentence(_corpus()) == (
+        "The corpus is the standard library of the Python running this report (CPython 3.11.7): "
+        "2 whole files (1,000,500 characters) to train the setting of 4.1 on, and 1 other files "
+        "(100,200 characters) held out.")
 
 
 def test_own_text_python_easier_or_harder():
@@ -258,32 +292,63 @@ def test_own_text_python_easier_or_harder():
 
 def test_cross_domain_each_model_worse_on_the_other_text():
     text = say_py.cross_domain(domains(pp=2.0, pd_=4.0, dp=3.5, dd=2.2))
-    assert "the Dickens model scores 3.500 on the held-out Python (1.50 bits more than the Python " \
-           "model) and the Python model 4.000 on dickens_test_large.txt (1.80 bits more than the " \
-           "Dickens model), against 6.64 bits for a uniform guess among the 100 symbols." in text
-    assert text.endswith("both stay well below a uniform guess.")
+    assert text.startswith("The Dickens model needs 3.500 bits per character on held-out Python "
+                           "(1.50 more than the Python model), the Python model 4.000 on "
+                           "dickens_test_large.txt (1.80 more than the Dickens model); a uniform "
+                           "guess needs 6.64.")
+    assert text.endswith("Each model is worse on the other's text, but well below a uniform guess.")
 
 
 def test_cross_domain_when_the_pattern_does_not_hold():
     better = say_py.cross_domain(domains(pp=2.0, pd_=2.1, dp=1.9, dd=2.2))
-    assert "(0.10 bits less than the Python model)" in better and "(0.10 bits less than the Dickens" in better
+    assert "(0.10 less than the Python model)" in better and "(0.10 less than the Dickens" in better
     assert better.endswith(" So here it is not the case that each model is worse on the other's "
                            "text than the model trained on it while both stay below a uniform guess.")
     uniform = say_py.cross_domain(domains(pd_=7.0))
     assert "So here it is not the case" in uniform
 
 
-def test_samples_show_each_prime_at_each_temperature():
+def test_samples_show_each_prime_at_each_temperature_with_a_seed_of_its_own():
     torch.manual_seed(0)
     model = CharRNN(8, 1, "lstm")
     out = say_py.samples(model, "def |class |", "0.5,1", predict_len=20, seed=3)
-    assert out[0].data == "20 characters after each priming string, at T = 0.5 and T = 1, seed 3."
+    assert out[0].data == ("20 characters after each priming string, at T = 0.5 and T = 1; 'def ' "
+                           "with seed 3, 'class ' with seed 4.")
     assert len(out) == 1 + 2 * 2 * 2
     assert [o.data for o in out[1::2]] == ["**T = 0.5**, primed with `'def '`", "**T = 1**, primed with `'def '`",
                                            "**T = 0.5**, primed with `'class '`", "**T = 1**, primed with `'class '`"]
     assert "<b" in out[2].data and "def " in out[2].data
     again = say_py.samples(model, "def ", "0.5", predict_len=20, seed=3)
     assert again[2].data == out[2].data  # the seed fixes the sample
+    second = say_py.samples(model, "class ", "0.5", predict_len=20, seed=4)
+    assert second[2].data == out[6].data  # the second priming string is drawn with seed + 1
+
+
+def test_shared_tail_counts_the_common_end():
+    assert say_py.shared_tail(["abcxyz", "qxyz"]) == 3
+    assert say_py.shared_tail(["abc", "abc"]) == 3
+    assert say_py.shared_tail(["abc", "abd"]) == 0
+
+
+class _Same(CharRNN):
+    """A model whose next-character scores ignore the input: every prime gives the same draws."""
+
+    def forward(self, x, state=None):
+        logits, state = super().forward(x, state)
+        return torch.zeros_like(logits), state
+
+
+def test_shared_seed_note_says_how_much_one_seed_made_identical():
+    torch.manual_seed(0)
+    same = _Same(8, 1, "lstm")
+    text = say_py.shared_seed_note(same, "def |class ", "0.8", predict_len=30, seed=3)
+    assert text.startswith("Each priming string has a seed of its own: with one seed for all, the "
+                           "continuations came out identical in all 30 of 30 characters at T = 0.8")
+    assert say_py.shared_seed_note(same, "def ", "0.8", predict_len=30, seed=3) == ""
+    torch.manual_seed(0)
+    varied = CharRNN(8, 1, "lstm")
+    note = say_py.shared_seed_note(varied, "a|b", "1,2", predict_len=20, seed=3)
+    assert note == "" or "of 20 characters at T = 1 and" in note
 
 
 def test_corpus_command_is_relative_to_the_repository_when_inside_it(tmp_path):
@@ -301,3 +366,25 @@ def test_vocabulary_counts_each_kind_of_character():
     assert string.printable == say_py.VOCAB
     assert say_py.vocabulary("ab!\n") == ("The 4 characters of the vocabulary: 2 letters, 0 digits, "
                                           "1 punctuation marks and 1 whitespace characters (newline).")
+
+
+def test_bonus_study_ranks_both_comparisons_and_scores_the_domains(monkeypatch):
+    from charlm.studies import cells as study
+
+    runs, calls = comparison(), {}
+    monkeypatch.setattr(study, "python_corpus", lambda: _corpus())
+    monkeypatch.setattr(study, "python_corpus_config",
+                        lambda base: base.replace(corpus="/r/runs/corpora/python_stdlib.txt"))
+
+    def fake_compare(base, log, timing_iterations, workers=None, test_large_chars=0, extra=()):
+        calls.update(base=base, log=log, n=timing_iterations, extra=list(extra),
+                     large=test_large_chars)
+        return runs
+
+    monkeypatch.setattr(study, "compare_cells", fake_compare)
+    monkeypatch.setattr(study, "score_domains", lambda r, rec, cfg: ("scored", r, rec, cfg))
+    bonus = study.bonus_study(BASE, "log.csv", 7, test_large_chars=500)
+    assert calls["base"] is BASE and calls["n"] == 7 and calls["large"] == 500
+    assert calls["extra"] == [bonus.python_config] and bonus.python_config.corpus.endswith("stdlib.txt")
+    assert bonus.equal_data.order == ["lstm", "gru", "rnn"] and bonus.equal_time.best == "lstm"
+    assert bonus.domains[0] == "scored" and bonus.domains[3] is bonus.python_config

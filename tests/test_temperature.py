@@ -11,7 +11,8 @@ import torch.nn.functional as F
 
 from charlm import CharRNN, TrainConfig, bpc, encode, generate, train
 from charlm.report.plots import plot_sample_measures, plot_temperature_metrics
-from charlm.studies.temperature import (COLUMNS, MEASURES, METRICS, distribution_entropy,
+from charlm.studies.temperature import (COLUMNS, MEASURES, METRICS, distinct_share,
+                                        distribution_entropy,
                                         entropy_of, generated_words, in_vocab_share,
                                         next_char_distribution, open_context,
                                         repeated_ngram_share, sample_bpc, sample_measures,
@@ -65,6 +66,17 @@ def test_repeated_ngram_share_is_one_minus_distinct_over_total():
     assert repeated_ngram_share(["the"] * 10) == pytest.approx(1 - 1 / 7)
     assert math.isnan(repeated_ngram_share("a b c".split()))
     assert repeated_ngram_share("a b a b a".split(), n=2) == pytest.approx(1 - 2 / 4)
+
+
+def test_distinct_share_sees_a_text_that_keeps_returning_to_a_few_words():
+    assert distinct_share("a b c d".split()) == 1.0
+    # the T = 0.1 sample of issue 18: 46 words, 16 distinct, 2% repeated 4-grams
+    looping = ("should that i have to the some of the should have to the strace of the should "
+               "the could the show to be so man to me to the spoor of the should that i have so "
+               "some of the could be so should the show").split()
+    assert len(looping) == 46 and distinct_share(looping) == pytest.approx(16 / 46)
+    assert repeated_ngram_share(looping) < 0.05
+    assert math.isnan(distinct_share([]))
 
 
 def test_in_vocab_share_counts_occurrences():
@@ -132,6 +144,7 @@ def test_temperature_effects_on_a_briefly_trained_model(table):
     assert cold.in_vocab_mean > hot.in_vocab_mean
     assert greedy.repeat_4gram_mean >= hot.repeat_4gram_mean
     assert greedy.repeat_4gram_mean > 0.5  # argmax falls into a loop
+    assert greedy.distinct_words_mean < cold.distinct_words_mean < hot.distinct_words_mean
     ent = [s.loc[("sample", t)].entropy_bits_mean for t in TEMPS]
     assert all(a < b for a, b in zip(ent, ent[1:]))
     own = [s.loc[("sample", t)].bpc_mean for t in TEMPS]
@@ -154,7 +167,7 @@ def test_summary_and_figure(table, isolated_outputs):
         assert (s[f"{metric}_mean"] <= s[f"{metric}_max"] + 1e-12).all()
     path = isolated_outputs / "figures" / "temperature_metrics.png"
     fig = plot_temperature_metrics(table, path)
-    assert len(fig.axes) == len(METRICS) == 4
+    assert len([ax for ax in fig.axes if ax.get_visible()]) == len(METRICS) == 5
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(path.parent.glob(".*.tmp"))
     row = summary_row(s, temperature=TEMPS[1])
@@ -195,7 +208,7 @@ def test_sample_measures_has_a_row_per_sample_and_the_figure_a_panel_per_measure
     assert df.distinct_chars.tolist() == [len(set(s)) for s in samples.values()]
     path = isolated_outputs / "figures" / "sample_stats_by_temperature.png"
     fig = plot_sample_measures(df, path)
-    assert len(fig.axes) == 3 and "3 samples" in fig._suptitle.get_text()
+    assert len(fig.axes) == 4 and "3 samples" in fig._suptitle.get_text()
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -162,18 +162,19 @@ def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
     return float(np.corrcoef(rx, ry)[0, 1])
 
 
-def temperature_checks(summary: pd.DataFrame, loop_share: float = 0.25,
+def temperature_checks(summary: pd.DataFrame, distinct_share: float = 0.5,
                        real_share: float = 0.5) -> list[Check]:
     """The reference write-up's temperature claims against the measured table.
 
     ``summary``: :func:`charlm.studies.temperature.summarise` of a temperature table: its
     ``decoding == "sample"`` rows (one per temperature, means over the seeds) are checked, and
     its ``"reference"`` row (real held-out text), when there is one, is quoted for comparison.
-    The rules: more varied text at higher T means the mean number of distinct characters rises
-    with T (rank correlation > 0) while the mean share of repeated word 4-grams does not (<= 0);
-    the text at the lowest temperature (if <= 0.2) loops when more than ``loop_share`` of its
-    word 4-grams repeat an earlier one; the text at the highest (if >= 1.8) is near-random when
-    fewer than ``real_share`` of its words are words of the training text.
+    The rules: more varied text at higher T means the mean number of distinct characters and
+    the mean share of distinct words both rise with T (rank correlations > 0); the text at the
+    lowest temperature (if <= 0.2) loops on a few frequent words when fewer than
+    ``distinct_share`` of its words are distinct (its word 4-grams are quoted beside); the
+    text at the highest (if >= 1.8) is near-random when fewer than ``real_share`` of its words
+    are words of the training text.
     """
     samp = summary[summary.decoding == "sample"].sort_values("temperature")
     if samp.empty:
@@ -190,27 +191,26 @@ def temperature_checks(summary: pd.DataFrame, loop_share: float = 0.25,
 
     checks = []
     rho_chars = _spearman(temps, samp.distinct_chars_mean)
-    rho_rep = _spearman(temps, samp.repeat_4gram_mean)
+    rho_words = _spearman(temps, samp.distinct_words_mean)
     checks.append(Check(
-        "higher temperature gives more varied text: the number of distinct characters rises with T "
-        "and the share of repeated word 4-grams does not (rank correlations of the means with T "
-        "> 0 and <= 0)",
+        "higher temperature gives more varied text: the number of distinct characters and the "
+        "share of distinct words both rise with T (rank correlations of the means with T > 0)",
         f"rank correlation with T over {len(temps)} temperatures ({seeds}): distinct characters "
-        f"{rho_chars:+.2f}, repeated word 4-grams {rho_rep:+.2f}",
-        None if math.isnan(rho_chars) or math.isnan(rho_rep)
-        else bool(rho_chars > 0 and rho_rep <= 0)))
+        f"{rho_chars:+.2f}, distinct words {rho_words:+.2f}",
+        None if math.isnan(rho_chars) or math.isnan(rho_words)
+        else bool(rho_chars > 0 and rho_words > 0)))
     if lo.temperature <= 0.2:
-        rep = lo.repeat_4gram_mean
-        real = _real_text(ref, "repeat_4gram_mean")
+        share = lo.distinct_words_mean
         checks.append(Check(
-            f"at T = {lo.temperature:g} the text loops on a few frequent words: more than "
-            f"{loop_share:.0%} of its word 4-grams repeat an earlier one (mean over the samples)",
-            f"{rep:.0%} repeat ({spread(lo, 'repeat_4gram')}); "
-            f"{lo.distinct_chars_mean:.0f} distinct characters on average{real}",
-            None if math.isnan(rep) else bool(rep > loop_share)))
+            f"at T = {lo.temperature:g} the text loops on a few frequent words: fewer than "
+            f"{distinct_share:.0%} of its words are distinct (mean over the samples)",
+            f"{share:.0%} are ({spread(lo, 'distinct_words')}), and "
+            f"{lo.repeat_4gram_mean:.0%} of its word 4-grams repeat an earlier one"
+            + _real_text(ref, ("distinct_words_mean", "repeat_4gram_mean")),
+            None if math.isnan(share) else bool(share < distinct_share)))
     if hi.temperature >= 1.8:
         known = hi.in_vocab_mean
-        real = _real_text(ref, "in_vocab_mean")
+        real = _real_text(ref, ("in_vocab_mean",))
         checks.append(Check(
             f"at T = {hi.temperature:g} it is near-random characters: fewer than "
             f"{real_share:.0%} of its words are words of the training text (mean over the samples)",
@@ -280,11 +280,12 @@ def sanity_checks(summary: pd.DataFrame, prime_rate: float, max_derailed: int = 
     ]
 
 
-def _real_text(ref, column: str) -> str:
-    """``; real held-out text: 97%`` from the reference row of a summary, or "" without one."""
-    if not len(ref) or math.isnan(ref.iloc[0][column]):
+def _real_text(ref, columns: Sequence[str]) -> str:
+    """``; real held-out text: 81% and 0%`` (the reference row's ``columns``, in order) from a
+    summary, or "" without one."""
+    if not len(ref) or any(math.isnan(ref.iloc[0][c]) for c in columns):
         return ""
-    return f"; real held-out text: {ref.iloc[0][column]:.0%}"
+    return "; real held-out text: " + " and ".join(f"{ref.iloc[0][c]:.0%}" for c in columns)
 
 
 __all__ = ["Check", "default_run_checks", "lr_checks", "sanity_checks", "temperature_checks",

@@ -207,7 +207,7 @@ def plot_temperature_distribution(probs: dict[float, np.ndarray], labels: Sequen
 
 
 def plot_temperature_metrics(df, path: str | Path | None = None, title: str | None = None):
-    """Four panels, one per metric, against temperature: the mean across seeds as a line, the
+    """One panel per metric of :data:`METRICS`, against temperature: the mean across seeds as a line, the
     min..max range across seeds shaded, each seed as a faint dot; greedy decoding as a black
     square at T = 0 (with its min..max as an error bar), and the reference text's mean (if the
     table has one) as a dashed line. Saved atomically with :func:`save_figure`
@@ -218,7 +218,10 @@ def plot_temperature_metrics(df, path: str | Path | None = None, title: str | No
     greedy = summary[summary.decoding == "greedy"]
     ref = summary[summary.decoding == "reference"]
     dots = df[df.decoding == "sample"]
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
+    ncols = math.ceil(len(METRICS) / 2)
+    fig, axes = plt.subplots(2, ncols, figsize=(5 * ncols, 7), sharex=True)
+    for ax in axes.flat[len(METRICS):]:
+        ax.set_visible(False)
     for ax, metric in zip(axes.flat, METRICS):
         t = sampled.temperature.to_numpy(float)
         ax.fill_between(t, sampled[f"{metric}_min"], sampled[f"{metric}_max"], alpha=0.2,
@@ -236,10 +239,11 @@ def plot_temperature_metrics(df, path: str | Path | None = None, title: str | No
                        label="held-out text, mean (entropy: the model's, at T = 1)")
         ax.set_ylabel(TEMPERATURE_LABELS[metric], fontsize=9)
         ax.grid(alpha=0.3)
-    for ax in axes[1]:
+    for ax in axes.flat[max(0, len(METRICS) - ncols):len(METRICS)]:
         ax.set_xlabel("temperature T")
+        ax.xaxis.set_tick_params(labelbottom=True)
     handles, labels = [], []
-    for ax in axes.flat:
+    for ax in axes.flat[:len(METRICS)]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
             if lab not in labels:
                 handles.append(h)
@@ -341,13 +345,14 @@ def plot_ladder(frame, tests: Sequence[str], path: str | Path | None = None,
 
 
 def plot_sample_measures(measures, path: str | Path | None = None, title: str | None = None,
-                         columns: Sequence[str] = ("distinct_chars", "in_vocab", "repeat_4gram")):
+                         columns: Sequence[str] = ("distinct_chars", "in_vocab", "distinct_words",
+                                                   "repeat_4gram")):
     """One panel per measure in ``columns`` against temperature, one point per sample: the
     rows of :func:`charlm.studies.temperature.sample_measures` (e.g. the slider's samples, one
     per temperature, same prime and seed). Saved with :func:`save_figure` when ``path`` is
     given. Returns the figure."""
     rows = measures.sort_values("temperature")
-    fig, axes = plt.subplots(1, len(columns), figsize=(11, 3.0), squeeze=False)
+    fig, axes = plt.subplots(1, len(columns), figsize=(2.9 * len(columns), 3.0), squeeze=False)
     for ax, key in zip(axes[0], columns):
         ax.plot(rows.temperature, rows[key], "o-", markersize=3)
         ax.set_xlabel("temperature")

@@ -44,7 +44,8 @@ from torch.utils._python_dispatch import TorchDispatchMode
 from .. import paths
 from ..atomic import atomic_write_text
 from ..config import CELLS, TrainConfig
-from ..corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, PythonCorpus, corpus, corpus_text
+from ..corpora import (TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, PythonCorpus, corpus, corpus_text,
+                       python_corpus, python_corpus_config)
 from ..data import VOCAB
 from ..errors import ConfigError
 from ..evaluate import bpc_interval, char_bits, paired_difference_interval
@@ -428,6 +429,43 @@ def score_domains(runs: CellComparison, rec: PythonCorpus, cfg: TrainConfig) -> 
                         dickens_chars=len(set(corpus_text(TRAIN_FILE))))
 
 
-__all__ = ["CellComparison", "DomainScores", "Ranking", "SUMMARY_COLUMNS", "cell_comparison_configs",
+# ---------------------------------------------------------------------------------------------
+# The whole bonus study of the report
+
+
+@dataclass(frozen=True, eq=False)
+class BonusStudy:
+    """What part 4.5 shows: the cell comparison (``runs``), its two rankings, the Python corpus
+    and the config of the run trained on it, and both kinds of model on both kinds of text."""
+
+    runs: CellComparison
+    equal_data: Ranking
+    equal_time: Ranking
+    corpus: PythonCorpus
+    python_config: TrainConfig
+    domains: DomainScores
+
+    @property
+    def python_model(self) -> CharRNN:
+        """The model trained on the Python corpus."""
+        return self.runs.model(self.python_config)
+
+
+def bonus_study(base: TrainConfig, log: str | Path, timing_iterations: int = 20,
+                workers: int | None = None, test_large_chars: int = 0) -> BonusStudy:
+    """The cells compared from ``base`` (:func:`compare_cells`, with the run of ``base`` on the
+    Python corpus of :func:`charlm.corpora.python_corpus` trained in the same study), ranked
+    at equal data and at equal time, and the domains scored (:func:`score_domains`)."""
+    rec = python_corpus()
+    python_cfg = python_corpus_config(base)
+    runs = compare_cells(base, log, timing_iterations, workers=workers,
+                         test_large_chars=test_large_chars, extra=[python_cfg])
+    return BonusStudy(runs=runs, equal_data=runs.ranking(runs.equal_data),
+                      equal_time=runs.ranking(runs.equal_time), corpus=rec,
+                      python_config=python_cfg, domains=score_domains(runs, rec, python_cfg))
+
+
+__all__ = ["BonusStudy", "CellComparison", "DomainScores", "Ranking", "SUMMARY_COLUMNS",
+           "bonus_study", "cell_comparison_configs",
            "compare_cells", "equal_time_configs", "hidden_for_params", "iteration_times",
            "n_params", "operator_calls", "score_domains", "time_per_iteration", "timing_path"]

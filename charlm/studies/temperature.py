@@ -33,6 +33,11 @@ generation may have cut it short (:func:`generated_words`).
 ``in_vocab``
     The share of generated word occurrences that occur in the training text (a word repeated
     ten times counts ten times); NaN when there are no words.
+``distinct_words``
+    The share of the generated word occurrences that are distinct: ``|set(words)| / n_words``
+    (the type-token ratio). Text that keeps coming back to a few frequent words scores low
+    (real Dickens, in windows of 300 characters, about 0.8); NaN when there are no words. It
+    falls slowly with the number of words, so compare samples of the same length.
 ``repeat_4gram``
     The share of word 4-grams in the sample that repeat an earlier 4-gram of the same sample:
     with ``g_1 .. g_m`` the overlapping 4-grams of the generated words (``m = n_words - 3``),
@@ -49,7 +54,7 @@ generation may have cut it short (:func:`generated_words`).
     entropy is exactly 0. At T = 1 the expected ``bpc`` equals the expected ``entropy_bits``
     (the sample is drawn from the distribution that scores it), which the table lets you check.
 
-The last four are :data:`METRICS`, the measures the study plots; :data:`MEASURES` adds
+The last five are :data:`METRICS`, the measures the study plots; :data:`MEASURES` adds
 ``distinct_chars``. :func:`sample_measures` applies :func:`sample_metrics` to a few samples of
 one prime (one row per temperature).
 
@@ -108,11 +113,12 @@ DEFAULT_PREDICT_LEN = 300  # characters generated per sample (about 50 words of 
 NGRAM = 4
 OPEN_THRESHOLD = 0.8  # open_context: extend the context while one character is more likely
 TOP_CHARS = 12  # characters shown of a next-character distribution
-METRICS = ("in_vocab", "repeat_4gram", "bpc", "entropy_bits")
+METRICS = ("in_vocab", "distinct_words", "repeat_4gram", "bpc", "entropy_bits")
 MEASURES = ("distinct_chars", *METRICS)
 METRIC_LABELS = {
     "distinct_chars": "distinct characters",
     "in_vocab": "share of generated words\nfound in the training text",
+    "distinct_words": "share of generated words\nthat are distinct",
     "repeat_4gram": "share of repeated word 4-grams",
     "bpc": "model's own BPC on its sample",
     "entropy_bits": "entropy of softmax(logits / T)\n(bits per generated character)",
@@ -262,6 +268,14 @@ def in_vocab_share(word_list: Sequence[str], vocab: frozenset[str] | set[str]) -
     return sum(w in vocab for w in word_list) / len(word_list)
 
 
+def distinct_share(word_list: Sequence[str]) -> float:
+    """Share of the word occurrences in ``word_list`` that are distinct, ``|set| / len`` (the
+    type-token ratio; NaN if there are none). A text looping on a few words scores low."""
+    if not word_list:
+        return math.nan
+    return len(set(word_list)) / len(word_list)
+
+
 def repeated_ngram_share(word_list: Sequence[str], n: int = NGRAM) -> float:
     """``1 - distinct / total`` over the overlapping word ``n``-grams of ``word_list``.
 
@@ -338,6 +352,7 @@ def sample_metrics(model: CharRNN, prime: str, sample: str, temperature: float |
         "n_4grams": max(0, len(gen_words) - NGRAM + 1),
         "distinct_chars": len(set(sample)),
         "in_vocab": in_vocab_share(gen_words, vocab),
+        "distinct_words": distinct_share(gen_words),
         "repeat_4gram": repeated_ngram_share(gen_words, NGRAM),
         "bpc": sample_bpc(model, prime, sample),
         "entropy_bits": float(sampling_entropy(model, prime, sample, temperature, top_k,
@@ -509,7 +524,7 @@ def checkpoint_temperature_table(ckpt, prime_file: str | None = None,
 __all__ = ["COLUMNS", "COURSEWORK_TEMPS", "DEFAULT_SEEDS", "MEASURED_TEMPS", "MEASURED_TOP_KS",
            "MEASURED_TOP_PS", "MEASURES", "TRUNCATIONS", "truncation_samples",
            "METRICS", "checkpoint_temperature_table", "distribution_entropy", "entropy_of",
-           "generated_words", "in_vocab_share", "next_char_distribution", "open_context",
+           "distinct_share", "generated_words", "in_vocab_share", "next_char_distribution", "open_context",
            "pick_prime", "repeated_ngram_share", "sample_bpc", "sample_measures",
            "sample_metrics", "samples_at", "sampling_entropy", "summarise", "summary_row",
            "temperature_grid", "temperature_table", "training_vocabulary", "word_vocabulary",

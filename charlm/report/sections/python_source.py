@@ -43,6 +43,14 @@ def corpus_description(rec: PythonCorpus) -> str:
     return text + ":\n\n" + bullets([f"`{f}`: {why}" for f, why in sorted(rec.skipped.items())])
 
 
+def corpus_sentence(rec: PythonCorpus) -> str:
+    """The Python corpus in one sentence, for the main text."""
+    return (f"The corpus is the standard library of the Python running this report "
+            f"({rec.implementation} {rec.python_version}): {len(rec.train_files)} whole files "
+            f"({rec.train_chars:,} characters) to train the setting of 4.1 on, and "
+            f"{len(rec.heldout_files)} other files ({rec.heldout_chars:,} characters) held out.")
+
+
 def python_run(d: DomainScores) -> str:
     """The characters the Python corpus uses, and the run trained on it."""
     c, run = d.config, d.run
@@ -53,8 +61,9 @@ def python_run(d: DomainScores) -> str:
             f"{run['status']}).")
 
 
-def domain_table(d: DomainScores, caption: str | None = None):
-    """BPC of each model on each text, with its interval, one row per model."""
+def domain_table(d: DomainScores):
+    """BPC of each model on each text, with its interval, one row per model (its caption:
+    :func:`domain_caption`)."""
     rows = []
     for model in DOMAIN_MODELS:
         row = {"model trained on": model}
@@ -62,13 +71,15 @@ def domain_table(d: DomainScores, caption: str | None = None):
             hit = d.scores[(d.scores["model"] == model) & (d.scores["text"] == text)].iloc[0]
             row[text] = f"{hit['bpc']:.3f} [{hit['low']:.3f}, {hit['high']:.3f}]"
         rows.append(row)
-    if caption is None:
-        caption = ("BPC of the two models (the LSTM of 4.1, and the same setting trained on Python "
-                   "source) on each text, with a 95% bootstrap interval over blocks of the text "
-                   f"(charlm.evaluate.bpc_interval). Held-out Python: {d.corpus.heldout_chars:,} "
-                   f"characters of {len(d.corpus.heldout_files)} files not in the training text; "
-                   f"{LARGE}: {large_note(d.n_large, d.n_large_total)}.")
-    return table(pd.DataFrame(rows), caption=caption)
+    return table(pd.DataFrame(rows))
+
+
+def domain_caption(d: DomainScores, table_id: str = "tab-45-domains") -> str:
+    """The caption of :func:`domain_table`."""
+    return (f"Table {{#{table_id}}}: BPC of the Dickens model and the Python model on "
+            "each text, with 95% bootstrap intervals over blocks of the text (held-out Python: "
+            f"{d.corpus.heldout_chars:,} characters; {LARGE}: "
+            f"{large_note(d.n_large, d.n_large_total)}).")
 
 
 def _scores(d: DomainScores) -> tuple[float, float, float, float]:
@@ -91,31 +102,61 @@ def own_text(d: DomainScores) -> str:
 def cross_domain(d: DomainScores) -> str:
     """Each model on the other's text, against the model trained on it and a uniform guess."""
     pp, pd_, dp, dd = _scores(d)
-    text = (f"Across domains, the Dickens model scores {dp:.3f} on the held-out Python "
-            f"({abs(dp - pp):.2f} bits {'more' if dp > pp else 'less'} than the Python model) and "
-            f"the Python model {pd_:.3f} on {LARGE} ({abs(pd_ - dd):.2f} bits "
-            f"{'more' if pd_ > dd else 'less'} than the Dickens model), against {d.uniform:.2f} "
-            f"bits for a uniform guess among the {d.vocab_size} symbols.")
+    text = (f"The Dickens model needs {dp:.3f} bits per character on held-out Python "
+            f"({abs(dp - pp):.2f} {'more' if dp > pp else 'less'} than the Python model), the "
+            f"Python model {pd_:.3f} on {LARGE} ({abs(pd_ - dd):.2f} "
+            f"{'more' if pd_ > dd else 'less'} than the Dickens model); a uniform guess needs "
+            f"{d.uniform:.2f}.")
     if dp > pp and pd_ > dd and max(dp, pd_) < d.uniform:
-        return text + (" So each model is worse on the other's text than the model trained on it, "
-                       "and both stay well below a uniform guess.")
+        return text + " Each model is worse on the other's text, but well below a uniform guess."
     return text + (" So here it is not the case that each model is worse on the other's text than "
                    "the model trained on it while both stay below a uniform guess.")
 
 
 def samples(model: CharRNN, primes: str, temps: str, predict_len: int, seed: int) -> list:
     """Samples of ``model`` after each priming string of ``primes`` (separated by ``|``) at each
-    temperature of ``temps`` (comma-separated): a line saying how they were drawn, then for each
-    a heading and the sample (priming string in bold), to display in turn."""
+    temperature of ``temps`` (comma-separated), the i-th priming string with seed ``seed + i``:
+    a line saying how they were drawn, then for each a heading and the sample (priming string
+    in bold), to display in turn."""
     prime_list = [p for p in primes.split("|") if p]
     temperatures = parse_list(temps, "temps")
+    seeds = ", ".join(f"{p!r} with seed {seed + i}" for i, p in enumerate(prime_list))
     out = [md(f"{predict_len} characters after each priming string, at "
-              + " and ".join(f"T = {x:g}" for x in temperatures) + f", seed {seed}.")]
-    for prime in prime_list:
+              + " and ".join(f"T = {x:g}" for x in temperatures) + f"; {seeds}.")]
+    for i, prime in enumerate(prime_list):
         for temp in temperatures:
-            text = generate(model, prime, predict_len=predict_len, temperature=temp, seed=seed)
+            text = generate(model, prime, predict_len=predict_len, temperature=temp, seed=seed + i)
             out += [md(f"**T = {temp:g}**, primed with `{prime!r}`"), sample(prime, text[len(prime):])]
     return out
+
+
+def shared_tail(texts: list[str]) -> int:
+    """The number of final characters that all of ``texts`` share."""
+    n = 0
+    while n < min(map(len, texts)) and len({t[len(t) - n - 1] for t in texts}) == 1:
+        n += 1
+    return n
+
+
+def shared_seed_note(model: CharRNN, primes: str, temps: str, predict_len: int,
+                     seed: int) -> str:
+    """Why each priming string has a seed of its own: with one seed for all, how many of the
+    last characters of the continuations come out the same at each temperature."""
+    prime_list = [p for p in primes.split("|") if p]
+    if len(prime_list) < 2:
+        return ""
+    same = {t: shared_tail([generate(model, p, predict_len=predict_len, temperature=t,
+                                     seed=seed)[len(p):] for p in prime_list])
+            for t in parse_list(temps, "temps")}
+    if not any(same.values()):
+        return ""
+    counts = [f"all {n}" if n == predict_len else f"the last {n}" for n in same.values()]
+    where = " and ".join(f"{c} of {predict_len} characters at T = {t:g}"
+                         for c, t in zip(counts, same))
+    return ("Each priming string has a seed of its own: with one seed for all, the "
+            f"continuations came out identical in {where}, since the model's state keeps little "
+            "of which keyword started it and the same random draws then pick the same "
+            "characters.")
 
 
 def corpus_command(path: str | Path, root: str | Path = paths.ROOT) -> str:
@@ -139,5 +180,6 @@ def vocabulary(vocab: str = VOCAB) -> str:
             f"whitespace characters ({named}).")
 
 
-__all__ = ["corpus_command", "corpus_description", "cross_domain", "domain_table", "own_text",
-           "python_run", "samples", "vocabulary"]
+__all__ = ["corpus_command", "corpus_description", "corpus_sentence", "cross_domain",
+           "domain_caption", "domain_table", "own_text", "python_run", "samples",
+           "shared_seed_note", "shared_tail", "vocabulary"]

@@ -14,39 +14,71 @@ import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
-from ...corpora import TEST_FILE
 from ...data import VOCAB
-from ...studies.temperature import OPEN_THRESHOLD, TOP_CHARS, summary_row
+from ...studies.temperature import OPEN_THRESHOLD, summary_row
 from ..display import bullets, sample, table
 
-SAMPLES_CAPTION = (
-    "Measured on each generated continuation: the distinct characters it uses, its number of "
-    "words, the share of them that occur in the training text (known words), and the share of "
-    "its word 4-grams that repeat an earlier one (text that loops scores high).")
-SUMMARY_COLUMNS = {"in_vocab": "known words", "repeat_4gram": "repeated 4-grams",
-                   "bpc": "own BPC", "entropy_bits": "entropy (bits)"}
+SUMMARY_COLUMNS = {"in_vocab": "known words", "distinct_words": "distinct words",
+                   "repeat_4gram": "repeated 4-grams", "bpc": "own BPC",
+                   "entropy_bits": "entropy (bits)"}
 DECODING_LABELS = {"sample": "sampled", "greedy": "greedy (argmax)",
                    "reference": "real text (held out)"}
-BULLET_TEMPS = (0.5, 1.0)  # the sampled temperatures described in words
+Z_BAND = 2.0  # matching_range: "as surprising as real text" while the means differ by < 2 SE
+
+
+# ---------------------------------------------------------------------------------------------
+# the answer
+
+
+def answer(summary: pd.DataFrame, checks: Sequence, predict_len: int) -> str:
+    """The opening paragraph of 4.4: what the temperature does and why, with the measured
+    numbers at the lowest and highest sampled temperature against real text, where the samples
+    are as surprising as real text, whether the reference's descriptions hold (``checks``: of
+    :func:`charlm.report.claims.temperature_checks`), and the risks in one sentence."""
+    sampled = summary[summary.decoding == "sample"].sort_values("temperature")
+    ref = summary_row(summary, "reference")
+    text = ("**Answer.** Sampling divides the model's scores by the temperature T before the "
+            "softmax: below 1 this sharpens the next-character distribution, above 1 it "
+            "flattens it, so as T rises the text goes from repetitive to varied to noise.")
+    if len(sampled) and ref is not None:
+        lo, hi = sampled.iloc[0], sampled.iloc[-1]
+        text += (f" Over {int(sampled.n_seeds.max())} samples per temperature, at "
+                 f"T = {lo.temperature:g} only {lo.distinct_words_mean:.0%} of the words are "
+                 f"distinct (real Dickens: {ref['distinct_words_mean']:.0%}); at "
+                 f"T = {hi.temperature:g} only {hi.in_vocab_mean:.0%} are known words (Dickens: "
+                 f"{ref['in_vocab_mean']:.0%}).")
+        band = matching_range(sampled, ref)
+        if band is not None:
+            text += (f" Samples are as surprising to the model as real Dickens between about "
+                     f"T = {band[0]:.2f} and {band[1]:.2f}.")
+    known = [c for c in checks if c.agrees is not None]
+    if known and all(c.agrees for c in known):
+        text += (" The reference write-up's descriptions hold: "
+                 + "; ".join(_short(c.claim) for c in known) + ".")
+    elif known:
+        text += (" Of the reference write-up's descriptions, "
+                 + "; ".join(f"“{_short(c.claim)}” does not hold" for c in known if not c.agrees)
+                 + ".")
+    return text + (" Generated text can be false, impersonating, mass-produced, biased or "
+                   "copied; the model's builder, the script's writer and the outputs' user each "
+                   "answer for their part.")
+
+
+def _short(claim: str) -> str:
+    """A claim without its rule (the text before the first colon)."""
+    return claim.split(":")[0]
 
 
 # ---------------------------------------------------------------------------------------------
 # the priming string and the samples
 
 
-def prime_sentence(text: str, seed: int, file_name: str = TEST_FILE, chunk_len: int = 200,
-                   prime_len: int = 10) -> str:
-    """Where the priming string comes from (as :func:`~charlm.studies.temperature.pick_prime`
-    takes it from ``text``, the contents of ``file_name``)."""
-    return (f"The priming string, the first {prime_len} characters of one of the "
-            f"{len(text) // chunk_len} {chunk_len}-character chunks of `{file_name}` (chosen with "
-            f"seed {seed}), shown as a Python string so that spaces and line breaks are visible:")
-
-
-def samples_line(temps: Sequence[float], predict_len: int, seed: int) -> str:
-    """How many samples follow (each is labelled with its temperature), how long, with which
-    seed."""
-    return (f"{len(temps)} temperatures, {predict_len} characters at each, all drawn with seed "
+def samples_intro(text: str, prime: str, temps: Sequence[float], predict_len: int, seed: int,
+                  chunk_len: int = 200) -> str:
+    """Where the priming string comes from, and how the samples below were drawn."""
+    return (f"Primed with the first {len(prime)} characters of a random {chunk_len}-character "
+            f"chunk of the test text (one of {len(text) // chunk_len}), "
+            f"`{prime!r}` (in blue), {predict_len} characters at each temperature, all with seed "
             f"{seed}:")
 
 
@@ -56,161 +88,200 @@ def show_samples(prime: str, samples: Mapping[float, str]):
                           for t, s in samples.items()))
 
 
-def samples_table(measures: pd.DataFrame, caption: str = SAMPLES_CAPTION):
+def samples_table(measures: pd.DataFrame):
     """The measures of a few samples (rows of
-    :func:`~charlm.studies.temperature.sample_measures`) as a table."""
+    :func:`~charlm.studies.temperature.sample_measures`) as a table; the caption follows it
+    (:func:`samples_caption`)."""
     shown = pd.DataFrame({"T": measures.temperature, "distinct chars": measures.distinct_chars,
-                          "words": measures.n_words, "known words": measures.in_vocab,
+                          "words": measures.n_words,
+                          "distinct words": _distinct_count(measures),
+                          "known words": measures.in_vocab,
                           "repeated 4-grams": measures.repeat_4gram})
     return table(shown, formats={"T": "{:g}", "known words": "{:.0%}",
-                                 "repeated 4-grams": "{:.0%}"}, caption=caption)
+                                 "repeated 4-grams": "{:.0%}"})
+
+
+def _distinct_count(measures: pd.DataFrame) -> pd.Series:
+    """The number of distinct words of each sample (share times words, which is exact)."""
+    return (measures.distinct_words * measures.n_words).round().astype("Int64")
+
+
+def samples_caption(measures: pd.DataFrame, table_id: str = "tab-44-samples") -> str:
+    """The caption of :func:`samples_table`: what is counted, and how few distinct words the
+    coldest sample uses."""
+    coldest = measures.sort_values("temperature").iloc[0]
+    distinct = _distinct_count(measures.sort_values("temperature")).iloc[0]
+    text = (f"Table {{#{table_id}}}: The samples above: distinct characters, words, distinct "
+            "words, the share found in the training text, and the share of word 4-grams "
+            "repeating an earlier one.")
+    if coldest.n_words:
+        text += (f" At T = {coldest.temperature:g}, {int(coldest.n_words)} words but only "
+                 f"{distinct} distinct.")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
 # the next-character distribution
 
 
-def context_sentence(prime: str, context: str, threshold: float = OPEN_THRESHOLD,
-                     top: int = TOP_CHARS) -> str:
-    """What the distribution chart shows: after the priming string, or after the priming
-    string extended (by :func:`~charlm.studies.temperature.open_context`) until the choice is
-    open."""
+def distribution_caption(prime: str, context: str, labels: Sequence[str],
+                         probs: Mapping[float, np.ndarray], threshold: float = OPEN_THRESHOLD,
+                         fig_id: str = "fig-44-next-char") -> str:
+    """The caption of the next-character chart: what the bars are, after which context (the
+    priming string, or it extended by :func:`~charlm.studies.temperature.open_context` until
+    the choice is open), and the likeliest character's probability at each temperature."""
     extra = context[len(prime):]
-    where = (", after the priming string." if not extra else
-             f", after the priming string extended by {extra!r}: right after the priming string "
-             f"the model is almost sure of the next character (over {threshold:.0%} at T = 1), "
-             "which would make a dull chart, so the context is extended by the most likely "
-             "characters until the choice is open.")
-    return ("The chart shows the model's distribution for the next character at the "
-            f"temperatures above{where} The {top} characters most likely at T = 1 are shown; "
-            "␣ is a space.")
-
-
-def distribution_sentence(labels: Sequence[str], probs: Mapping[float, np.ndarray],
-                          entropy: Mapping[float, float], n_symbols: int = len(VOCAB)) -> str:
-    """The most likely next character's probability and the whole distribution's entropy at
-    each temperature, against the maximum ``log2(n_symbols)``."""
+    where = ("after the priming string" if not extra else
+             f"after the priming string and {extra!r}, its likeliest continuation (right after "
+             f"the priming string one character has over {threshold:.0%})")
     p_top = ", ".join(f"{p[0]:.2f} at T = {t:g}" for t, p in probs.items())
+    return (f"Figure {{#{fig_id}}}: Bars of the model's probability for each of the "
+            f"{len(labels)} likeliest next characters (␣ is a space) {where}, one colour per "
+            f"temperature. The likeliest, {labels[0]!r}, gets {p_top}: the lower the temperature, "
+            "the more of the probability it takes.")
+
+
+def distribution_sentence(entropy: Mapping[float, float], n_symbols: int = len(VOCAB)) -> str:
+    """The whole next-character distribution's entropy at each temperature, against the
+    maximum ``log2(n_symbols)``."""
     bits = ", ".join(f"{h:.2f} bits at T = {t:g}" for t, h in entropy.items())
-    return (f"In this context the most likely next character is `{labels[0]!r}`. Its probability "
-            f"is {p_top}. The entropy of the whole next-character distribution, the number of "
-            f"bits of choice it leaves, is {bits} (the maximum, a uniform choice among "
-            f"{n_symbols} symbols, is {math.log2(n_symbols):.2f} bits).")
+    return (f"The entropy of that distribution, the bits of choice it leaves, is {bits}; a "
+            f"uniform choice among the {n_symbols} symbols would be {math.log2(n_symbols):.2f}.")
 
 
 # ---------------------------------------------------------------------------------------------
 # the measured table
 
 
-def summary_table(summary: pd.DataFrame, predict_len: int, caption: str | None = None):
+def _mean_sd(r, m: str) -> str:
+    return f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}"
+
+
+def summary_table(summary: pd.DataFrame):
     """Mean ± standard deviation of each measure per (decoding, temperature) of a
-    :func:`~charlm.studies.temperature.summarise` table."""
+    :func:`~charlm.studies.temperature.summarise` table (its caption: :func:`summary_caption`)."""
     rows = []
     for _, r in summary[summary.decoding.isin(list(DECODING_LABELS))].iterrows():  # cuts: cut_table
         row = {"decoding": DECODING_LABELS[r["decoding"]],
                "T": "" if r["decoding"] == "reference" else f"{r['temperature']:g}"}
-        for m, name in SUMMARY_COLUMNS.items():
-            row[name] = f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}"
+        row.update({name: _mean_sd(r, m) for m, name in SUMMARY_COLUMNS.items()})
         rows.append(row)
-    if caption is None:
-        caption = (f"Mean ± standard deviation over {int(summary.n_seeds.max())} samples of "
-                   f"{predict_len} characters per row (for the real text, the model's entropy at "
-                   "T = 1 along it)")
-    return table(pd.DataFrame(rows), caption=caption)
+    return table(pd.DataFrame(rows))
 
 
-def temperature_bullet(row) -> str:
-    """The four measures of one sampled temperature, in words."""
-    return (f"**T = {row['temperature']:g}**: {row['in_vocab_mean']:.0%} of the generated words "
-            f"are real words, {row['repeat_4gram_mean']:.1%} of the word 4-grams repeat, the model "
-            f"scores its own sample at {row['bpc_mean']:.2f} bits per character and drew each "
-            f"character from a distribution of {row['entropy_bits_mean']:.2f} bits.")
+def summary_caption(summary: pd.DataFrame, predict_len: int,
+                    table_id: str = "tab-d-temperature") -> str:
+    """The caption of :func:`summary_table`."""
+    return (f"Table {{#{table_id}}}: Each measure as mean ± standard deviation over "
+            f"{int(summary.n_seeds.max())} samples of {predict_len} characters per row, for "
+            "sampling at each temperature, greedy decoding and real held-out text (whose "
+            "entropy is the model's at T = 1 along it).")
 
 
-def reference_bullet(ref) -> str:
-    """Real held-out text, measured like the samples."""
-    return (f"**Real Dickens** (held out): {ref['in_vocab_mean']:.0%} known words, "
-            f"{ref['repeat_4gram_mean']:.1%} repeated 4-grams, and the model scores it at "
-            f"{ref['bpc_mean']:.2f} bits per character.")
+def length_note(table_df: pd.DataFrame, predict_len: int) -> str:
+    """Why the share of distinct words compares samples of one length, with the mean number of
+    words at the lowest and highest sampled temperature and in the real windows (rows of a
+    :func:`~charlm.studies.temperature.temperature_table`)."""
+    sampled = table_df[table_df.decoding == "sample"]
+    if sampled.empty:
+        return ""
+    by_t = sampled.groupby("temperature").n_words.mean().sort_index()
+    ref = table_df[table_df.decoding == "reference"].n_words
+    text = ("The share of distinct words falls slowly as a text gets longer (more words, more "
+            f"chances to repeat one), so it compares texts of one length: every sample here has "
+            f"{predict_len} characters, which is {by_t.iloc[0]:.0f} words on average at "
+            f"T = {by_t.index[0]:g} and {by_t.iloc[-1]:.0f} at T = {by_t.index[-1]:g}")
+    if len(ref):
+        text += f", against {ref.mean():.0f} in the windows of real text"
+    return text + "."
 
 
-def greedy_bullet(greedy, sampled: pd.DataFrame) -> str:
-    """Greedy decoding's repetition against sampling's, and why argmax tends to loop (without
-    claiming that it must: the choice depends on the hidden state, not on the visible text)."""
-    text = (f"**Greedy decoding**: {greedy['repeat_4gram_mean']:.0%} of its word 4-grams are "
-            f"repeats (entropy 0 by construction); its words are "
-            f"{greedy['in_vocab_mean']:.0%} real.")
-    why = ("Greedy decoding is deterministic, but its choice depends on the model's hidden state, "
-           "which carries everything read so far, not on the visible text alone.")
-    rates = sampled.dropna(subset=["repeat_4gram_mean"])
-    if rates.empty or math.isnan(greedy["repeat_4gram_mean"]):
-        return f"{text} {why} It usually falls into a loop, but nothing guarantees it."
-    most = rates.loc[rates.repeat_4gram_mean.idxmax()]
-    if greedy["repeat_4gram_mean"] > most["repeat_4gram_mean"]:
-        return (f"{text} It loops more than sampling at any temperature. {why} When a phrase "
-                "recurs, the state tends to come back close to where it was the last time, "
-                "argmax then picks the same continuation again, and the text settles into a "
-                "loop. Nothing guarantees it (the state can drift and break out), but it is what "
-                "greedy decoding usually does.")
-    return (f"{text} Here it repeats no more than sampling at T = {most['temperature']:g} "
-            f"({most['repeat_4gram_mean']:.0%}). {why} So greedy decoding usually falls into a "
-            "loop, but nothing guarantees it.")
+def metrics_caption(summary: pd.DataFrame, fig_id: str = "fig-44-measures") -> str:
+    """The caption of the measured study's figure."""
+    return (f"Figure {{#{fig_id}}}: Known words, distinct words, repeated 4-grams, the model's own "
+            "BPC and the sampling entropy (one panel each) against the temperature: the "
+            f"mean of {int(summary.n_seeds.max())} samples as a line, each sample as a dot, "
+            "their range shaded; greedy decoding as a black square at T = 0 and real held-out "
+            "Dickens as a dashed line.")
 
 
-def range_bullet(lo, hi) -> str:
-    """How the measures move from the lowest to the highest sampled temperature."""
-    return (f"From T = {lo['temperature']:g} to T = {hi['temperature']:g} the share of known words "
-            f"goes from {lo['in_vocab_mean']:.0%} to {hi['in_vocab_mean']:.0%}, repeated 4-grams "
-            f"from {lo['repeat_4gram_mean']:.1%} to {hi['repeat_4gram_mean']:.1%}, and the entropy "
-            f"from {lo['entropy_bits_mean']:.2f} to {hi['entropy_bits_mean']:.2f} bits.")
-
-
-def matching_temperature(sampled: pd.DataFrame, ref_bpc: float) -> float | None:
-    """The temperature at which the model's own BPC on its samples equals ``ref_bpc`` (linear
-    interpolation between the sampled temperatures); None unless the own BPC rises strictly
-    with T and ``ref_bpc`` lies within its range."""
-    ts, own = sampled.temperature.to_numpy(float), sampled.bpc_mean.to_numpy(float)
-    if len(own) == 0 or not (own.min() <= ref_bpc <= own.max()) or not np.all(np.diff(own) > 0):
+def matching_range(sampled: pd.DataFrame, ref, z: float = Z_BAND,
+                   points: int = 2001) -> tuple[float, float] | None:
+    """The temperatures at which the samples are as surprising to the model as real text, to
+    the precision the samples allow: where the mean own BPC of the samples differs from the
+    real text's by less than ``z`` standard errors of the difference (mean and standard
+    deviation interpolated linearly between the sampled temperatures; the standard error from
+    both rows' standard deviations and sample counts). None when no temperature qualifies or
+    the own BPC does not rise strictly with T (no single crossing)."""
+    ts = sampled.temperature.to_numpy(float)
+    own, sd = sampled.bpc_mean.to_numpy(float), sampled.bpc_std.to_numpy(float)
+    if len(own) < 2 or not np.all(np.diff(own) > 0) or np.isnan(sd).any():
         return None
-    return float(np.interp(ref_bpc, own, ts))
+    grid = np.linspace(ts[0], ts[-1], points)
+    n = float(sampled.n_seeds.min())
+    se = np.sqrt(np.interp(grid, ts, sd) ** 2 / n + ref["bpc_std"] ** 2 / ref["n_seeds"])
+    inside = np.abs(np.interp(grid, ts, own) - ref["bpc_mean"]) <= z * se
+    if not inside.any():
+        return None
+    return float(grid[inside].min()), float(grid[inside].max())
 
 
-def matching_bullet(t_match: float, ref_bpc: float) -> str:
-    """Where the samples are as surprising to the model as real text."""
-    return (f"The sample is exactly as surprising to the model as real Dickens at about "
-            f"**T = {t_match:.2f}** (interpolated where its own BPC crosses {ref_bpc:.2f}); below "
-            "that the text is more predictable than real prose (safe, repetitive), above it less "
-            "(noisy).")
+def low_bullet(lo, ref) -> str:
+    """The coldest sampled temperature: real words, but few of them, and repeated phrases."""
+    return (f"At **T = {lo['temperature']:g}** the words are real ({lo['in_vocab_mean']:.0%} "
+            f"known) but few: {lo['distinct_words_mean']:.0%} distinct against "
+            f"{ref['distinct_words_mean']:.0%} in real Dickens, and {lo['repeat_4gram_mean']:.0%} "
+            f"of word 4-grams repeat ({ref['repeat_4gram_mean']:.0%} in Dickens): it loops on a "
+            "few frequent words.")
 
 
-def t1_bullet(one) -> str:
+def greedy_bullet(greedy) -> str:
+    """Greedy decoding, the limit T -> 0 (why argmax tends to loop is said in the prose above
+    it: the choice depends on the hidden state, not on the visible text alone)."""
+    return (f"**Greedy decoding** (the limit T → 0): {greedy['repeat_4gram_mean']:.0%} of its "
+            f"word 4-grams repeat, and {greedy['distinct_words_mean']:.0%} of its words are "
+            "distinct.")
+
+
+def high_bullet(hi, ref) -> str:
+    """The hottest sampled temperature: made-up words, and a sample the model finds surprising."""
+    return (f"At **T = {hi['temperature']:g}** only {hi['in_vocab_mean']:.0%} of the words are "
+            f"known ({ref['in_vocab_mean']:.0%} in Dickens), and the model needs "
+            f"{hi['bpc_mean']:.2f} bits per character on its own sample.")
+
+
+def matching_bullet(band: tuple[float, float], ref, n_seeds: int, z: float = Z_BAND) -> str:
+    """Where the samples are as surprising to the model as real text, as a range."""
+    return (f"The samples are **as surprising to the model as real Dickens "
+            f"({ref['bpc_mean']:.2f} bits per character) between about T = {band[0]:.2f} and "
+            f"{band[1]:.2f}**, where the means differ by less than {z:g} standard errors; "
+            f"{n_seeds} samples per temperature cannot place the crossing closer.")
+
+
+def t1_sentence(one) -> str:
     """At T = 1 the expected own BPC equals the expected entropy."""
     return (f"At T = 1 the expected BPC of a sample equals its expected entropy, since the sample "
             f"is drawn from the distribution that scores it: measured {one['bpc_mean']:.2f} "
-            f"against {one['entropy_bits_mean']:.2f}.")
+            f"against {one['entropy_bits_mean']:.2f} bits.")
 
 
-def curves_bullets(summary: pd.DataFrame, temps: Sequence[float] = BULLET_TEMPS) -> str:
-    """What the curves say, as markdown bullets: the measures at ``temps`` (those sampled),
-    real text, greedy decoding, the range over the sampled temperatures, where the samples are
-    as surprising as real text (when the own BPC crosses it), and T = 1 (when sampled)."""
+def curves_bullets(summary: pd.DataFrame) -> str:
+    """What the measured study shows, as markdown bullets: the coldest and hottest sampled
+    temperature against real text, greedy decoding, and where the samples are as surprising as
+    real text. A bullet whose rows are missing is left out."""
     ref, greedy = summary_row(summary, "reference"), summary_row(summary, "greedy")
     sampled = summary[summary.decoding == "sample"].sort_values("temperature")
-    lines = [temperature_bullet(r) for r in (summary_row(summary, temperature=t) for t in temps)
-             if r is not None]
-    if ref is not None:
-        lines.append(reference_bullet(ref))
+    lines = []
+    if ref is not None and len(sampled):
+        lines.append(low_bullet(sampled.iloc[0], ref))
     if greedy is not None:
-        lines.append(greedy_bullet(greedy, sampled))
-    if len(sampled):
-        lines.append(range_bullet(sampled.iloc[0], sampled.iloc[-1]))
-    t_match = None if ref is None else matching_temperature(sampled, ref["bpc_mean"])
-    if t_match is not None:
-        lines.append(matching_bullet(t_match, ref["bpc_mean"]))
-    one = summary_row(summary, temperature=1.0)
-    if one is not None:
-        lines.append(t1_bullet(one))
-    return "**What the curves say, tied to the discussion above.**\n\n" + bullets(lines)
+        lines.append(greedy_bullet(greedy))
+    if ref is not None and len(sampled) > 1:
+        lines.append(high_bullet(sampled.iloc[-1], ref))
+        band = matching_range(sampled, ref)
+        if band is not None:
+            lines.append(matching_bullet(band, ref, int(sampled.n_seeds.min())))
+    return bullets(lines)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -227,50 +298,67 @@ def cut_rows(summary: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([uncut, cut], ignore_index=True)
 
 
-def cut_table(summary: pd.DataFrame, predict_len: int):
-    """Mean ± standard deviation of each measure for uncut sampling at T = 1 and for each cut."""
+def cut_table(summary: pd.DataFrame):
+    """Mean ± standard deviation of each measure for uncut sampling at T = 1 and for each cut
+    (its caption: :func:`cut_caption`)."""
     rows = []
     for _, r in cut_rows(summary).iterrows():
         row = {"sampling at T = 1": "no cut" if r["decoding"] == "sample"
                else f"{CUT_LABELS[r['decoding']]} = {r['cut']:g}"}
-        for m, name in SUMMARY_COLUMNS.items():
-            row[name] = f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}"
+        row.update({name: _mean_sd(r, m) for m, name in SUMMARY_COLUMNS.items()})
         rows.append(row)
-    caption = (f"Mean ± standard deviation over {int(summary.n_seeds.max())} samples of "
-               f"{predict_len} characters per row, all at T = 1, the same seeds and priming "
-               "strings as the temperature study")
-    return table(pd.DataFrame(rows), caption=caption)
+    return table(pd.DataFrame(rows))
 
 
-def cut_bullets(summary: pd.DataFrame) -> str:
-    """What the cuts do, against uncut sampling at T = 1: for the strongest and the mildest cut
-    of each kind, the known words, the repetition and the model's own BPC on its samples."""
+def cut_caption(summary: pd.DataFrame, predict_len: int, table_id: str = "tab-d-cuts") -> str:
+    """The caption of :func:`cut_table`."""
+    return (f"Table {{#{table_id}}}: Each measure as mean ± standard deviation over "
+            f"{int(summary.n_seeds.max())} samples of {predict_len} characters per row, all at "
+            "T = 1 with the seeds and priming strings of the temperature study, uncut and cut by "
+            "each value of k and p.")
+
+
+def cut_figure_caption(fig_id: str = "fig-d-cuts") -> str:
+    """The caption of the cuts' figure."""
+    return (f"Figure {{#{fig_id}}}: Known words, repeated 4-grams and the model's own BPC "
+            "(rows) against the value of k (left, log scale) and of p (right), at T = 1: the "
+            "mean of the samples as a line, each sample as a dot; uncut sampling is the dotted "
+            "line, real held-out Dickens the dashed one.")
+
+
+def cut_sentence(summary: pd.DataFrame, checks: Sequence = ()) -> str:
+    """What the cuts do, against uncut sampling at T = 1: the tightest cut of each kind, its
+    known words and the model's own BPC on its samples, and what ``checks`` (of
+    :func:`charlm.report.claims.truncation_checks`) found."""
     rows = cut_rows(summary)
     uncut = rows[rows.decoding == "sample"]
     if uncut.empty:
         return ""
     base = uncut.iloc[0]
-    lines = [f"**No cut (T = 1)**: {base['in_vocab_mean']:.0%} known words, "
-             f"{base['repeat_4gram_mean']:.1%} repeated 4-grams, own BPC {base['bpc_mean']:.2f}."]
-    for kind, label in CUT_LABELS.items():
-        sub = rows[rows.decoding == kind]
-        if sub.empty:
-            continue
-        for _, r in (sub.iloc[[0, -1]] if len(sub) > 1 else sub).iterrows():
-            lines.append(f"**{label} = {r['cut']:g}**: {r['in_vocab_mean']:.0%} known words, "
-                         f"{r['repeat_4gram_mean']:.1%} repeated 4-grams, own BPC "
-                         f"{r['bpc_mean']:.2f}, entropy {r['entropy_bits_mean']:.2f} bits.")
-    return bullets(lines)
+    tight = [f"{label} = {sub.iloc[0]['cut']:g} gives {sub.iloc[0]['in_vocab_mean']:.0%} and "
+             f"{sub.iloc[0]['bpc_mean']:.2f}"
+             for kind, label in CUT_LABELS.items() if len(sub := rows[rows.decoding == kind])]
+    text = (f"Uncut at T = 1, {base['in_vocab_mean']:.0%} of the words are known and the model "
+            f"needs {base['bpc_mean']:.2f} bits per character on its own samples")
+    text += (": " + "; ".join(tight) + "." if tight else ".")
+    held = [c for c in checks if c.agrees is not None]
+    if held and all(c.agrees for c in held):
+        text += " As the cut loosens, both measures move back towards uncut sampling."
+    elif held:
+        text += (" As the cut loosens, the measures do not both move back towards uncut "
+                 "sampling for " + " and ".join(_short(c.claim).split()[2] for c in held if not c.agrees)
+                 + ".")
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
-# the slider
+# the sliders
 
 
 def slider_line(grid: Sequence[float], step: float, predict_len: int) -> str:
     """What the static slider holds."""
     return (f"From T = {grid[0]:g} to T = {grid[-1]:g} in steps of {step:g}: {len(grid)} samples "
-            f"of {predict_len} characters.")
+            f"of {predict_len} characters, with the priming string and seed of 4.4.")
 
 
 def cut_slider_line(top_ks: Sequence[int], top_ps: Sequence[float], predict_len: int) -> str:
@@ -281,7 +369,16 @@ def cut_slider_line(top_ks: Sequence[int], top_ps: Sequence[float], predict_len:
             f"{predict_len} characters.")
 
 
-__all__ = ["context_sentence", "cut_bullets", "cut_rows", "cut_slider_line", "cut_table",
-           "curves_bullets", "distribution_sentence", "greedy_bullet",
-           "matching_temperature", "prime_sentence", "samples_line", "samples_table",
-           "show_samples", "slider_line", "summary_table"]
+def slider_measures_caption(n: int, fig_id: str = "fig-d-slider-measures") -> str:
+    """The caption of the figure of the slider's samples, measured."""
+    return (f"Figure {{#{fig_id}}}: Distinct characters, known words, distinct words and "
+            f"repeated 4-grams (panels) of each of the {n} samples of the temperature slider, against its "
+            "temperature: one sample each, one seed, so the points scatter more than the means "
+            "of the measured study.")
+
+
+__all__ = ["answer", "length_note", "curves_bullets", "cut_caption", "cut_figure_caption",
+           "cut_rows", "cut_sentence", "cut_slider_line", "cut_table", "distribution_caption",
+           "distribution_sentence", "greedy_bullet", "matching_range", "metrics_caption",
+           "samples_caption", "samples_intro", "samples_table", "show_samples", "slider_line",
+           "slider_measures_caption", "summary_caption", "summary_table", "t1_sentence"]
