@@ -27,3 +27,11 @@ class ConfigError(CharlmError):
 
 class ModelError(CharlmError):
     """A model cannot be used as it is (e.g. its weights contain NaN after a diverged run)."""
+
+
+def os_error_message(exc: OSError, doing: str = "") -> str:
+    """One line for an ``OSError``: ``[cannot DOING] FILE: REASON`` (e.g. ``cannot read
+    runs/x.pt: Permission denied``)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    name = f" {exc.filename}" if exc.filename else ""
+    return f"cannot {doing}{name}: {reason}" if doing else f"{name.strip() or type(exc).__name__}: {reason}"
