@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from .atomic import atomic_write
 from .config import TrainConfig
 from .data import VOCAB
 from .errors import CharlmError, CheckpointError
+from .errors import warn as _warn
 from .model import CharRNN, Ensemble, build_model
 
 FORMAT = "charlm.checkpoint"
@@ -76,7 +76,7 @@ def save_checkpoint_or_fallback(
         reason = exc.strerror or str(exc)
     rescue = None
     try:
-        rescue = _fresh_file(Path(fallback_dir), f"rescued-{time.strftime('%Y%m%d-%H%M%S')}", ".pt")
+        rescue = fresh_file(Path(fallback_dir), f"rescued-{time.strftime('%Y%m%d-%H%M%S')}", ".pt")
         save_checkpoint(rescue, ckpt)
     except OSError as exc2:
         if rescue is not None:
@@ -87,14 +87,11 @@ def save_checkpoint_or_fallback(
             f"({exc2.strerror or exc2})"
         ) from None
     message = f"could not write {path} ({reason}); saved the checkpoint to {rescue} instead"
-    if warn is None:
-        print(f"charlm: warning: {message}", file=sys.stderr)
-    else:
-        warn(message)
+    _warn(message, warn)
     return rescue
 
 
-def _fresh_file(folder: Path, stem: str, suffix: str) -> Path:
+def fresh_file(folder: Path, stem: str, suffix: str) -> Path:
     """Create and return an empty file ``folder/stem<suffix>`` (or ``stem-2``...) that did not exist."""
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(1, 10_000):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sys
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
@@ -20,11 +19,12 @@ from typing import Callable, Iterator
 import torch
 
 from . import paths
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, fresh_file, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .corpora import corpus, corpus_sha
 from .data import split_corpus
 from .errors import CheckpointError
+from .errors import warn as _warn
 from .machine import check_trainable
 from .train import TrainResult, resolve_device, train
 
@@ -84,24 +84,11 @@ def load_cached(cfg: TrainConfig, warn: Callable[[str], None] | None = None) -> 
         return load_checkpoint(path, map_location=cfg.device)
     except CheckpointError as exc:
         reason = str(exc)
-    aside = _free_name(path.with_name(path.name + ".damaged"))
+    aside = fresh_file(path.parent, f"{path.name}.damaged", "")  # a name of its own, then moved
     os.replace(path, aside)
     message = f"damaged cache entry set aside as {aside} ({reason}); training it again"
-    if warn is None:
-        print(f"charlm: warning: {message}", file=sys.stderr)
-    else:
-        warn(message)
+    _warn(message, warn)
     return None
-
-
-def _free_name(path: Path) -> Path:
-    """``path``, or ``path-2``, ``path-3``... whichever does not exist yet."""
-    n = 1
-    candidate = path
-    while candidate.exists():
-        n += 1
-        candidate = path.with_name(f"{path.name}-{n}")
-    return candidate
 
 
 def cached_run(

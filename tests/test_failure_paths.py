@@ -21,7 +21,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+from _report_build import tiny_notebooks
+from nbformat.v4 import new_code_cell
 
 import charlm.checkpoint
 from charlm import TrainConfig, build_model, load_checkpoint, save_checkpoint
@@ -279,17 +280,7 @@ def test_plot_loss_and_diff_temp_get_past_a_damaged_entry(tmp_path, capsys):
 
 
 def _notebooks(folder: pathlib.Path) -> list[pathlib.Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name in ("00_a.ipynb", "01_b.ipynb"):
-        params = new_code_cell("n: int = 1  # a parameter\nlr: float = 0.1  # another")
-        params.metadata["tags"] = ["parameters"]
-        nb = new_notebook(cells=[new_markdown_cell(f"# {name}"), params, new_code_cell("n + 1")])
-        nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)",
-                                     "language": "python"}
-        nbformat.write(nb, str(folder / name))
-        out.append(folder / name)
-    return out
+    return tiny_notebooks(folder, "n: int = 1  # a parameter\nlr: float = 0.1  # another")
 
 
 def _no_kernels(monkeypatch):

@@ -16,7 +16,6 @@ import math
 import multiprocessing as mp
 import os
 import re
-import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ..atomic import atomic_write, file_lock
 from ..checkpoint import Checkpoint
 from ..config import TrainConfig
 from ..errors import CharlmError, ConfigError
+from ..errors import warn as _warn
 from ..evaluate import bpc
 from ..machine import check_trainable
 from ..progress import progress_enabled
@@ -239,10 +239,7 @@ def settled_rows(path: str | Path, warn=None) -> tuple[list[dict[str, str]], lis
         more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
         message = (f"{path}: {len(damaged)} damaged row(s) set aside in {aside} (line "
                    f"{damaged[0].line}: {damaged[0].reason}{more}); their runs are logged again")
-        if warn is None:
-            print(f"charlm: warning: {message}", file=sys.stderr)
-        else:
-            warn(message)
+        _warn(message, warn)
     return rows, damaged
 
 
