@@ -15,7 +15,6 @@ import torch
 from . import __version__, paths
 from .data import VOCAB_SIZE
 from .errors import ConfigError
-from .model import build_model
 
 
 def cpu_model() -> str:
@@ -84,15 +83,27 @@ def available_memory() -> int:
     return min(found)
 
 
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per recurrent layer
+
+
+def parameter_count(cfg) -> int:
+    """The parameters of the model ``cfg`` describes, counted in Python integers without building
+    it (no size overflows, nothing allocated): embedding, ``n_layers`` recurrent layers of
+    :data:`GATES` blocks (input and hidden weights, two biases), decoder; ``ensemble`` times.
+    ``tests/test_failure_paths.py`` checks it against the built model."""
+    h, gates = cfg.hidden_size, GATES[cfg.cell]
+    layer = gates * h * (h + h) + 2 * gates * h
+    return cfg.ensemble * (VOCAB_SIZE * h + cfg.n_layers * layer + h * VOCAB_SIZE + VOCAB_SIZE)
+
+
 def training_bytes(cfg) -> int:
-    """A lower bound on the memory training ``cfg`` takes, in bytes, computed without allocating:
-    the parameters are counted on torch's ``meta`` device, and held four times in float32
-    (weights, gradients, Adam's two moments); each of the ``batch_size x chunk_len`` positions
-    keeps its layers' gates and states and its scores for the backward pass."""
-    with torch.device("meta"):
-        n_params = sum(p.numel() for p in build_model(cfg).parameters())
+    """A lower bound on the memory training ``cfg`` takes, in bytes: the parameters
+    (:func:`parameter_count`) held four times in float32 (weights, gradients, Adam's two
+    moments), and for each of the ``batch_size x chunk_len`` positions its layers' gates and
+    states and its scores, kept for the backward pass."""
     positions = cfg.batch_size * cfg.chunk_len
-    return 4 * (4 * n_params + positions * (8 * cfg.hidden_size * cfg.n_layers + 3 * VOCAB_SIZE))
+    return 4 * (4 * parameter_count(cfg)
+                + positions * (8 * cfg.hidden_size * cfg.n_layers + 3 * VOCAB_SIZE))
 
 
 def check_memory(needed: int, what: str) -> None:
@@ -107,7 +118,8 @@ def check_memory(needed: int, what: str) -> None:
 
 def check_trainable(cfg) -> None:
     """``cfg`` can be trained on this machine: its memory (:func:`training_bytes`) fits."""
-    check_memory(training_bytes(cfg), f"training hidden_size {cfg.hidden_size} x n_layers "
+    models = f"{cfg.ensemble} models of " if cfg.ensemble > 1 else ""
+    check_memory(training_bytes(cfg), f"training {models}hidden_size {cfg.hidden_size} x n_layers "
                  f"{cfg.n_layers} on batch_size {cfg.batch_size} x chunk_len {cfg.chunk_len}")
 
 
@@ -116,4 +128,4 @@ def _gb(n: int) -> str:
 
 
 __all__ = ["available_memory", "check_memory", "check_trainable", "cpu_model", "environment",
-           "git_commit", "training_bytes"]
+           "git_commit", "parameter_count", "training_bytes"]

@@ -493,6 +493,14 @@ def test_what_the_machine_cannot_serve_is_refused_at_once(argv, message, monkeyp
     assert re.search(message, _one_line(err)), err
 
 
+@pytest.mark.parametrize("kw", [{}, {"cell": "gru", "hidden_size": 20}, {"cell": "rnn", "n_layers": 3},
+                                {"ensemble": 2, "dropout": 0.2, "weight_drop": 0.1}])
+def test_the_parameter_count_is_the_model_s(kw):
+    from charlm.machine import parameter_count
+    cfg = tiny_cfg(**kw)
+    assert parameter_count(cfg) == sum(p.numel() for p in build_model(cfg).parameters())
+
+
 def test_the_memory_limit_is_checked_before_allocating():
     from charlm.machine import available_memory, training_bytes
     assert training_bytes(TrainConfig()) < 50e6 < available_memory()
