@@ -3,8 +3,11 @@
 Each run trains in its own process with ONE torch thread, so a study gives the same numbers
 whether it runs serially (``workers=1``), on a local process pool (the default, one worker
 per core) or on a Dask cluster (``scheduler="tcp://host:8786"``). After every finished run
-the CSV log is rewritten atomically; a study that is interrupted (Ctrl-C, SIGTERM, even
-``kill -9``) keeps every finished run, and running it again trains only what is missing.
+the CSV log is re-read, merged and rewritten atomically under a lock (:func:`log_lock`), so
+studies sharing one log keep each other's rows; a study that is interrupted (Ctrl-C, SIGTERM,
+even ``kill -9``) keeps every finished run, and running it again trains only what is missing.
+Damaged rows (a line cut off, a key cut short, text in a numeric column) are set aside in
+``LOG.damaged`` with one warning, and their runs logged again.
 """
 
 from __future__ import annotations
