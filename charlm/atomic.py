@@ -82,7 +82,8 @@ def check_destination(path: str | os.PathLike, what: str) -> Path:
         raise ConfigError(f"{what} {raw}: {folder} is not a folder")
     reason = probe_folder(folder)
     if reason:
-        raise ConfigError(f"{what} {raw}: folder {folder} is not writable ({reason})")
+        raise ConfigError(f"{what} {raw}: folder {folder} is not writable (creating a file there: "
+                          f"{reason})")
     return target
 
 

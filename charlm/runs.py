@@ -86,7 +86,7 @@ def load_cached(cfg: TrainConfig, warn: Callable[[str], None] | None = None) -> 
         reason = str(exc)
     aside = fresh_file(path.parent, f"{path.name}.damaged", "")  # a name of its own, then moved
     os.replace(path, aside)
-    message = f"damaged cache entry set aside as {aside} ({reason}); training it again"
+    message = f"damaged cache entry set aside as {aside}: {reason}; training it again"
     _warn(message, warn)
     return None
 

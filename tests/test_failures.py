@@ -141,7 +141,7 @@ def test_check_destination_refuses_an_unwritable_folder(tmp_path, monkeypatch):
         return real_mkstemp(*args, dir=dir, **kw)
 
     monkeypatch.setattr(charlm.atomic.tempfile, "mkstemp", mkstemp)
-    with pytest.raises(ConfigError, match=r"is not writable \(Permission denied\)"):
+    with pytest.raises(ConfigError, match=r"is not writable \(creating a file there: Permission denied\)"):
         check_destination(tmp_path / "x.pt", "--save")
 
 
