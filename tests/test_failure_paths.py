@@ -460,6 +460,14 @@ def test_a_data_or_runs_dir_that_is_a_file_is_one_line(tmp_path, monkeypatch, ca
     assert status == 2 and f"{variable}=" in line and "not a folder" in line, line
 
 
+def test_make_data_with_the_data_dir_at_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+    from charlm import fetch
+    (tmp_path / "afile").write_text("x")
+    monkeypatch.setenv("CHARLM_DATA_DIR", str(tmp_path / "afile"))
+    assert fetch.main([]) == 2
+    assert "CHARLM_DATA_DIR=" in _one_line(capsys.readouterr().err)
+
+
 def test_any_other_os_error_is_one_line(monkeypatch, capsys):
     def boom(args):
         raise IsADirectoryError(errno.EISDIR, "Is a directory", "/some/where")
