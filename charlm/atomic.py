@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import fcntl
 import os
 import tempfile
 from pathlib import Path
@@ -62,7 +63,8 @@ def check_destination(path: str | os.PathLike, what: str) -> Path:
     Raises :class:`~charlm.errors.ConfigError` with one line, naming ``what`` the file is for
     (e.g. ``"--save"``), when ``path`` is a directory (or ends in a separator), exists but is
     not a regular file (a device, a FIFO...), or when its folder (or, for a folder still to be
-    created, the nearest one that exists) is not a folder or is not writable. Returns the path resolved (absolute, symbolic links followed),
+    created, the nearest one that exists) is not a folder or a file cannot be created in it
+    (:func:`probe_folder` tries). Returns the path resolved (absolute, symbolic links followed),
     which is where :func:`atomic_write` will put the file. A write can still fail later (a full
     disk, say); this only rules out what can be known in advance.
     """
@@ -78,6 +80,44 @@ def check_destination(path: str | os.PathLike, what: str) -> Path:
         folder = folder.parent
     if not folder.is_dir():
         raise ConfigError(f"{what} {raw}: {folder} is not a folder")
-    if not os.access(folder, os.W_OK | os.X_OK):
-        raise ConfigError(f"{what} {raw}: folder {folder} is not writable")
+    reason = probe_folder(folder)
+    if reason:
+        raise ConfigError(f"{what} {raw}: folder {folder} is not writable (creating a file there: "
+                          f"{reason})")
     return target
+
+
+def probe_folder(folder: str | os.PathLike) -> str | None:
+    """Why a file cannot be created in ``folder`` (None: it can), found by creating one.
+
+    ``os.access`` is no test: for root it says yes to a read-only mount, to ``/proc`` and to a
+    folder made read-only, and everything here (CI included) runs as root. So a temporary file
+    is created and removed at once.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".charlm-probe-")
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return None
+
+
+@contextlib.contextmanager
+def file_lock(path: str | os.PathLike, wait: bool = True) -> Iterator[int | None]:
+    """Hold an exclusive ``flock`` on ``path`` (created if missing) for the duration.
+
+    With ``wait`` a second holder waits its turn; without, it gets ``BlockingIOError`` at once.
+    Yields the lock file's descriptor. ``flock`` locks die with their process, so a killed
+    holder never leaves a stale lock. The lock file stays (an empty file): removing it would
+    let a waiting process lock a file that no longer has a name.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666 & ~_UMASK)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
+        yield fd
+    finally:
+        os.close(fd)  # releases the lock

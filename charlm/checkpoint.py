@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 import time
 import warnings
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from .atomic import atomic_write
 from .config import TrainConfig
 from .data import VOCAB
 from .errors import CharlmError, CheckpointError
+from .errors import warn as _warn
 from .model import CharRNN, Ensemble, build_model
 
 FORMAT = "charlm.checkpoint"
@@ -76,7 +76,7 @@ def save_checkpoint_or_fallback(
         reason = exc.strerror or str(exc)
     rescue = None
     try:
-        rescue = _fresh_file(Path(fallback_dir), f"rescued-{time.strftime('%Y%m%d-%H%M%S')}", ".pt")
+        rescue = fresh_file(Path(fallback_dir), f"rescued-{time.strftime('%Y%m%d-%H%M%S')}", ".pt")
         save_checkpoint(rescue, ckpt)
     except OSError as exc2:
         if rescue is not None:
@@ -87,14 +87,11 @@ def save_checkpoint_or_fallback(
             f"({exc2.strerror or exc2})"
         ) from None
     message = f"could not write {path} ({reason}); saved the checkpoint to {rescue} instead"
-    if warn is None:
-        print(f"charlm: warning: {message}", file=sys.stderr)
-    else:
-        warn(message)
+    _warn(message, warn)
     return rescue
 
 
-def _fresh_file(folder: Path, stem: str, suffix: str) -> Path:
+def fresh_file(folder: Path, stem: str, suffix: str) -> Path:
     """Create and return an empty file ``folder/stem<suffix>`` (or ``stem-2``...) that did not exist."""
     folder.mkdir(parents=True, exist_ok=True)
     for n in range(1, 10_000):
@@ -105,6 +102,22 @@ def _fresh_file(folder: Path, stem: str, suffix: str) -> Path:
             continue
         return candidate
     raise FileExistsError(f"no free name {stem}-N{suffix} in {folder}")
+
+
+def _torch_load(path: Path, map_location, zip_start: bool) -> Any:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": noise for users
+            return torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types on garbage; all mean "not readable"
+        text = str(exc)
+        if "GLOBAL" in text or "Unsupported global" in text:
+            raise CheckpointError(
+                f"checkpoint {path} refers to Python objects other than tensors and plain data "
+                f"(refused: loading it could run code)"
+            ) from None
+        reason = "truncated or corrupt torch file" if zip_start else "not a torch file"
+        raise CheckpointError(f"checkpoint {path} is not a charlm checkpoint ({reason})") from None
 
 
 def load_checkpoint(
@@ -120,23 +133,14 @@ def load_checkpoint(
         raise CheckpointError(f"checkpoint {path} does not exist")
     if path.is_dir():
         raise CheckpointError(f"checkpoint {path} is a directory, not a file")
-    if path.stat().st_size == 0:
-        raise CheckpointError(f"checkpoint {path} is empty")
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": noise for users
-            payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:  # torch raises many types on garbage; all mean "not readable"
-        text = str(exc)
-        if "GLOBAL" in text or "Unsupported global" in text:
-            raise CheckpointError(
-                f"checkpoint {path} refers to Python objects other than tensors and plain data "
-                f"(refused: loading it could run code)"
-            ) from None
-        with open(path, "rb") as fh:
+        with open(path, "rb") as fh:  # opened once: a file that cannot be read says so here
+            if os.fstat(fh.fileno()).st_size == 0:
+                raise CheckpointError(f"checkpoint {path} is empty")
             zip_start = fh.read(4) == b"PK\x03\x04"  # torch files are zip archives
-        reason = "truncated or corrupt torch file" if zip_start else "not a torch file"
-        raise CheckpointError(f"checkpoint {path} is not a charlm checkpoint ({reason})") from None
+    except OSError as exc:
+        raise CheckpointError(f"checkpoint {path} cannot be read ({exc.strerror or exc})") from None
+    payload = _torch_load(path, map_location, zip_start)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a torch file but not a charlm checkpoint")
     if payload.get("version") != VERSION:

@@ -18,16 +18,20 @@ saving what can be saved.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import signal
 import sys
 from dataclasses import fields
 from typing import Sequence
 
 from . import commands, paths
-from .config import TrainConfig
+from .config import TrainConfig, parse_as
 from .dynamic import DynamicSettings
-from .errors import CharlmError
+from .errors import CharlmError, os_error_message
+from .machine import check_trainable
 from .presets import preset
+from .train import resolve_device
 
 MODES = ("default_train", "custom_train", "plot_loss", "diff_temp", "best_train")
 
@@ -44,24 +48,15 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"charlm: error: {message} (see --help)\n")
 
 
-def _number(kind: type, name: str):
+def _typed(kind: str):
+    """An argparse ``type`` for a value declared ``kind`` (int, float, bool or str), read by
+    the parser the settings files and the report use too (:func:`charlm.config.parse_as`)."""
     def parse(text: str):
         try:
-            return kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(
-                f"must be {'an integer' if kind is int else 'a number'}, got {text!r}"
-            ) from None
+            return parse_as(kind, text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
     return parse
-
-
-def _boolean(text: str) -> bool:
-    low = text.lower()
-    if low in ("1", "true", "yes", "on"):
-        return True
-    if low in ("0", "false", "no", "off"):
-        return False
-    raise argparse.ArgumentTypeError(f"must be true or false, got {text!r}")
 
 
 def _train_parser() -> argparse.ArgumentParser:
@@ -80,10 +75,8 @@ def _train_parser() -> argparse.ArgumentParser:
                       help="the best model in a 10-minute CPU budget (preset 'best'; flags override)")
     hp = p.add_argument_group("hyperparameters (defaults = the coursework)")
     for f in fields(TrainConfig):
-        kind = getattr(f.type, "__name__", f.type)
-        parse = {"int": _number(int, f.name), "float": _number(float, f.name), "str": str,
-                 "bool": _boolean}[kind]
-        hp.add_argument(f"--{f.name}", type=parse, default=None, help=f"default {f.default!r}")
+        hp.add_argument(f"--{f.name}", type=_typed(getattr(f.type, "__name__", f.type)),
+                        default=None, help=f"default {f.default!r}")
     io = p.add_argument_group("files and studies")
     io.add_argument("--save", default=None, help="checkpoint to write (default runs/default.pt)")
     io.add_argument("--checkpoint", default=None,
@@ -95,7 +88,7 @@ def _train_parser() -> argparse.ArgumentParser:
     io.add_argument("--lrs", default=None, help="learning rates for --plot_loss, e.g. 0.001,0.01")
     io.add_argument("--temps", default=None, help="temperatures for --diff_temp, e.g. 0.1,0.5,1,2")
     _truncation_args(io, " (--diff_temp)")
-    io.add_argument("--workers", type=_number(int, "workers"), default=None,
+    io.add_argument("--workers", type=_typed("int"), default=None,
                     help="parallel training processes for studies (default: one per core)")
     io.add_argument("--scheduler", default=None,
                     help="Dask scheduler address for studies, e.g. tcp://host:8786 (env CHARLM_SCHEDULER)")
@@ -119,21 +112,21 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
                    help="checkpoint to use (default runs/default.pt)")
     if name == "generate":
         p.add_argument("--prime_str", default="A")
-        p.add_argument("--predict_len", type=_number(int, "predict_len"), default=100)
+        p.add_argument("--predict_len", type=_typed("int"), default=100)
         p.add_argument("--temperature", default="0.8", help="finite number > 0")
-        p.add_argument("--seed", type=_number(int, "seed"), default=None)
+        p.add_argument("--seed", type=_typed("int"), default=None)
         p.add_argument("--greedy", action="store_true", help="always take the most likely character")
         _truncation_args(p)
     elif name == "bpc":
         p.add_argument("file", help="text file to score")
-        p.add_argument("--slice_len", type=_number(int, "slice_len"), default=2048)
+        p.add_argument("--slice_len", type=_typed("int"), default=2048)
         p.add_argument("--dynamic", action="store_true",
                        help="dynamic evaluation: the model takes a small gradient step after "
                             "scoring each segment (the checkpoint is not changed)")
         defaults = DynamicSettings()
         for field_name in ("step", "decay", "segment"):
-            kind = int if field_name == "segment" else float
-            p.add_argument(f"--{field_name}", type=_number(kind, field_name), default=None,
+            kind = "int" if field_name == "segment" else "float"
+            p.add_argument(f"--{field_name}", type=_typed(kind), default=None,
                            help=f"with --dynamic (default {getattr(defaults, field_name):g}, "
                                 "chosen on the validation split)")
     return p
@@ -145,7 +138,7 @@ def _baselines_parser() -> argparse.ArgumentParser:
                             "uniform, unigram, Kneser-Ney n-grams, compressors.")
     p.add_argument("files", nargs="*", default=None,
                    help="test files (default dickens_test.txt dickens_test_large.txt)")
-    p.add_argument("--max_order", type=_number(int, "max_order"), default=8,
+    p.add_argument("--max_order", type=_typed("int"), default=8,
                    help="highest n-gram order tried (the order is chosen on the validation split)")
     p.add_argument("--intervals", action="store_true", help="95%% block-bootstrap intervals")
     return p
@@ -165,8 +158,53 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return preset("best", **given)
 
 
+class PipeSafeOutput:
+    """``sys.stdout``, but a reader that goes away (``charlm ... | head``) ends the output, not
+    the work: the first ``BrokenPipeError`` points the stream at ``/dev/null``, what is printed
+    after it is dropped, the run goes on (its checkpoint is saved) and the exit is quiet, as
+    for a well-behaved Unix tool (``yes | head``)."""
+
+    def __init__(self, stream) -> None:
+        self._stream, self.pipe_closed = stream, False
+
+    def write(self, text: str) -> int:
+        if not self.pipe_closed:
+            try:
+                return self._stream.write(text)
+            except BrokenPipeError:
+                self._closed()
+        return len(text)
+
+    def flush(self) -> None:
+        if not self.pipe_closed:
+            try:
+                self._stream.flush()
+            except BrokenPipeError:
+                self._closed()
+
+    def _closed(self) -> None:
+        self.pipe_closed = True
+        # what is still buffered, and Python's own flush at exit, then go nowhere, silently
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, self._stream.fileno())
+            os.close(devnull)
+
+    def __getattr__(self, name: str):
+        return getattr(self._stream, name)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``python -m charlm`` and the ``charlm`` script. Returns the exit status."""
+    stdout = sys.stdout
+    sys.stdout = PipeSafeOutput(stdout)
+    try:
+        return _main(argv)
+    finally:
+        sys.stdout = stdout
+
+
+def _main(argv: Sequence[str] | None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     # SIGTERM behaves like Ctrl-C: finished work is kept, the current run is saved or dropped.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
@@ -178,9 +216,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             return commands.cmd_baselines(_baselines_parser().parse_args(argv[1:]))
         args = _train_parser().parse_args(argv)
         mode = next(m for m in MODES if getattr(args, m))
-        return getattr(commands, f"cmd_{mode}")(args, config_from_args(args))
+        cfg = config_from_args(args)
+        resolve_device(cfg.device)  # what the machine can serve, before any work
+        check_trainable(cfg)
+        return getattr(commands, f"cmd_{mode}")(args, cfg)
     except CharlmError as exc:
         print(f"charlm: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # the last net: a file that cannot be read or written, in one line
+        print(f"charlm: error: {os_error_message(exc)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("charlm: interrupted", file=sys.stderr)

@@ -17,7 +17,7 @@ from pathlib import Path
 from . import paths
 from .atomic import atomic_write_text, check_destination
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_checkpoint_or_fallback
-from .config import TrainConfig
+from .config import TrainConfig, check_seed
 from .baselines import format_table, yardsticks
 from .corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus, corpus_text
 from .data import read_text, split_corpus
@@ -27,7 +27,7 @@ from .evaluate import bpc, bpc_interval
 from .model import check_finite
 from .studies.runner import read_log
 from .report.plots import plot_loss_curves
-from .runs import cache_path, run_key, train_run
+from .runs import cache_path, load_cached, run_key, train_run
 from .sample import check_predict_len, check_temperature, check_top_k, check_top_p, generate
 from .studies.runner import describe_run, load_histories, run_study
 from .studies.settings import DEFAULT_LRS, default_custom_grid, load_settings, one_at_a_time, parse_list
@@ -168,9 +168,10 @@ def load_or_train_default(args: argparse.Namespace, cfg: TrainConfig) -> Checkpo
     path = Path(args.checkpoint) if args.checkpoint else default_checkpoint()
     if path.exists() or args.checkpoint:
         return load_checkpoint(path)
-    if cache_path(cfg).is_file():  # e.g. trained by `make report`
+    cached = load_cached(cfg)  # e.g. trained by `make report`; a damaged entry is set aside
+    if cached is not None:
         print(f"{path} not found: using the cached run {cache_path(cfg)}")
-        return load_checkpoint(cache_path(cfg))
+        return cached
     print(f"{path} not found: training the default model first")
     ckpt = train_and_save(cfg, check_checkpoint_destination(path, "the default checkpoint"),
                           progress=False if args.quiet else None)
@@ -207,6 +208,8 @@ def cmd_generate(args: argparse.Namespace) -> int:
     top_k, top_p = check_top_k(args.top_k), check_top_p(args.top_p)
     if not args.greedy:
         check_temperature(args.temperature)
+    if args.seed is not None:
+        check_seed(args.seed)
     ckpt = load_checkpoint(args.checkpoint)
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
     temperature = 1.0 if args.greedy else float(args.temperature)

@@ -106,18 +106,62 @@ _POSITIVE_INTS = ("n_epochs", "hidden_size", "n_layers", "print_every", "plot_ev
                   "chunk_len", "batch_size", "ensemble")
 
 
-def coerce(key: str, value: Any, type_name: Any, what: str = "settings") -> Any:
-    """Check one value against the field's declared type (``int``, ``float`` or ``str``)."""
+TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "text"}
+
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+
+
+def parse_as(type_name: Any, value: Any) -> Any:
+    """``value`` as the declared type ``int``, ``float``, ``bool`` or ``str`` (any other
+    declaration: unchanged), or ``ValueError``.
+
+    The one numeric parser of charlm, used by the command line (every value is text), the
+    settings files (YAML) and the report's papermill parameters (``-p lr 1e-3``). Text is read
+    as what it says: YAML 1.1 reads ``1e-3`` as a string (it wants ``1.0e-3``), and every
+    user writes learning rates that way. An ``int`` accepts text that writes a whole number
+    (``"3000"``, ``"1e3"``); a ``float`` accepts an int too. Booleans are never numbers.
+    """
     type_name = getattr(type_name, "__name__", type_name)
-    ok = {
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "str": isinstance(value, str),
-        "bool": isinstance(value, bool),
-    }[type_name]
-    if not ok:
-        raise ConfigError(f"{what}: key {key!r} must be {type_name}, got {value!r}")
-    return float(value) if type_name == "float" else value
+    if type_name == "str":
+        if isinstance(value, str):
+            return value
+    elif type_name == "bool":
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _TRUE + _FALSE:
+            return value.strip().lower() in _TRUE
+    elif type_name in ("int", "float"):
+        if isinstance(value, str):
+            value = _number_text(value, type_name)
+        if type_name == "int" and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if type_name == "float" and isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    else:
+        return value
+    raise ValueError(f"must be {TYPE_WORDS[type_name]}, got {value!r}")
+
+
+def _number_text(text: str, type_name: str) -> Any:
+    """The number ``text`` writes, or ``text`` itself when it writes none."""
+    try:
+        return int(text.strip()) if type_name == "int" else float(text.strip())
+    except ValueError:
+        pass
+    try:
+        value = float(text.strip())
+    except ValueError:
+        return text
+    return int(value) if math.isfinite(value) and value.is_integer() else text
+
+
+def coerce(key: str, value: Any, type_name: Any, what: str = "settings") -> Any:
+    """Check one value against the field's declared type (see :func:`parse_as`)."""
+    type_name = getattr(type_name, "__name__", type_name)
+    try:
+        return parse_as(type_name, value)
+    except ValueError:
+        raise ConfigError(f"{what}: key {key!r} must be {type_name}, got {value!r}") from None
 
 
 def validate(cfg: TrainConfig) -> None:
@@ -126,8 +170,7 @@ def validate(cfg: TrainConfig) -> None:
         value = getattr(cfg, name)
         if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
             raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    if not isinstance(cfg.seed, int) or isinstance(cfg.seed, bool) or cfg.seed < 0:
-        raise ConfigError(f"seed must be a non-negative integer, got {cfg.seed!r}")
+    check_seed(cfg.seed)
     if not _finite(cfg.lr) or cfg.lr <= 0:
         raise ConfigError(f"lr must be a finite number > 0, got {cfg.lr!r}")
     if not _finite(cfg.clip) or cfg.clip < 0:
@@ -182,6 +225,16 @@ def validate(cfg: TrainConfig) -> None:
         raise ConfigError(f"corpus must be a file name or path, got {cfg.corpus!r}")
     if not isinstance(cfg.device, str) or not cfg.device:
         raise ConfigError(f"device must be a torch device name such as cpu or cuda, got {cfg.device!r}")
+
+
+SEED_LIMIT = 2**64  # torch.manual_seed takes a 64-bit seed; beyond it: "Overflow"
+
+
+def check_seed(seed: Any, name: str = "seed") -> int:
+    """``seed`` if it is an integer from 0 to 2**64 - 1 (what torch can be seeded with)."""
+    if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < SEED_LIMIT:
+        raise ConfigError(f"{name} must be an integer from 0 to 2**64 - 1, got {seed!r}")
+    return seed
 
 
 def _finite(x: Any) -> bool:

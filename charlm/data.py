@@ -30,8 +30,26 @@ def normalise(text: str, what: str = "text") -> str:
     Raises :class:`DataError` naming the first offending character and its 0-based position
     (in the transliterated text) and ``what`` the text was.
     """
+    return _checked(text, what)[0]
+
+
+def encode(text: str, what: str = "text") -> torch.Tensor:
+    """Normalise ``text`` and return its character indices, shape ``(len,)``, dtype long."""
+    return torch.from_numpy(_checked(text, what)[1].astype(np.int64))
+
+
+def encode_compact(text: str, what: str = "text") -> np.ndarray:
+    """:func:`encode` as a numpy array of int8 (the vocabulary has 100 symbols): one byte per
+    character instead of eight, for texts too long to hold as long indices (:func:`~charlm.
+    evaluate.char_bits` converts a slice at a time)."""
+    return _checked(text, what)[1]
+
+
+def _checked(text: str, what: str) -> tuple[str, np.ndarray]:
+    """The transliterated text and its indices (int8), or :class:`DataError` (see :func:`normalise`)."""
     ascii_text = unidecode(text)
-    bad = np.flatnonzero(_lookup(ascii_text) < 0)
+    indices = _indices(ascii_text)
+    bad = np.flatnonzero(indices < 0)
     if len(bad):
         pos = int(bad[0])
         ch = ascii_text[pos]
@@ -39,12 +57,19 @@ def normalise(text: str, what: str = "text") -> str:
                 f"{what} contains character {ch!r} (code {ord(ch)}) at position {pos}, "
                 f"which is not in the vocabulary (string.printable, 100 symbols)"
             )
-    return ascii_text
+    return ascii_text, indices
 
 
-def encode(text: str, what: str = "text") -> torch.Tensor:
-    """Normalise ``text`` and return its character indices, shape ``(len,)``, dtype long."""
-    return torch.from_numpy(_lookup(normalise(text, what)))
+_BLOCK = 1 << 16  # characters looked up at a time: the lookup's temporaries stay about 2 MB
+
+
+def _indices(text: str) -> np.ndarray:
+    """Vocabulary indices of ``text`` as int8 (-1 where a character is not in the vocabulary),
+    a block at a time, so that memory is one byte per character whatever the length."""
+    out = np.empty(len(text), dtype=np.int8)
+    for start in range(0, len(text), _BLOCK):
+        out[start:start + _BLOCK] = _lookup(text[start:start + _BLOCK])
+    return out
 
 
 def _lookup(text: str) -> np.ndarray:
@@ -72,7 +97,10 @@ def read_text(path: str | Path, min_len: int = 2) -> str:
         raise DataError(f"text file {path} does not exist")
     if not path.is_file():
         raise DataError(f"text file {path} is not a regular file")
-    raw = path.read_bytes()
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise DataError(f"text file {path} cannot be read ({exc.strerror or exc})") from None
     nul = raw.find(b"\x00")
     if nul >= 0:
         raise DataError(f"{path} is not a text file (it contains a NUL byte at offset {nul})")

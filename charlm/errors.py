@@ -8,6 +8,9 @@ the Python API lets it propagate (it is a ``ValueError``, so generic handlers st
 
 from __future__ import annotations
 
+import sys
+from typing import Callable
+
 
 class CharlmError(ValueError):
     """A user-facing error with a one-line message."""
@@ -27,3 +30,20 @@ class ConfigError(CharlmError):
 
 class ModelError(CharlmError):
     """A model cannot be used as it is (e.g. its weights contain NaN after a diverged run)."""
+
+
+def os_error_message(exc: OSError, doing: str = "") -> str:
+    """One line for an ``OSError``: ``[cannot DOING] FILE: REASON`` (e.g. ``cannot read
+    runs/x.pt: Permission denied``)."""
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    name = f" {exc.filename}" if exc.filename else ""
+    return f"cannot {doing}{name}: {reason}" if doing else f"{name.strip() or type(exc).__name__}: {reason}"
+
+
+def warn(message: str, to: Callable[[str], None] | None = None) -> None:
+    """Report ``message`` (one line) where work goes on: to ``to``, or as ``charlm: warning:
+    MESSAGE`` on stderr."""
+    if to is None:
+        print(f"charlm: warning: {message}", file=sys.stderr)
+    else:
+        to(message)

@@ -7,14 +7,20 @@ import math
 import numpy as np
 import torch
 import torch.nn.functional as F
+from tqdm.auto import tqdm
 
-from .data import encode
+from .data import encode_compact
 from .errors import DataError, ModelError
 from .model import CharRNN, check_finite
+from .progress import progress_enabled
+
+
+PROGRESS_FROM = 1_000_000  # characters: texts at least this long show a progress bar
 
 
 @torch.no_grad()
-def char_bits(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -> np.ndarray:
+def char_bits(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048,
+              progress: bool | None = None) -> np.ndarray:
     """-log2 p(character t | characters before t) for t = 1..N-1, as a float64 array.
 
     The hidden state is carried from the first character to the last; the text is fed in
@@ -24,8 +30,14 @@ def char_bits(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -
     whose decoder outputs all zeros gives exactly log2(100) = 6.6439 bits per character.
     A model with NaN or inf weights (or scores) raises :class:`~charlm.errors.ModelError`
     instead of returning NaN.
+
+    Memory is flat in the length apart from the result: the text is held as one byte per
+    character (:func:`~charlm.data.encode_compact`) and each slice's bits are written into
+    one array allocated up front, so a 50 MB text takes about 9 bytes per character beside the
+    model. Texts of :data:`PROGRESS_FROM` characters or more show a progress bar (see
+    :func:`~charlm.progress.progress_enabled`).
     """
-    data = encode(text, what="evaluation text") if isinstance(text, str) else text
+    data = encode_compact(text, what="evaluation text") if isinstance(text, str) else text
     if len(data) < 2:
         raise DataError(f"BPC needs a text of at least 2 characters, got {len(data)}")
     if slice_len < 1:
@@ -34,25 +46,35 @@ def char_bits(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -
     # negligible beside the model's forward pass): no per-slice cost.
     check_finite(model)
     device = next(model.parameters()).device
+    n = len(data) - 1
+    bits = np.empty(n, dtype=np.float64)
+    bar = tqdm(total=n, unit="char", unit_scale=True, desc="bpc",
+               disable=not (n >= PROGRESS_FROM and progress_enabled(progress)))
     was_training = model.training
     model.eval()
     try:
-        out = []
         state = None
-        inputs, targets = data[:-1].to(device), data[1:].to(device)
-        for start in range(0, len(inputs), slice_len):
-            x = inputs[start:start + slice_len][None, :]  # (1, slice)
+        for start in range(0, n, slice_len):
+            stop = min(start + slice_len, n)
+            x = _long(data[start:stop]).to(device)[None, :]  # (1, slice)
             logits, state = model(x, state)  # (1, slice, vocab)
-            nats = F.cross_entropy(logits[0].double(), targets[start:start + slice_len],
+            nats = F.cross_entropy(logits[0].double(), _long(data[start + 1:stop + 1]).to(device),
                                    reduction="none")
-            out.append(nats.cpu().numpy())
+            bits[start:stop] = nats.cpu().numpy()
+            bar.update(stop - start)
     finally:
         model.train(was_training)
-    bits = np.concatenate(out) / math.log(2)
+        bar.close()
+    bits /= math.log(2)
     if not np.isfinite(bits).all():
         raise ModelError("the model gives non-finite scores (its weights are finite, but its "
                          "scores overflow)")
     return bits
+
+
+def _long(piece: np.ndarray | torch.Tensor) -> torch.Tensor:
+    """A slice of indices (int8 numpy or a tensor) as the long tensor the model takes."""
+    return torch.from_numpy(piece.astype(np.int64)) if isinstance(piece, np.ndarray) else piece.long()
 
 
 def bpc(model: CharRNN, text: str | torch.Tensor, slice_len: int = 2048) -> float:

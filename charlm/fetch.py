@@ -17,7 +17,7 @@ from typing import Sequence
 
 from . import paths
 from .atomic import atomic_write
-from .errors import DataError
+from .errors import CharlmError, DataError, os_error_message
 
 CORPUS_FILES = ("dickens_train.txt", "dickens_test.txt", "dickens_test_large.txt")
 
@@ -129,8 +129,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.parse_args(argv)
     try:
         fetch()
-    except DataError as exc:
+    except CharlmError as exc:  # a missing or damaged corpus, CHARLM_DATA_DIR at a file
         print(f"charlm: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a data folder that cannot be written, in one line
+        print(f"charlm: error: {os_error_message(exc)}", file=sys.stderr)
         return 2
     return 0
 

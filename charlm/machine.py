@@ -13,6 +13,8 @@ import pandas
 import torch
 
 from . import __version__, paths
+from .data import VOCAB_SIZE
+from .errors import ConfigError
 
 
 def cpu_model() -> str:
@@ -56,4 +58,74 @@ def environment() -> dict[str, str]:
     }
 
 
-__all__ = ["cpu_model", "environment", "git_commit"]
+def available_memory() -> int:
+    """Bytes of memory this process can still get: the kernel's ``MemAvailable``, lowered to
+    what a cgroup limit (a container) leaves; without /proc, the free physical pages."""
+    found = []
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit = Path("/sys/fs/cgroup/memory.max").read_text().strip()
+        used = Path("/sys/fs/cgroup/memory.current").read_text().strip()
+        if limit.isdigit() and used.isdigit():
+            found.append(max(0, int(limit) - int(used)))
+    except OSError:
+        pass
+    if not found:
+        try:
+            found.append(os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE"))
+        except (OSError, ValueError):
+            return 1 << 62  # unknown: do not refuse anything
+    return min(found)
+
+
+GATES = {"lstm": 4, "gru": 3, "rnn": 1}  # weight blocks per recurrent layer
+
+
+def parameter_count(cfg) -> int:
+    """The parameters of the model ``cfg`` describes, counted in Python integers without building
+    it (no size overflows, nothing allocated): embedding, ``n_layers`` recurrent layers of
+    :data:`GATES` blocks (input and hidden weights, two biases), decoder; ``ensemble`` times.
+    ``tests/test_failure_paths.py`` checks it against the built model."""
+    h, gates = cfg.hidden_size, GATES[cfg.cell]
+    layer = gates * h * (h + h) + 2 * gates * h
+    return cfg.ensemble * (VOCAB_SIZE * h + cfg.n_layers * layer + h * VOCAB_SIZE + VOCAB_SIZE)
+
+
+def training_bytes(cfg) -> int:
+    """A lower bound on the memory training ``cfg`` takes, in bytes: the parameters
+    (:func:`parameter_count`) held four times in float32 (weights, gradients, Adam's two
+    moments), and for each of the ``batch_size x chunk_len`` positions its layers' gates and
+    states and its scores, kept for the backward pass."""
+    positions = cfg.batch_size * cfg.chunk_len
+    return 4 * (4 * parameter_count(cfg)
+                + positions * (8 * cfg.hidden_size * cfg.n_layers + 3 * VOCAB_SIZE))
+
+
+def check_memory(needed: int, what: str) -> None:
+    """:class:`ConfigError` (one line, both figures) when ``needed`` bytes exceed
+    :func:`available_memory`: better refused at once than reaching the allocator, or the
+    kernel's out-of-memory killer, after minutes of work."""
+    have = available_memory()
+    if needed > have:
+        raise ConfigError(f"{what} needs at least {_gb(needed)} of memory; this machine has "
+                          f"{_gb(have)} available (make it smaller)")
+
+
+def check_trainable(cfg) -> None:
+    """``cfg`` can be trained on this machine: its memory (:func:`training_bytes`) fits."""
+    models = f"{cfg.ensemble} models of " if cfg.ensemble > 1 else ""
+    check_memory(training_bytes(cfg), f"training {models}hidden_size {cfg.hidden_size} x n_layers "
+                 f"{cfg.n_layers} on batch_size {cfg.batch_size} x chunk_len {cfg.chunk_len}")
+
+
+def _gb(n: int) -> str:
+    return f"{n / 1e9:,.1f} GB" if n < 1e15 else f"{n / 1e9:.2e} GB"
+
+
+__all__ = ["available_memory", "check_memory", "check_trainable", "cpu_model", "environment",
+           "git_commit", "parameter_count", "training_bytes"]

@@ -13,22 +13,38 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
+from .errors import ConfigError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def data_dir() -> Path:
     """Folder holding the corpus files and their committed ``SHA256SUMS``."""
-    return Path(os.environ.get("CHARLM_DATA_DIR", ROOT / "data"))
+    return _folder("CHARLM_DATA_DIR", ROOT / "data")
 
 
 def runs_dir() -> Path:
     """Folder for checkpoints (``default.pt``) and the cache of trained runs."""
-    return Path(os.environ.get("CHARLM_RUNS_DIR", ROOT / "runs"))
+    return _folder("CHARLM_RUNS_DIR", ROOT / "runs")
 
 
 def figures_dir() -> Path:
     """Folder for PNG figures."""
-    return Path(os.environ.get("CHARLM_FIGURES_DIR", ROOT / "figures"))
+    return _folder("CHARLM_FIGURES_DIR", ROOT / "figures")
+
+
+def _folder(variable: str, default: Path) -> Path:
+    """The folder ``variable`` names (else ``default``), which may not exist yet; a path that is
+    a file, or lies under one, is a :class:`~charlm.errors.ConfigError` naming the variable."""
+    folder = Path(os.environ.get(variable) or default)
+    here = folder
+    while not here.exists() and here != here.parent:
+        here = here.parent
+    if not here.is_dir():
+        how = f"{variable}={folder}" if os.environ.get(variable) else str(folder)
+        at = "is a file" if here == folder else f"lies under {here}, which is a file"
+        raise ConfigError(f"{how} {at}, not a folder; point it at a folder")
+    return folder
 
 
 @contextmanager

@@ -14,17 +14,19 @@ import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import torch
 
 from . import paths
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint
+from .checkpoint import Checkpoint, fresh_file, load_checkpoint, save_checkpoint
 from .config import TrainConfig
 from .corpora import corpus, corpus_sha
 from .data import split_corpus
 from .errors import CheckpointError
-from .train import TrainResult, train
+from .errors import warn as _warn
+from .machine import check_trainable
+from .train import TrainResult, resolve_device, train
 
 def run_key(cfg: TrainConfig) -> str:
     """A stable 16-hex-digit key for the weights ``cfg`` produces on its corpus."""
@@ -39,7 +41,10 @@ def cache_path(cfg: TrainConfig) -> Path:
 
 def train_run(cfg: TrainConfig, verbose: bool = False, progress: bool | None = None
               ) -> tuple[TrainResult, Checkpoint]:
-    """Train ``cfg`` on its corpus; returns the result and the checkpoint to save."""
+    """Train ``cfg`` on its corpus; returns the result and the checkpoint to save. A device or a
+    size this machine cannot serve is refused first (:func:`~charlm.machine.check_trainable`)."""
+    resolve_device(cfg.device)
+    check_trainable(cfg)
     train_data, valid_data = split_corpus(corpus(cfg.corpus), cfg.valid_frac)
     result = train(cfg, train_data, valid_data, verbose=verbose, progress=progress)
     meta = result.meta() | {"key": run_key(cfg), "data_sha256": corpus_sha(cfg.corpus)}
@@ -62,6 +67,30 @@ def torch_threads(n: int | None = None) -> Iterator[int]:
         torch.set_num_threads(before)
 
 
+def load_cached(cfg: TrainConfig, warn: Callable[[str], None] | None = None) -> Checkpoint | None:
+    """The cached checkpoint of ``cfg``, or None when there is none or it is damaged.
+
+    A cache is a cache: an entry that does not load (truncated, overwritten, another program's
+    file) is moved aside to ``<key>.pt.damaged`` (``.damaged-2``... if taken; never deleted),
+    ``warn`` gets one line (default: ``charlm: warning: ...`` on stderr), and the caller
+    retrains it. The device is checked first, so that a bad ``device`` never looks like a
+    damaged file.
+    """
+    resolve_device(cfg.device)
+    path = cache_path(cfg)
+    if not path.is_file():
+        return None
+    try:
+        return load_checkpoint(path, map_location=cfg.device)
+    except CheckpointError as exc:
+        reason = str(exc)
+    aside = fresh_file(path.parent, f"{path.name}.damaged", "")  # a name of its own, then moved
+    os.replace(path, aside)
+    message = f"damaged cache entry set aside as {aside}: {reason}; training it again"
+    _warn(message, warn)
+    return None
+
+
 def cached_run(
     cfg: TrainConfig, verbose: bool = False, progress: bool | None = None, retrain: bool = False
 ) -> Checkpoint:
@@ -72,11 +101,9 @@ def cached_run(
     not retry them forever.
     """
     path = cache_path(cfg)
-    if path.is_file() and not retrain:
-        try:
-            return load_checkpoint(path, map_location=cfg.device)
-        except CheckpointError:
-            pass  # a damaged cache entry is simply retrained and replaced
+    cached = None if retrain else load_cached(cfg)
+    if cached is not None:
+        return cached
     result, ckpt = train_run(cfg, verbose=verbose, progress=progress)
     if result.interrupted:
         raise KeyboardInterrupt

@@ -7,6 +7,7 @@ from typing import Any
 
 import torch
 
+from .config import check_seed
 from .data import VOCAB_SIZE, decode, encode
 from .errors import ConfigError
 from .model import CharRNN, check_finite, check_finite_scores
@@ -131,6 +132,11 @@ def generate(
     if not greedy:
         temperature = check_temperature(temperature)
     prime = encode(prime_str, what="prime_str")
+    if len(prime) == 0:  # e.g. an emoji, which transliterates to nothing
+        raise ConfigError(f"prime_str {prime_str!r} has no character in the vocabulary once "
+                          f"transliterated to ASCII (string.printable); give some text")
+    if seed is not None:
+        check_seed(seed)
     device = next(model.parameters()).device
     gen = torch.Generator(device="cpu")
     if seed is None:

@@ -92,13 +92,26 @@ def time_since(start: float) -> str:
 
 
 def resolve_device(name: str) -> torch.device:
-    """The torch device for ``name``; asking for CUDA without one is an error."""
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError(f"device {name!r} was asked for but no CUDA device is available; use cpu")
+    """The torch device for ``name``: ``cpu``, or ``cuda``/``cuda:N``/``mps`` where this machine
+    has it. Anything else (a name torch does not know, or one it knows but charlm does not
+    train on, such as ``meta`` or ``xpu``) is a :class:`ConfigError`, before any work."""
     try:
-        return torch.device(name)
-    except RuntimeError:
+        device = torch.device(name)
+    except (RuntimeError, TypeError):
         raise ConfigError(f"device must be a torch device name such as cpu or cuda, got {name!r}") from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if not count:
+            raise ConfigError(f"device {name!r} was asked for but no CUDA device is available; use cpu")
+        if device.index is not None and device.index >= count:
+            raise ConfigError(f"device {name!r}: this machine has {count} CUDA device(s) "
+                              f"(cuda:0 to cuda:{count - 1})")
+    elif device.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ConfigError(f"device {name!r} was asked for but MPS is not available; use cpu")
+    elif device.type != "cpu" or device.index not in (None, 0):
+        raise ConfigError(f"device {name!r} is not supported: use cpu (or cuda, mps where present)")
+    return device
 
 
 def bf16_supported() -> bool:

@@ -14,6 +14,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
 from charlm.report import build as report
 from charlm.paths import environ
 
@@ -50,3 +53,19 @@ def quick_build() -> QuickBuild:
         result.error = exc
     _BUILD.append(result)
     return result
+
+
+def tiny_notebooks(folder: Path, params: str = "n: int = 1  # a parameter") -> list[Path]:
+    """Two notebooks of three cells (``00_a``: "# first", ``01_b``: "# second"), each with the
+    ``parameters`` cell ``params`` and a cell ``n + 1``: a report that builds in seconds."""
+    folder.mkdir(parents=True, exist_ok=True)
+    out = []
+    for name, text in (("00_a.ipynb", "first"), ("01_b.ipynb", "second")):
+        cell = new_code_cell(params)
+        cell.metadata["tags"] = ["parameters"]
+        nb = new_notebook(cells=[new_markdown_cell(f"# {text}"), cell, new_code_cell("n + 1")])
+        nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)",
+                                     "language": "python"}
+        nbformat.write(nb, str(folder / name))
+        out.append(folder / name)
+    return out

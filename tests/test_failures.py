@@ -132,11 +132,16 @@ def test_check_destination_refuses(tmp_path, make, name, message):
 
 
 def test_check_destination_refuses_an_unwritable_folder(tmp_path, monkeypatch):
-    # the tests run as root, for whom chmod 0o500 changes nothing; os.access is what is asked
-    real_access = os.access
-    monkeypatch.setattr(os, "access", lambda p, mode, **kw: False if Path(p) == tmp_path.resolve()
-                        else real_access(p, mode, **kw))
-    with pytest.raises(ConfigError, match="is not writable"):
+    # the tests run as root, for whom chmod 0o500 changes nothing: creating a file is the test
+    real_mkstemp = charlm.atomic.tempfile.mkstemp
+
+    def mkstemp(*args, dir=None, **kw):
+        if dir is not None and Path(dir) == tmp_path.resolve():
+            raise PermissionError(13, "Permission denied")
+        return real_mkstemp(*args, dir=dir, **kw)
+
+    monkeypatch.setattr(charlm.atomic.tempfile, "mkstemp", mkstemp)
+    with pytest.raises(ConfigError, match=r"is not writable \(creating a file there: Permission denied\)"):
         check_destination(tmp_path / "x.pt", "--save")
 
 

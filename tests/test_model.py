@@ -157,7 +157,9 @@ def test_config_validation_names_the_field():
     with pytest.raises(ConfigError, match="unknown key 'hiden_size'"):
         TrainConfig.from_dict({"hiden_size": 3})
     with pytest.raises(ConfigError, match="'n_layers' must be int"):
-        TrainConfig.from_dict({"n_layers": "2"})
+        TrainConfig.from_dict({"n_layers": "two"})
+    # text that writes a number is that number (YAML 1.1 reads 1e-3 as text): one parser
+    assert TrainConfig.from_dict({"n_layers": "2", "lr": "1e-3"}).n_layers == 2
 
 
 def test_chunk_len_larger_than_corpus():

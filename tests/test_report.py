@@ -17,7 +17,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _report_build import quick_build  # noqa: E402
+from _report_build import quick_build, tiny_notebooks  # noqa: E402
 
 from charlm.report import build as report  # noqa: E402
 from charlm.report.furniture import NO_ALT, word_count  # noqa: E402
@@ -329,22 +329,8 @@ def test_make_report_passes_its_options_to_the_build():
 # ---------------------------------------------------------------- incremental builds
 
 
-def _tiny_notebooks(folder: Path) -> list[Path]:
-    folder.mkdir(parents=True, exist_ok=True)
-    out = []
-    for name, text in (("00_a.ipynb", "first"), ("01_b.ipynb", "second")):
-        params = new_code_cell("n: int = 1  # a parameter")
-        params.metadata["tags"] = ["parameters"]
-        nb = new_notebook(cells=[new_markdown_cell(f"# {text}"), params, new_code_cell("n + 1")])
-        nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)",
-                                     "language": "python"}
-        nbformat.write(nb, str(folder / name))
-        out.append(folder / name)
-    return out
-
-
 def test_the_execution_key_follows_cells_parameters_and_package_not_outputs(tmp_path):
-    a, _ = _tiny_notebooks(tmp_path)
+    a, _ = tiny_notebooks(tmp_path)
     key = report.execution_key(a, {"n": 1}, package="p1")
     assert report.execution_key(a, {"n": 1}, package="p1") == key
     assert report.execution_key(a, {"n": 2}, package="p1") != key
@@ -359,7 +345,7 @@ def test_the_execution_key_follows_cells_parameters_and_package_not_outputs(tmp_
 
 
 def test_only_names_notebooks_by_number_or_name(tmp_path):
-    nbs = _tiny_notebooks(tmp_path)
+    nbs = tiny_notebooks(tmp_path)
     assert report.select_notebooks(nbs, ["01"]) == {nbs[1]}
     assert report.select_notebooks(nbs, ["00_a", "01_b.ipynb"]) == set(nbs)
     with pytest.raises(report.ReportError, match="--only 07: no such notebook"):
@@ -368,7 +354,7 @@ def test_only_names_notebooks_by_number_or_name(tmp_path):
 
 @pytest.mark.slow
 def test_a_rebuild_executes_only_what_changed(tmp_path):
-    nbs = _tiny_notebooks(tmp_path / "notebooks")
+    nbs = tiny_notebooks(tmp_path / "notebooks")
     out = tmp_path / "out" / "report.html"
 
     def build(**kw):
@@ -389,7 +375,7 @@ def test_a_rebuild_executes_only_what_changed(tmp_path):
 
 @pytest.mark.slow
 def test_a_build_shows_one_line_per_cell_and_keeps_it_out_of_the_notebooks(tmp_path, capsys):
-    nbs = _tiny_notebooks(tmp_path / "notebooks")
+    nbs = tiny_notebooks(tmp_path / "notebooks")
     out = tmp_path / "out" / "report.html"
     report.build(notebooks_dir=nbs[0].parent, output=out, say=print, overrides={"n": 2})
     lines = capsys.readouterr().out.splitlines()

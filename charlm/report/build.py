@@ -30,11 +30,11 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import fcntl
 import hashlib
 import json
 import os
 import re
+import signal
 import sys
 import tempfile
 import time
@@ -50,8 +50,9 @@ from nbconvert import HTMLExporter
 from papermill.exceptions import PapermillExecutionError
 
 from .. import paths
-from ..atomic import atomic_write_text
-from ..errors import CharlmError
+from ..atomic import atomic_write_text, check_destination, file_lock
+from ..config import parse_as
+from ..errors import CharlmError, os_error_message
 from ..paths import environ as _environ
 from .furniture import furnish, word_count
 from .mathml import protect_math, restore_math
@@ -139,16 +140,13 @@ def parse_value(text: str) -> Any:
 
 
 def _coerce(name: str, value: Any, declared: str, where: str) -> Any:
-    ok = {
-        "int": isinstance(value, int) and not isinstance(value, bool),
-        "float": isinstance(value, (int, float)) and not isinstance(value, bool),
-        "str": isinstance(value, str),
-        "bool": isinstance(value, bool),
-    }.get(declared, True)
-    if not ok:
+    """``value`` as the type the notebook declares, read by the parser the command line and the
+    settings files use (:func:`charlm.config.parse_as`: ``-p lr 1e-3`` is a float)."""
+    try:
+        return parse_as(declared, value)
+    except ValueError:
         raise ReportError(f"parameter {name} must be {declared} (as declared in {where}), "
-                          f"got {value!r}")
-    return float(value) if declared == "float" else value
+                          f"got {value!r}") from None
 
 
 def split_params(params: dict[str, Any], notebooks: Sequence[Path]) -> dict[Path, dict[str, Any]]:
@@ -181,13 +179,11 @@ def report_lock(path: str | Path) -> Iterator[None]:
     ``flock`` locks die with their process, so a killed build never leaves a stale lock.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    try:
+    with contextlib.ExitStack() as held:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = held.enter_context(file_lock(path, wait=False))
         except BlockingIOError:
-            holder = os.pread(fd, 64, 0).decode(errors="replace").strip() or "unknown"
+            holder = path.read_text(errors="replace").strip() or "unknown"
             raise LockBusy(
                 f"another report build is running in this folder (lock {path} held by process "
                 f"{holder}); wait for it to finish, then run again"
@@ -195,8 +191,6 @@ def report_lock(path: str | Path) -> Iterator[None]:
         os.ftruncate(fd, 0)
         os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         yield
-    finally:
-        os.close(fd)  # releases the lock
 
 
 @contextlib.contextmanager
@@ -259,15 +253,39 @@ def execution_key(src: Path, parameters: dict[str, Any], package: str | None = N
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
-def executed_key(path: Path) -> str | None:
-    """The :func:`execution_key` an executed notebook was made with (None: unknown or failed)."""
+def read_executed(path: Path):
+    """The executed notebook at ``path``, or None when it is missing or damaged (truncated,
+    overwritten, not a notebook: nbformat raises many types; each means "execute it again")."""
     try:
         nb = nbformat.read(str(path), as_version=4)
-    except (OSError, ValueError, nbformat.reader.NotJSONError):
+        find_errors(nb)  # reads every cell's outputs: a damaged structure fails here
+        return nb
+    except Exception:
         return None
-    if find_errors(nb):
+
+
+def executed_key(path: Path) -> str | None:
+    """The :func:`execution_key` an executed notebook was made with (None: unknown, damaged or
+    failed)."""
+    nb = read_executed(path)
+    if nb is None or find_errors(nb):
         return None
-    return nb.metadata.get("charlm", {}).get("execution_key")
+    key = nb.metadata.get("charlm", {})
+    return key.get("execution_key") if isinstance(key, dict) else None
+
+
+def remove_stale_temporaries(folder: Path, names: Sequence[str]) -> list[Path]:
+    """Remove the temporary files that a killed build left in ``folder`` (papermill's
+    ``.NAME.*.ipynb`` and :func:`~charlm.atomic.atomic_write`'s ``.NAME.*.tmp``, for each of
+    ``names``). Call it holding the report's lock: then no other build is writing them."""
+    gone = []
+    for name in names:
+        for pattern in (f".{name}.*.ipynb", f".{name}.*.tmp"):
+            for stale in Path(folder).glob(pattern):
+                with contextlib.suppress(OSError):
+                    stale.unlink()
+                    gone.append(stale)
+    return gone
 
 
 class CellProgress:
@@ -398,6 +416,7 @@ def run_notebooks(
     chosen = select_notebooks(notebooks, only) if only else None
     package = package_digest()
     runs = []
+    remove_stale_temporaries(Path(executed_dir), [nb.name for nb in notebooks])
     with _environ(kernel_environment()), private_kernel() as kernel:
         for i, nb in enumerate(notebooks, 1):
             run = NotebookRun(nb, Path(executed_dir) / nb.name)
@@ -406,7 +425,10 @@ def run_notebooks(
                 if not run.executed.is_file():
                     raise ReportError(f"--only: {run.executed} does not exist yet; build the "
                                       f"whole report once first")
-                run.reused = True
+                run.reused = read_executed(run.executed) is not None
+                if not run.reused and say:  # damaged: executed again, as if it were chosen
+                    say(f"[{i}/{len(notebooks)}] {nb.name}: the executed copy is damaged; "
+                        f"executing it again")
             elif chosen is None and not force and executed_key(run.executed) == key:
                 run.reused = True
             if run.reused:
@@ -574,6 +596,15 @@ def build_note(params: dict[str, Any], quick: bool) -> str:
     return text
 
 
+def check_destinations(output: Path, executed_dir: Path, notebooks: Sequence[Path]) -> None:
+    """Every file the build writes can be written, checked before any notebook runs by creating
+    a file where each will go (see :func:`~charlm.atomic.check_destination`): the report (not a
+    folder; its folder, which holds the lock, writable) and the executed notebooks."""
+    check_destination(output, "the report")
+    for nb in notebooks:
+        check_destination(Path(executed_dir) / nb.name, "the executed notebook")
+
+
 @dataclass
 class Build:
     """The outcome of :func:`build`."""
@@ -603,8 +634,10 @@ def build(
         params.update(read_params_file(f))
     params.update(overrides or {})
     notebooks = notebook_files(notebooks_dir)
+    check_destinations(output, executed_dir, notebooks)
     result = Build()
     with report_lock(output.parent / ".lock"):
+        remove_stale_temporaries(output.parent, [output.name])
         result.runs = run_notebooks(notebooks, executed_dir, params, stop_on_error, say, only, force)
         if not result.errors:
             result.html = assemble([r.executed for r in result.runs], output,
@@ -638,6 +671,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    help="execute every notebook, even those whose executed copy is up to date")
     args = p.parse_args(argv)
     overrides = {name: parse_value(value) for name, value in args.parameter}
+    # SIGTERM behaves like Ctrl-C: the notebook being executed leaves no temporary file
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         build(args.parameters_file, overrides, args.quick, args.notebooks, args.executed,
               args.output, only=args.only, force=args.force)
@@ -647,13 +682,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     except CharlmError as exc:  # bad parameters, lock held, missing files
         print(f"charlm report: error: {exc}", file=sys.stderr)
         return 2
+    except OSError as exc:  # the last net: a file that cannot be read or written, in one line
+        print(f"charlm report: error: {os_error_message(exc)}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         print("charlm report: interrupted", file=sys.stderr)
         return 130
     return 0
 
 
-__all__ = ["Build", "LockBusy", "NotebookFailed", "NotebookRun", "ReportError", "assemble", "build",
+__all__ = ["Build", "LockBusy", "check_destinations", "read_executed", "remove_stale_temporaries", "NotebookFailed", "NotebookRun", "ReportError", "assemble", "build",
            "build_note", "declared_parameters", "execution_key", "executed_key", "external_refs", "find_errors", "kernel_environment", "main", "merge_notebooks",
            "notebook_files", "package_digest", "report_lock", "select_notebooks", "run_notebook", "run_notebooks", "split_params"]
 

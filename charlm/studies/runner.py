@@ -3,33 +3,43 @@
 Each run trains in its own process with ONE torch thread, so a study gives the same numbers
 whether it runs serially (``workers=1``), on a local process pool (the default, one worker
 per core) or on a Dask cluster (``scheduler="tcp://host:8786"``). After every finished run
-the CSV log is rewritten atomically; a study that is interrupted (Ctrl-C, SIGTERM, even
-``kill -9``) keeps every finished run, and running it again trains only what is missing.
+the CSV log is re-read, merged and rewritten atomically under a lock (:func:`log_lock`), so
+studies sharing one log keep each other's rows; a study that is interrupted (Ctrl-C, SIGTERM,
+even ``kill -9``) keeps every finished run, and running it again trains only what is missing.
+Damaged rows (a line cut off, a key cut short, text in a numeric column) are set aside in
+``LOG.damaged`` with one warning, and their runs logged again.
 """
 
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import csv
 import math
 import multiprocessing as mp
 import os
+import re
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import pandas as pd
 from tqdm.auto import tqdm
 
-from ..atomic import atomic_write
-from ..checkpoint import Checkpoint, load_checkpoint
+from ..atomic import atomic_write, file_lock
+from ..checkpoint import Checkpoint
 from ..config import TrainConfig
-from ..errors import ConfigError
+from ..errors import CharlmError, ConfigError
+from ..errors import warn as _warn
 from ..evaluate import bpc
+from ..machine import check_trainable
 from ..progress import progress_enabled
+from ..train import resolve_device
 from ..corpora import TEST_FILE, corpus
-from ..runs import cache_path, cached_run, run_key, torch_threads
+from ..runs import cache_path, cached_run, load_cached, run_key, torch_threads
+from .settings import distinct_runs
 
 HYPERPARAMETERS = ("cell", "hidden_size", "n_layers", "lr", "n_epochs", "chunk_len",
                    "batch_size", "clip", "dropout", "plot_every", "seed", "corpus", "valid_frac",
@@ -115,27 +125,89 @@ def _process_gone(pid: int) -> bool:
         return False
 
 
+INT_COLUMNS = ("hidden_size", "n_layers", "n_epochs", "chunk_len", "batch_size", "plot_every",
+               "seed", "iterations", "n_params", "threads")
+FLOAT_COLUMNS = ("lr", "clip", "dropout", "valid_frac", "min_loss", "final_loss", "bpc_valid",
+                 "bpc_test", "wall_time_s", "diverged_at")
+_KEY = re.compile(r"[0-9a-f]{16}")
+
+
+@dataclass
+class DamagedRow:
+    """A line of a log that is not a whole row (see :func:`read_log_rows`)."""
+
+    line: int  # 1-based line number in the file
+    text: str  # the line as it was, end of line included when it had one
+    reason: str
+
+
 def read_log(path: str | Path) -> list[dict[str, str]]:
     """Rows of a CSV log (as strings); empty when the file does not exist or is empty.
 
     A file that is not an experiment log (its header lacks ``key`` and ``status``) raises
     :class:`ConfigError`: the log is rewritten after every run, and a file the project did
-    not write must never be replaced.
+    not write must never be replaced. Damaged rows are left out (see :func:`read_log_rows`).
+    """
+    return read_log_rows(path)[0]
+
+
+def read_log_rows(path: str | Path) -> tuple[list[dict[str, str]], list[DamagedRow]]:
+    """The whole rows of a CSV log, and the damaged ones.
+
+    Damaged: a last line cut off (every row the project writes ends with a newline, so a line
+    without one is what a crash or a full disk in the middle of a write leaves), a row with
+    more or fewer fields than the header, a key that is not a run key (cut short), or a value
+    that is not a number in a numeric column.
     """
     path = Path(path)
     if not path.is_file():
-        return []
+        return [], []
     try:
         with open(path, newline="") as fh:
-            reader = csv.DictReader(fh)
-            header = reader.fieldnames
-            rows = list(reader)
-    except (UnicodeDecodeError, csv.Error):
-        header, rows = ["?"], []
+            lines = fh.read().splitlines(keepends=True)
+    except OSError as exc:
+        raise ConfigError(f"log {path} cannot be read ({exc.strerror or exc})") from None
+    except UnicodeDecodeError:
+        lines = ["?\n"]
+    try:
+        header = next(csv.reader(lines[:1]), None)
+    except csv.Error:
+        header = ["?"]
     if header is not None and not {"key", "status"} <= set(header):
         raise ConfigError(f"{path} exists and is not an experiment log (no key and status "
                           f"columns); it will not be overwritten (remove it or choose another --log)")
-    return rows
+    rows, damaged = [], []
+    for number, text in enumerate(lines[1:], 2):
+        if not text.strip():
+            continue
+        try:
+            values = next(csv.reader([text]), [])
+        except csv.Error:
+            values = []
+        row = dict(zip(header, values))
+        reason = _damage(text, values, header, row)
+        if reason:
+            damaged.append(DamagedRow(number, text, reason))
+        else:
+            rows.append(row)
+    return rows, damaged
+
+
+def _damage(text: str, values: list[str], header: list[str], row: dict[str, str]) -> str | None:
+    """Why a log line is not a whole row (None: it is one)."""
+    if not text.endswith(("\n", "\r")):
+        return "cut off (no end of line)"
+    if len(values) != len(header):
+        return f"{len(values)} fields where the header has {len(header)}"
+    if not _KEY.fullmatch(row["key"]):
+        return f"key {row['key']!r} is not a run key"
+    for col in (*INT_COLUMNS, *FLOAT_COLUMNS):
+        value = row.get(col, "")
+        try:
+            value and float(value)
+        except ValueError:
+            return f"{col} is {value!r}, not a number"
+    return None
 
 
 def write_log(path: str | Path, rows: list[dict[str, Any]]) -> None:
@@ -145,6 +217,33 @@ def write_log(path: str | Path, rows: list[dict[str, Any]]) -> None:
         writer.writeheader()
         for row in rows:
             writer.writerow({k: _fmt(row.get(k)) for k in COLUMNS})
+
+
+@contextlib.contextmanager
+def log_lock(path: str | Path) -> Iterator[None]:
+    """Hold the lock of the log ``path`` (``.NAME.lock`` beside it) while its rows are read,
+    merged and written: two studies on one log take turns, so neither loses the other's rows."""
+    path = Path(path)
+    with file_lock(path.with_name(f".{path.name}.lock")):
+        yield
+
+
+def settled_rows(path: str | Path, warn=None) -> tuple[list[dict[str, str]], list[DamagedRow]]:
+    """The whole rows of the log ``path`` and the damaged ones (call it holding
+    :func:`log_lock`). The damaged rows are appended, as they were, to ``PATH.damaged`` (never
+    lost), and ``warn`` gets one line (default: ``charlm: warning: ...`` on stderr); the caller
+    rewrites the log without them."""
+    rows, damaged = read_log_rows(path)
+    if damaged:
+        aside = Path(f"{path}.damaged")
+        with open(aside, "a", newline="") as fh:
+            fh.writelines(d.text if d.text.endswith(("\n", "\r")) else d.text + "\n"
+                          for d in damaged)
+        more = f" and {len(damaged) - 1} more" if len(damaged) > 1 else ""
+        message = (f"{path}: {len(damaged)} damaged row(s) set aside in {aside} (line "
+                   f"{damaged[0].line}: {damaged[0].reason}{more}); their runs are logged again")
+        _warn(message, warn)
+    return rows, damaged
 
 
 def _fmt(value: Any) -> Any:
@@ -170,11 +269,17 @@ def run_study(
     other studies already in the log are kept. ``study`` only labels messages and the bar.
     """
     log_path = Path(log_path)
-    keys = [run_key(c) for c in configs]
-    if len(set(keys)) != len(keys):
-        raise ValueError("a study must not list the same settings twice")
-    old = {r["key"]: r for r in read_log(log_path)}
+    keys = [run_key(c) for c in distinct_runs(configs, f"study {study}")]
+    for cfg in configs:  # what the machine cannot serve is refused before any run starts
+        resolve_device(cfg.device)
+        check_trainable(cfg)
+    with log_lock(log_path):
+        rows, damaged = settled_rows(log_path)
+        if damaged:  # set aside now, even if this study has nothing to train
+            _write_or_keep(log_path, rows)
+    old = {r["key"]: r for r in rows}
     fresh: dict[str, dict[str, Any]] = {}
+    unwritten: list[str] = []  # why the log could not be written, if it could not
     todo = [(k, c) for k, c in zip(keys, configs) if k not in old]
     done_before = len(configs) - len(todo)
     if done_before and say:
@@ -183,9 +288,14 @@ def run_study(
 
     def record(row: dict[str, Any]) -> None:
         fresh[row["key"]] = row
-        merged = [r for k, r in old.items() if k not in keys]  # other studies' rows first
-        merged += [fresh.get(k) or old[k] for k in keys if k in fresh or k in old]
-        write_log(log_path, merged)
+        with log_lock(log_path):  # another study may have logged runs meanwhile: merge, then write
+            now = {r["key"]: r for r in settled_rows(log_path)[0]}
+            merged = [r for k, r in now.items() if k not in keys]  # other studies' rows first
+            merged += [fresh.get(k) or now.get(k) or old[k] for k in keys
+                       if k in fresh or k in now or k in old]
+            reason = _write_or_keep(log_path, merged)
+        if reason and not unwritten:
+            unwritten.append(reason)
         if say:
             loss = row["final_loss"]
             say(f"{study}: {describe_run(row)} -> {row['status']}, final loss {float(loss):.4f}, "
@@ -199,16 +309,29 @@ def run_study(
             bar.update(1)
     finally:
         bar.close()
+    if unwritten:
+        raise CharlmError(
+            f"cannot write the log {log_path} ({unwritten[0]}); it holds what it held before, and "
+            f"every run trained is kept in {cache_path(configs[0]).parent}: run the study again "
+            f"once the log can be written and they are logged without training")
     rows = [fresh.get(k) or old[k] for k in keys]
     df = pd.DataFrame(rows, columns=COLUMNS)
-    for col in ("hidden_size", "n_layers", "n_epochs", "chunk_len", "batch_size", "plot_every",
-                "seed", "iterations", "n_params", "threads"):
+    for col in INT_COLUMNS:
         df[col] = pd.to_numeric(df[col]).astype("Int64")
-    for col in ("lr", "clip", "dropout", "valid_frac", "min_loss", "final_loss", "bpc_valid",
-                "bpc_test", "wall_time_s", "diverged_at"):
+    for col in FLOAT_COLUMNS:
         df[col] = pd.to_numeric(df[col])
     df["carry_state"] = df["carry_state"].map(lambda v: v is True or str(v) == "True")
     return df
+
+
+def _write_or_keep(path: Path, rows: list[dict[str, Any]]) -> str | None:
+    """Rewrite the log; on an ``OSError`` (a full disk) the old log stays whole (the write is
+    atomic) and the reason is returned, so that the study goes on training and caching."""
+    try:
+        write_log(path, rows)
+    except OSError as exc:
+        return exc.strerror or str(exc)
+    return None
 
 
 def describe_run(row) -> str:
@@ -285,14 +408,20 @@ def _execute_dask(todo, scheduler):
 
 
 def load_histories(configs: list[TrainConfig]) -> dict[str, list[float]]:
-    """Loss histories of cached runs, keyed by run key (runs not cached are left out)."""
+    """Loss histories of cached runs, keyed by run key (runs not cached are left out; a damaged
+    cache entry is set aside and trained again, as a study would: see
+    :func:`~charlm.runs.load_cached`)."""
     out = {}
     for cfg in configs:
-        path = cache_path(cfg)
-        if path.is_file():
-            out[run_key(cfg)] = load_checkpoint(path).history
+        if not cache_path(cfg).is_file():
+            continue
+        ckpt = load_cached(cfg)
+        if ckpt is None:  # it was damaged
+            _run_one(cfg.to_dict())
+            ckpt = load_cached(cfg)
+        out[run_key(cfg)] = ckpt.history
     return out
 
 
-__all__ = ["COLUMNS", "describe_run", "evaluate_row", "load_histories",
-           "read_log", "run_study", "write_log"]
+__all__ = ["COLUMNS", "DamagedRow", "describe_run", "evaluate_row", "load_histories", "log_lock",
+           "read_log", "read_log_rows", "run_study", "settled_rows", "write_log"]

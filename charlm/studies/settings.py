@@ -11,6 +11,7 @@ import yaml
 
 from ..config import TrainConfig
 from ..errors import ConfigError
+from ..runs import run_key
 
 
 def one_at_a_time(base: TrainConfig, grid: dict[str, Iterable[Any]]) -> list[TrainConfig]:
@@ -56,12 +57,39 @@ def parse_list(text: str, name: str, positive: bool = True, limit: int | None = 
 
 
 def load_settings(path: str, base: TrainConfig) -> list[TrainConfig]:
-    """Read a ``--settings`` file: a list of partial settings, or ``{base: {...}, vary: {...}}``."""
+    """Read a ``--settings`` file: a list of partial settings, or ``{base: {...}, vary: {...}}``.
+
+    Two entries that make the same run (the same settings, or settings that differ only in a
+    field that does not change the trained weights, such as ``print_every``) are an error
+    naming both: a study trains and logs each run once.
+    """
+    return distinct_runs(_read_settings(path, base), f"settings file {path}")
+
+
+def distinct_runs(configs: list[TrainConfig], what: str) -> list[TrainConfig]:
+    """``configs`` if no two of them make the same run (:func:`~charlm.runs.run_key`), else a
+    :class:`ConfigError` naming the first two that do (1-based) and how they differ."""
+    seen: dict[str, int] = {}
+    for i, cfg in enumerate(configs):
+        first = seen.setdefault(run_key(cfg), i)
+        if first != i:
+            other = configs[first]
+            differ = [k for k, v in cfg.to_dict().items() if getattr(other, k) != v]
+            how = (f"they differ only in {', '.join(differ)}, which does not change the run"
+                   if differ else "they are identical")
+            raise ConfigError(f"{what}: runs {first + 1} and {i + 1} are the same run ({how}); "
+                              f"list each run once")
+    return configs
+
+
+def _read_settings(path: str, base: TrainConfig) -> list[TrainConfig]:
     p = Path(path)
     if not p.is_file():
         raise ConfigError(f"settings file {path} does not exist")
     try:
         spec = yaml.safe_load(p.read_text())  # YAML is a superset of JSON
+    except OSError as exc:
+        raise ConfigError(f"settings file {path} cannot be read ({exc.strerror or exc})") from None
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         where = getattr(exc, "problem_mark", None)
         at = f" at line {where.line + 1}" if where else ""
@@ -76,8 +104,9 @@ def load_settings(path: str, base: TrainConfig) -> list[TrainConfig]:
         for key, values in vary.items():
             if not isinstance(values, list) or not values:
                 raise ConfigError(f"settings file {path}: vary.{key} must be a non-empty list")
-            for v in values:
-                TrainConfig.from_dict({key: v}, what=f"settings file {path}")
+            # each value as its field's type (``lr: 1e-3`` is text to YAML 1.1), and valid
+            vary[key] = [getattr(TrainConfig.from_dict({key: v}, what=f"settings file {path}"), key)
+                         for v in values]
         return one_at_a_time(base, vary)
     raise ConfigError(f"settings file {path} must hold a non-empty list of settings or "
                       f"a mapping with 'vary' (and optionally 'base')")
@@ -89,4 +118,4 @@ def _check_map(value: Any, path: str) -> dict:
     return value
 
 
-__all__ = ["DEFAULT_LRS", "default_custom_grid", "load_settings", "one_at_a_time", "parse_list"]
+__all__ = ["DEFAULT_LRS", "default_custom_grid", "distinct_runs", "load_settings", "one_at_a_time", "parse_list"]
