@@ -306,3 +306,11 @@ def test_recording_sentence_says_whether_the_pass_kept_to_the_limit():
     assert "all 180,415 characters" in text and "took 33.6 s with 1 torch thread (within the 60 s" in text
     slow = say.recording_sentence(say.Recording(None, np.zeros(10), {}, 61.0, 1.0, 2))
     assert "2 torch threads (**over** the 60 s allowed)" in slow
+
+
+def test_consecutive_views_on_one_scale_share_one_legend():
+    v = np.ones(3)
+    snippet = say.views_html([("a", "abc", v, say.BITS), ("b", "abc", v, say.BITS),
+                              ("c", "abc", v, say.UNIT), ("d", "abc", v, say.BITS)])
+    assert snippet.count('class="charlm-legend"') == 3  # after b, after c, after d
+    assert snippet.index('class="charlm-legend"') > snippet.index(">b<")

@@ -176,11 +176,13 @@ def legend_html(scale: Scale) -> str:
 
 def views_html(views: Sequence[tuple[str, str, np.ndarray, Scale]], titles: bool = True) -> str:
     """Several coloured texts in one self-contained snippet: each view is ``(label, text,
-    values, scale)``, shown as its label, the coloured text and the legend of its scale
-    (``titles``: see :func:`coloured_html`)."""
+    values, scale)``, shown as its label and the coloured text; the legend of a scale follows
+    the last of consecutive views that share it (``titles``: see :func:`coloured_html`)."""
+    scales = [scale for *_, scale in views]
     body = "".join(f'<p class="charlm-inside-label">{html.escape(label)}</p>'
-                   f"{coloured_html(text, values, scale, titles)}{legend_html(scale)}"
-                   for label, text, values, scale in views)
+                   f"{coloured_html(text, values, scale, titles)}"
+                   + (legend_html(scale) if i + 1 == len(views) or scales[i + 1] != scale else "")
+                   for i, (label, text, values, scale) in enumerate(views))
     return _style(list(dict.fromkeys(scale for *_, scale in views))) + body
 
 
