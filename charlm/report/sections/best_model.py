@@ -107,8 +107,7 @@ def untested_sentence(results: pd.DataFrame, default: TrainConfig, best: TrainCo
     if not names:
         return "Every setting the preset changes was varied in the search."
     return (f"The search never varied {', '.join(names)}: their values come from the first, "
-            "fixed-iteration search and from common practice, and no run here shows that "
-            "they are the best ones.")
+            "fixed-iteration search and from common practice, not from this search.")
 
 
 def search_limits(results: pd.DataFrame, default: TrainConfig, best: TrainConfig) -> str:
@@ -132,9 +131,8 @@ def repeat_sentence(results: pd.DataFrame, columns: Sequence[str] = SETTING_COLU
     values = " and ".join(f"{v:.3f}" for v in group["valid_bpc"])
     its = " and ".join(f"{i:,}" for i in group["iterations"])
     return (f"One setting was trained twice, on two occasions (reaching {its} iterations in "
-            f"the same budget): its validation BPC came out {values}, {spreads.max():.3f} apart. Differences "
-            "between settings smaller than that are within what retraining alone can do, so "
-            "the search's ranking of its closest runs is not evidence that one is better.")
+            f"the same budget): its validation BPC came out {values}, {spreads.max():.3f} apart: settings closer "
+            "than that are not told apart by the search.")
 
 
 
