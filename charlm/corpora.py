@@ -38,7 +38,7 @@ from unidecode import unidecode
 from . import paths
 from .atomic import atomic_write_text
 from .config import TrainConfig
-from .data import VOCAB, encode, normalise, read_text, split_corpus
+from .data import VOCAB, encode, normalise, read_text
 from .errors import CharlmError, DataError
 from .fetch import CORPUS_FILES, corpus_path, expected_sums, sha256, verify
 
@@ -82,11 +82,6 @@ def corpus(name: str = TRAIN_FILE) -> torch.Tensor:
     if key not in _encoded:
         _encoded[key] = encode(read_text(path), what=name)
     return _encoded[key]
-
-
-def validation_text(cfg: TrainConfig) -> torch.Tensor | None:
-    """The held-out validation part of ``cfg``'s corpus (None when ``valid_frac`` is 0)."""
-    return split_corpus(corpus(cfg.corpus), cfg.valid_frac)[1]
 
 
 def data_files() -> list[dict[str, Any]]:

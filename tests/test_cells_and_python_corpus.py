@@ -1,4 +1,5 @@
-"""LSTM, GRU and RNN at equal size and time (charlm.studies.cells), and the Python standard-library corpus."""
+"""LSTM, GRU and RNN at equal size and time (charlm.studies.cells, .operators), and the Python
+standard-library corpus (charlm.corpora, charlm.studies.python_corpus)."""
 
 import json
 import os
@@ -11,7 +12,9 @@ from pandas.testing import assert_frame_equal
 from charlm import TrainConfig, bpc, read_text
 from charlm.studies import cells
 from charlm.corpora import (build_python_corpus, python_corpus, python_corpus_config, SkipFile, source_text, stdlib_files)
-from charlm.studies.cells import (SUMMARY_COLUMNS, cell_comparison_configs, compare_cells, equal_time_configs, hidden_for_params, iteration_times, n_params, operator_calls, score_domains, time_per_iteration, timing_path)
+from charlm.studies.cells import (SUMMARY_COLUMNS, cell_comparison_configs, compare_cells, equal_time_configs, hidden_for_params, iteration_times, n_params, time_per_iteration, timing_path)
+from charlm.studies.operators import operator_calls
+from charlm.studies.python_corpus import score_domains
 from charlm.errors import ConfigError, DataError
 from charlm.report.plots import plot_cells_equal_data, plot_cells_equal_time, plot_loss_by_time, plot_two_corpora
 from charlm.corpora import corpus

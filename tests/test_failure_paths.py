@@ -24,6 +24,7 @@ import torch.nn.functional as F
 from _report_build import tiny_notebooks
 from nbformat.v4 import new_code_cell
 
+import charlm.atomic
 import charlm.checkpoint
 from charlm import TrainConfig, build_model, load_checkpoint, save_checkpoint
 from charlm import evaluate
@@ -35,11 +36,12 @@ from charlm.errors import CharlmError, CheckpointError, ConfigError
 from charlm.evaluate import char_bits
 from charlm.runs import cache_path, cached_run, load_cached, train_run
 from charlm.report import build as report
+from charlm.report import execute
+from charlm.report import params as report_params
 from charlm.sample import generate
 from charlm.studies import runner
 from charlm.studies.settings import load_settings
 
-build = report  # the module: its helpers, and what the tests patch
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 TINY = ["--n_epochs", "20", "--hidden_size", "8", "--n_layers", "1", "--print_every", "10",
         "--plot_every", "5", "--chunk_len", "50", "--quiet"]
@@ -286,7 +288,7 @@ def _notebooks(folder: pathlib.Path) -> list[pathlib.Path]:
 def _no_kernels(monkeypatch):
     def refuse(*a, **k):
         raise AssertionError("a notebook ran before the destinations were checked")
-    monkeypatch.setattr(build, "run_notebook", refuse)
+    monkeypatch.setattr(execute, "run_notebook", refuse)
 
 
 @pytest.mark.parametrize("case, message", [
@@ -308,14 +310,14 @@ def test_the_report_checks_its_destinations_before_any_notebook_runs(
         (out_dir / "executed").write_text("x")
     if "read-only" in case:
         locked = out_dir.resolve() if case.startswith("report") else (out_dir / "executed").resolve()
-        real = build.tempfile.mkstemp
+        real = charlm.atomic.tempfile.mkstemp
 
         def mkstemp(*a, dir=None, **k):
             if dir is not None and pathlib.Path(dir) == locked:
                 raise OSError(errno.EROFS, "Read-only file system")
             return real(*a, dir=dir, **k)
 
-        monkeypatch.setattr(build.tempfile, "mkstemp", mkstemp)
+        monkeypatch.setattr(charlm.atomic.tempfile, "mkstemp", mkstemp)
     _no_kernels(monkeypatch)
     with pytest.raises(CharlmError, match=message):
         report.build(notebooks_dir=nbs[0].parent, output=output, say=None)
@@ -329,7 +331,7 @@ def test_the_report_checks_its_destinations_before_any_notebook_runs(
 def test_a_damaged_executed_copy_is_out_of_date_not_fatal(tmp_path, content):
     path = tmp_path / "00_a.ipynb"
     path.write_bytes(content)
-    assert report.executed_key(path) is None and build.read_executed(path) is None
+    assert execute.executed_key(path) is None and execute.read_executed(path) is None
 
 
 def _fake_runs(monkeypatch):
@@ -342,7 +344,7 @@ def _fake_runs(monkeypatch):
         nbformat.write(nb, str(dst))
         return 0.0
 
-    monkeypatch.setattr(build, "run_notebook", run_notebook)
+    monkeypatch.setattr(execute, "run_notebook", run_notebook)
     return ran
 
 
@@ -351,7 +353,7 @@ def test_only_re_executes_a_damaged_copy_and_stale_temporaries_are_removed(tmp_p
     executed = tmp_path / "executed"
     executed.mkdir()
     ran = _fake_runs(monkeypatch)
-    report.run_notebooks(nbs, executed, {}, say=None)
+    execute.run_notebooks(nbs, executed, {}, say=None)
     assert ran == ["00_a.ipynb", "01_b.ipynb"]
     (executed / "01_b.ipynb").write_text('{"cells": [')  # truncated
     stale = [executed / ".00_a.ipynb.k1ll3d.ipynb", executed / ".01_b.ipynb.x.tmp"]
@@ -359,7 +361,7 @@ def test_only_re_executes_a_damaged_copy_and_stale_temporaries_are_removed(tmp_p
         f.write_text("left by a kill -9")
     (executed / "notes.txt").write_text("not ours")
     lines = []
-    report.run_notebooks(nbs, executed, {}, say=lines.append, only=["00"])
+    execute.run_notebooks(nbs, executed, {}, say=lines.append, only=["00"])
     assert ran[2:] == ["00_a.ipynb", "01_b.ipynb"]
     assert "[2/2] 01_b.ipynb: the executed copy is damaged; executing it again" in lines
     assert not any(f.exists() for f in stale) and (executed / "notes.txt").exists()
@@ -543,7 +545,7 @@ def test_settings_that_name_one_run_twice_are_one_line(tmp_path, capsys, text, h
 def test_one_parser_reads_numbers_written_as_text(text, kind, want, tmp_path):
     assert parse_as(kind, text) == want and type(parse_as(kind, text)) is type(want)
     assert coerce("x", text, kind) == want
-    assert build._coerce("x", build.parse_value(text.strip()), kind, "nb") == want
+    assert report_params._coerce("x", report_params.parse_value(text.strip()), kind, "nb") == want
 
 
 @pytest.mark.parametrize("text, kind", [("1e-3x", "float"), ("1.5", "int"), ("2", "bool"), (True, "int")])
@@ -556,11 +558,12 @@ def test_lr_1e_3_in_a_settings_file_and_a_report_parameter(tmp_path):
     settings = _settings(tmp_path, "base: {lr: 1e-3}\nvary: {clip: [1e-1, 1]}\n")
     assert [(c.lr, c.clip) for c in load_settings(str(settings), tiny_cfg())] == [(0.001, 0.1), (0.001, 1.0)]
     nbs = _notebooks(tmp_path / "notebooks")
-    per_nb = build.split_params({"lr": build.parse_value("1e-3"), "n": build.parse_value("7")}, nbs)
+    parse = report_params.parse_value
+    per_nb = report_params.split_params({"lr": parse("1e-3"), "n": parse("7")}, nbs)
     assert per_nb[nbs[0]] == {"lr": 0.001, "n": 7}
     params = tmp_path / "p.yaml"
     params.write_text("lr: 1e-3\n")
-    assert build.split_params(build.read_params_file(params), nbs)[nbs[1]] == {"lr": 0.001}
+    assert report_params.split_params(report_params.read_params_file(params), nbs)[nbs[1]] == {"lr": 0.001}
 
 
 def test_the_cli_reads_1e_3_as_the_settings_do(tmp_path, capsys):

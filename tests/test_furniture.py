@@ -6,7 +6,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from charlm.report import build as report
+from charlm.report.assemble import assemble
 from charlm.report.furniture import WordCount
 from charlm.report.furniture import (NO_ALT, FurnitureError, add_toc, fill_references, furnish,
                                      number_captions, unique_anchors, word_count)
@@ -92,7 +92,7 @@ def test_the_assembled_report_numbers_captions_written_in_notebook_markdown(tmp_
         new_markdown_cell("Figure {#fig-x}: A dot on white.\n\n### The runs\n\n"
                           "## Appendix A: how it is built\n\nwords here")])
     nbformat.write(nb, str(tmp_path / "a.ipynb"))
-    page = report.assemble([tmp_path / "a.ipynb"], tmp_path / "r.html").read_text()
+    page = assemble([tmp_path / "a.ipynb"], tmp_path / "r.html").read_text()
     assert 'alt="A dot on white."' in page and NO_ALT not in page
     assert "<strong>Figure 1.</strong> A dot on white." in page
     assert 'As <a href="#fig-x">Figure 1</a> shows.' in page

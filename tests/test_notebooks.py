@@ -14,9 +14,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report_build import quick_build  # noqa: E402
 
-from charlm.report import build as report  # noqa: E402
+from charlm.report.errors import find_errors  # noqa: E402
+from charlm.report.params import declared_parameters, notebook_files  # noqa: E402
 
-NOTEBOOKS = report.notebook_files()
+NOTEBOOKS = notebook_files()
 PARAM_LINE = re.compile(r"^(\w+): (int|float|str|bool) = (.+?)  # \S.*$")
 
 
@@ -55,7 +56,7 @@ def test_one_parameters_cell_of_annotated_commented_scalars(path):
         value = ast.literal_eval(m.group(3))
         assert type(value).__name__ == m.group(2), line
     # papermill reads every one of them (a '=' in a comment would hide a parameter)
-    assert len(report.declared_parameters(path)) == len(lines)
+    assert len(declared_parameters(path)) == len(lines)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -84,9 +85,9 @@ def test_notebook_runs_with_tiny_parameters(path):
     assert run is not None, f"{path.name} was not run"
     assert run.error is None, run.error  # names the notebook, the cell and its first line
     executed = read(run.executed)
-    assert report.find_errors(executed) == []
+    assert find_errors(executed) == []
     injected = [c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])]
-    declared = report.declared_parameters(path)
+    declared = declared_parameters(path)
     if "n_epochs" in declared:
         assert injected and "n_epochs = 30" in injected[0].source  # the QUICK budget reached it
     for i, cell in enumerate(executed.cells, 1):

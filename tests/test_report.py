@@ -20,6 +20,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report_build import quick_build, tiny_notebooks  # noqa: E402
 
 from charlm.report import build as report  # noqa: E402
+from charlm.report.assemble import assemble, external_refs  # noqa: E402
+from charlm.report.errors import NotebookFailed, ReportError, find_errors  # noqa: E402
+from charlm.report.execute import execution_key, report_lock, select_notebooks  # noqa: E402
+from charlm.report.params import QUICK_PARAMS, read_params_file  # noqa: E402
 from charlm.report.furniture import NO_ALT, word_count  # noqa: E402
 from charlm.report.display import pre, sample, table_html  # noqa: E402
 from charlm.report.slider import static_slider  # noqa: E402
@@ -202,18 +206,18 @@ def _executed_notebook(path: Path, html_outputs: list[str]) -> Path:
 def test_generated_text_is_escaped_in_the_html(tmp_path):
     snippets = [pre(EVIL).data, sample("A prime ", EVIL).data,
                 static_slider({0.5: EVIL, 1.0: "safe & sound"}, prime="<b>")]
-    out = report.assemble([_executed_notebook(tmp_path / "x.ipynb", snippets)], tmp_path / "r.html")
+    out = assemble([_executed_notebook(tmp_path / "x.ipynb", snippets)], tmp_path / "r.html")
     page = out.read_text()
     assert "<script>window.__pwned" not in page and "<img src=x" not in page
     assert "&lt;script&gt;window.__pwned = 1; alert(1)&lt;/script&gt;" in page
     assert "Dickens &amp; Co." in page and "safe &amp; sound" in page and "&lt;b&gt;" in page
-    assert report.external_refs(page) == []  # escaped text is not markup: `src=x` does not count
+    assert external_refs(page) == []  # escaped text is not markup: `src=x` does not count
 
 
 @pytest.mark.slow
 def test_generated_text_shows_as_text_and_runs_nothing_in_the_browser(tmp_path):
     snippets = [pre(EVIL).data, static_slider({0.5: EVIL, 1.0: "safe & sound"}, prime="A", initial=1.0)]
-    out = report.assemble([_executed_notebook(tmp_path / "x.ipynb", snippets)], tmp_path / "r.html")
+    out = assemble([_executed_notebook(tmp_path / "x.ipynb", snippets)], tmp_path / "r.html")
     with _browser() as pw:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
@@ -253,7 +257,7 @@ def test_assembly_drops_tagged_cells_and_refuses_error_outputs(tmp_path):
             cell.metadata["tags"] = [tag]
         nb.cells.append(cell)
     nbformat.write(nb, str(tmp_path / "ok.ipynb"))
-    page = report.assemble([tmp_path / "ok.ipynb"], tmp_path / "r.html").read_text()
+    page = assemble([tmp_path / "ok.ipynb"], tmp_path / "r.html").read_text()
     assert "KEPT-CELL" in page and "print(" not in page
     assert not any(t in page for t in ("PARAMS-CELL", "INJECTED-CELL", "LIVE-CELL"))
 
@@ -262,36 +266,36 @@ def test_assembly_drops_tagged_cells_and_refuses_error_outputs(tmp_path):
                               traceback=["..."])]
     nb.cells.append(bad)
     nbformat.write(nb, str(tmp_path / "bad.ipynb"))
-    with pytest.raises(report.NotebookFailed, match=r"bad\.ipynb: cell 6 has an error output \(ZeroDivisionError"):
-        report.assemble([tmp_path / "bad.ipynb"], tmp_path / "r2.html")
+    with pytest.raises(NotebookFailed, match=r"bad\.ipynb: cell 6 has an error output \(ZeroDivisionError"):
+        assemble([tmp_path / "bad.ipynb"], tmp_path / "r2.html")
     assert (tmp_path / "r.html").read_text() == page and not (tmp_path / "r2.html").exists()
 
 
 def test_assembly_refuses_a_page_that_points_outside(tmp_path):
     nb = new_notebook(cells=[new_markdown_cell("# T\n\nsee [the course](https://example.org/x)")])
     nbformat.write(nb, str(tmp_path / "a.ipynb"))
-    with pytest.raises(report.ReportError, match="https://example.org/x"):
-        report.assemble([tmp_path / "a.ipynb"], tmp_path / "r.html")
+    with pytest.raises(ReportError, match="https://example.org/x"):
+        assemble([tmp_path / "a.ipynb"], tmp_path / "r.html")
 
 
 def test_unknown_or_mistyped_parameters_are_refused_before_anything_runs(tmp_path):
-    with pytest.raises(report.ReportError, match="unknown parameter.*n_epoch\\b"):
+    with pytest.raises(ReportError, match="unknown parameter.*n_epoch\\b"):
         report.build(overrides={"n_epoch": 5}, output=tmp_path / "r.html", say=None)
-    with pytest.raises(report.ReportError, match="n_epochs must be int"):
+    with pytest.raises(ReportError, match="n_epochs must be int"):
         report.build(overrides={"n_epochs": 1.5}, output=tmp_path / "r.html", say=None)
     assert not (tmp_path / "executed").exists()
 
 
 @pytest.mark.slow
 def test_a_second_concurrent_build_stops_with_a_clear_message(tmp_path):
-    with report.report_lock(tmp_path / ".lock"):
+    with report_lock(tmp_path / ".lock"):
         proc = subprocess.run(
             [sys.executable, "-m", "charlm.report", "--output", str(tmp_path / "report.html")],
             capture_output=True, text=True, cwd=ROOT, timeout=120)
     assert proc.returncode == 2
     assert "another report build is running" in proc.stderr and str(os.getpid()) in proc.stderr
     assert "Traceback" not in proc.stderr and not (tmp_path / "executed").exists()
-    with report.report_lock(tmp_path / ".lock"):  # released: free again
+    with report_lock(tmp_path / ".lock"):  # released: free again
         pass
 
 
@@ -313,7 +317,7 @@ def test_a_failing_cell_stops_the_build_naming_notebook_and_cell(tmp_path):
     assert "00_broken.ipynb: cell 4 (`raise ValueError(f'bad value {x}')`) raised ValueError: bad value 42" in proc.stderr
     assert "Traceback" not in proc.stderr
     executed = nbformat.read(str(tmp_path / "out" / "executed" / "00_broken.ipynb"), as_version=4)
-    assert report.find_errors(executed)  # the executed copy keeps the traceback for the reader
+    assert find_errors(executed)  # the executed copy keeps the traceback for the reader
     assert not (tmp_path / "out" / "report.html").exists()
 
 
@@ -323,7 +327,7 @@ def test_make_report_passes_its_options_to_the_build():
     line = next(ln for ln in proc.stdout.splitlines() if "charlm.report" in ln)
     assert "CHARLM_PROGRESS=0" in line and "--quick" in line and "-p n_epochs 7" in line
     assert "--only 04 --only 05" in line and "--force" in line
-    assert json.loads(json.dumps(report.read_params_file(report.QUICK_PARAMS)))["n_epochs"] <= 50
+    assert json.loads(json.dumps(read_params_file(QUICK_PARAMS)))["n_epochs"] <= 50
 
 
 # ---------------------------------------------------------------- incremental builds
@@ -331,25 +335,25 @@ def test_make_report_passes_its_options_to_the_build():
 
 def test_the_execution_key_follows_cells_parameters_and_package_not_outputs(tmp_path):
     a, _ = tiny_notebooks(tmp_path)
-    key = report.execution_key(a, {"n": 1}, package="p1")
-    assert report.execution_key(a, {"n": 1}, package="p1") == key
-    assert report.execution_key(a, {"n": 2}, package="p1") != key
-    assert report.execution_key(a, {"n": 1}, package="p2") != key
+    key = execution_key(a, {"n": 1}, package="p1")
+    assert execution_key(a, {"n": 1}, package="p1") == key
+    assert execution_key(a, {"n": 2}, package="p1") != key
+    assert execution_key(a, {"n": 1}, package="p2") != key
     nb = nbformat.read(str(a), as_version=4)
     nb.cells[2].outputs = [new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
     nbformat.write(nb, str(a))
-    assert report.execution_key(a, {"n": 1}, package="p1") == key  # outputs do not count
+    assert execution_key(a, {"n": 1}, package="p1") == key  # outputs do not count
     nb.cells[0].source += " (edited)"
     nbformat.write(nb, str(a))
-    assert report.execution_key(a, {"n": 1}, package="p1") != key  # prose does
+    assert execution_key(a, {"n": 1}, package="p1") != key  # prose does
 
 
 def test_only_names_notebooks_by_number_or_name(tmp_path):
     nbs = tiny_notebooks(tmp_path)
-    assert report.select_notebooks(nbs, ["01"]) == {nbs[1]}
-    assert report.select_notebooks(nbs, ["00_a", "01_b.ipynb"]) == set(nbs)
-    with pytest.raises(report.ReportError, match="--only 07: no such notebook"):
-        report.select_notebooks(nbs, ["07"])
+    assert select_notebooks(nbs, ["01"]) == {nbs[1]}
+    assert select_notebooks(nbs, ["00_a", "01_b.ipynb"]) == set(nbs)
+    with pytest.raises(ReportError, match="--only 07: no such notebook"):
+        select_notebooks(nbs, ["07"])
 
 
 @pytest.mark.slow
@@ -392,7 +396,7 @@ def test_formulas_become_mathml_in_the_page_and_dollars_in_code_stay(tmp_path):
         "Code keeps `$x$`, and prices stay text: $5 and $6.")])
     nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)", "language": "python"}
     nbformat.write(nb, str(tmp_path / "m.ipynb"))
-    page = report.assemble([tmp_path / "m.ipynb"], tmp_path / "r.html").read_text()
+    page = assemble([tmp_path / "m.ipynb"], tmp_path / "r.html").read_text()
     assert "<msub><mi>m</mi><mi>t</mi></msub>" in page  # elements nested, not taken apart
     assert 'display="block"' in page and "<mfrac>" in page
     assert "<code>$x$</code>" in page and "$5 and $6." in page

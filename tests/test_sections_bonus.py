@@ -16,7 +16,8 @@ from charlm.model import CharRNN
 from charlm.report.sections import cells as say
 from charlm.report.sections import python_source as say_py
 from charlm.runs import run_key
-from charlm.studies.cells import SUMMARY_COLUMNS, CellComparison, DomainScores, Ranking
+from charlm.studies.cells import SUMMARY_COLUMNS, CellComparison, Ranking
+from charlm.studies.python_corpus import DomainScores
 
 BASE = TrainConfig(n_epochs=3000, hidden_size=128, n_layers=2, lr=0.005, plot_every=10,
                    chunk_len=200, seed=1234)
@@ -369,7 +370,7 @@ def test_vocabulary_counts_each_kind_of_character():
 
 
 def test_bonus_study_ranks_both_comparisons_and_scores_the_domains(monkeypatch):
-    from charlm.studies import cells as study
+    from charlm.studies import python_corpus as study
 
     runs, calls = comparison(), {}
     monkeypatch.setattr(study, "python_corpus", lambda: _corpus())

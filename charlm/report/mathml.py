@@ -46,11 +46,6 @@ def _replacer(emit):
     return replace
 
 
-def markdown_to_mathml(markdown: str) -> str:
-    """``markdown`` with every ``$...$`` and ``$$...$$`` formula replaced by MathML."""
-    return _PIECES.sub(_replacer(lambda mathml: mathml), markdown)
-
-
 PLACEHOLDER = "charlmmath{:06d}x"  # a plain word: markdown renders it unchanged
 
 
@@ -74,4 +69,4 @@ def restore_math(html: str, store: dict[str, str]) -> str:
     return html
 
 
-__all__ = ["PLACEHOLDER", "latex_to_mathml", "markdown_to_mathml", "protect_math", "restore_math"]
+__all__ = ["PLACEHOLDER", "latex_to_mathml", "protect_math", "restore_math"]

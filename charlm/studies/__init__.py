@@ -11,5 +11,7 @@ Built on the core (:mod:`charlm.config`, :mod:`charlm.train`, :mod:`charlm.runs`
 - :mod:`~charlm.studies.selection`: what choosing on the text you report on costs;
 - :mod:`~charlm.studies.temperature`: samples at several temperatures and their measures;
 - :mod:`~charlm.studies.cells`: LSTM, GRU and RNN at equal size and equal time;
+- :mod:`~charlm.studies.operators`: the operators PyTorch runs for one training step, counted;
+- :mod:`~charlm.studies.python_corpus`: the same setting on Python source, and part 4.5 whole;
 - :mod:`~charlm.studies.backends`: the same study on the pool and on a Dask cluster.
 """

@@ -10,8 +10,8 @@ per weight per character; the embedding and decoder are the same for all three),
 not be: PyTorch can run an LSTM layer as one fused oneDNN kernel, while for the GRU and the RNN
 it computes the input projection of all time steps in one matrix product and only the
 recurrence (the hidden-to-hidden part) step by step. :func:`iteration_times` measures the
-difference and :func:`operator_calls` counts the operators behind it. So there are two fair
-comparisons: equal data (:func:`cell_comparison_configs`, which compares the architectures) and
+difference and :func:`~charlm.studies.operators.operator_calls` counts the operators behind it.
+So there are two fair comparisons: equal data (:func:`cell_comparison_configs`, which compares the architectures) and
 equal time (:func:`equal_time_configs`, which compares what each cell achieves on this software
 and hardware in the LSTM's time).
 
@@ -20,8 +20,7 @@ it under ``runs/timings/``, so the equal-time runs keep their iteration counts, 
 cache keys, from one report build to the next. :func:`compare_cells` trains (or finds in the
 cache) both comparisons in one study and gathers what the report shows of them
 (:class:`CellComparison`); :meth:`CellComparison.ranking` orders the cells with paired bootstrap
-gaps; :func:`score_domains` scores a model trained on another corpus (the Python source of
-:func:`charlm.corpora.python_corpus`) and a Dickens model on each other's text.
+gaps. The same setting on Python source is :mod:`charlm.studies.python_corpus`.
 
 Measured values (times, operator counts, BPC) are never written here: the report computes and
 states them.
@@ -39,20 +38,18 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 
 from .. import paths
 from ..atomic import atomic_write_text
 from ..config import CELLS, TrainConfig
-from ..corpora import (TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, PythonCorpus, corpus, corpus_text,
-                       python_corpus, python_corpus_config)
-from ..data import VOCAB
+from ..corpora import TEST_FILE, TEST_LARGE_FILE, corpus
 from ..errors import ConfigError
-from ..evaluate import bpc_interval, char_bits, paired_difference_interval
+from ..evaluate import char_bits, paired_difference_interval
 from ..machine import cpu_model
 from ..model import CharRNN
 from ..runs import cached_run, run_key, torch_threads
 from ..train import train
+from .operators import FUSED_KERNEL, operator_calls
 from .runner import load_histories, run_study
 from .summary import curve_stats
 
@@ -188,38 +185,6 @@ def iteration_times(configs: Sequence[TrainConfig], n: int = 20, threads: int = 
             atomic_write_text(path, json.dumps(record, indent=1) + "\n")
         out[cfg.cell] = float(record["seconds_per_iteration"])
     return out
-
-
-def operator_calls(cfg: TrainConfig) -> dict[str, int]:
-    """How many times each torch operator runs in one forward and backward pass of ``cfg``.
-
-    One chunk of ``chunk_len`` characters through the model of ``cfg`` (random weights and
-    characters: the count does not depend on them), then ``backward``; the optimiser step is
-    left out. Keys are ATen operator names (``"aten.addmm"``...). A cell that PyTorch runs as
-    one fused kernel per layer (the LSTM on the CPU, where oneDNN is available:
-    ``aten.mkldnn_rnn_layer``) makes a number of calls that does not grow with the chunk
-    length; a cell whose recurrence is computed step by step makes calls in proportion to it.
-    Counted with a ``TorchDispatchMode``, which sees every operator below autograd. The model
-    is built with torch's global random generator, as any ``CharRNN`` is.
-    """
-    calls: dict[str, int] = {}
-
-    class _Count(TorchDispatchMode):
-        def __torch_dispatch__(self, func, types, args=(), kwargs=None):
-            name = str(func.overloadpacket)
-            calls[name] = calls.get(name, 0) + 1
-            return func(*args, **(kwargs or {}))
-
-    model = CharRNN(cfg.hidden_size, cfg.n_layers, cfg.cell)
-    x = torch.randint(0, model.vocab_size, (cfg.batch_size, cfg.chunk_len),
-                      generator=torch.Generator().manual_seed(0))
-    with _Count():
-        logits, _ = model(x)
-        logits.sum().backward()
-    return calls
-
-
-FUSED_KERNEL = "aten.mkldnn_rnn_layer"  # the fused oneDNN kernel of a recurrent layer (CPU)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -374,98 +339,6 @@ def compare_cells(base: TrainConfig, log: str | Path, timing_iterations: int = 2
         n_large=len(large_text), n_large_total=len(full_large))
 
 
-# ---------------------------------------------------------------------------------------------
-# The same setting on Python source: each model on each other's text
-
-DOMAIN_TEXTS = ("held-out Python", TEST_FILE, TEST_LARGE_FILE)
-DOMAIN_MODELS = ("Dickens", "Python")
-
-
-@dataclass(frozen=True, eq=False)
-class DomainScores:
-    """A Dickens model and a Python-source model scored on each other's text.
-
-    ``scores``: one row per (model, text) with ``bpc`` and its 95% block bootstrap interval
-    ``low``, ``high`` (:func:`charlm.evaluate.bpc_interval`); models are named ``"Dickens"``
-    and ``"Python"``, texts ``"held-out Python"`` and the two Dickens test files. ``run``: the
-    summary row of the Python run; ``python_chars`` and ``dickens_chars``: the distinct
-    characters of the two training texts; ``vocab_size``: of the vocabulary.
-    """
-
-    corpus: PythonCorpus
-    config: TrainConfig
-    run: Mapping[str, Any]
-    scores: pd.DataFrame
-    n_large: int
-    n_large_total: int
-    python_chars: int
-    dickens_chars: int
-    vocab_size: int = len(VOCAB)
-
-    def bpc(self, model: str, text: str) -> float:
-        """BPC of ``model`` (``"Dickens"`` or ``"Python"``) on ``text``."""
-        hit = self.scores[(self.scores["model"] == model) & (self.scores["text"] == text)]
-        return float(hit["bpc"].iloc[0])
-
-    @property
-    def uniform(self) -> float:
-        """Bits per character of a uniform guess over the vocabulary."""
-        return math.log2(self.vocab_size)
-
-
-def score_domains(runs: CellComparison, rec: PythonCorpus, cfg: TrainConfig) -> DomainScores:
-    """Score the equal-data base run (Dickens) and ``cfg`` (trained on ``rec``) on both kinds
-    of text: ``rec``'s held-out files, the small test file and the large one as
-    :func:`compare_cells` scored it."""
-    texts = {DOMAIN_TEXTS[0]: corpus(str(rec.heldout_path)), DOMAIN_TEXTS[1]: corpus(TEST_FILE),
-             DOMAIN_TEXTS[2]: runs.large_text}
-    models = {DOMAIN_MODELS[0]: runs.model(runs.equal_data[0]), DOMAIN_MODELS[1]: runs.model(cfg)}
-    scores = pd.DataFrame([dict(zip(("model", "text", "bpc", "low", "high"),
-                                    (name, text, *bpc_interval(model, data))))
-                           for name, model in models.items() for text, data in texts.items()])
-    return DomainScores(corpus=rec, config=cfg, run=runs.row(cfg), scores=scores,
-                        n_large=runs.n_large, n_large_total=runs.n_large_total,
-                        python_chars=len(set(rec.train_path.read_text())),
-                        dickens_chars=len(set(corpus_text(TRAIN_FILE))))
-
-
-# ---------------------------------------------------------------------------------------------
-# The whole bonus study of the report
-
-
-@dataclass(frozen=True, eq=False)
-class BonusStudy:
-    """What part 4.5 shows: the cell comparison (``runs``), its two rankings, the Python corpus
-    and the config of the run trained on it, and both kinds of model on both kinds of text."""
-
-    runs: CellComparison
-    equal_data: Ranking
-    equal_time: Ranking
-    corpus: PythonCorpus
-    python_config: TrainConfig
-    domains: DomainScores
-
-    @property
-    def python_model(self) -> CharRNN:
-        """The model trained on the Python corpus."""
-        return self.runs.model(self.python_config)
-
-
-def bonus_study(base: TrainConfig, log: str | Path, timing_iterations: int = 20,
-                workers: int | None = None, test_large_chars: int = 0) -> BonusStudy:
-    """The cells compared from ``base`` (:func:`compare_cells`, with the run of ``base`` on the
-    Python corpus of :func:`charlm.corpora.python_corpus` trained in the same study), ranked
-    at equal data and at equal time, and the domains scored (:func:`score_domains`)."""
-    rec = python_corpus()
-    python_cfg = python_corpus_config(base)
-    runs = compare_cells(base, log, timing_iterations, workers=workers,
-                         test_large_chars=test_large_chars, extra=[python_cfg])
-    return BonusStudy(runs=runs, equal_data=runs.ranking(runs.equal_data),
-                      equal_time=runs.ranking(runs.equal_time), corpus=rec,
-                      python_config=python_cfg, domains=score_domains(runs, rec, python_cfg))
-
-
-__all__ = ["BonusStudy", "CellComparison", "DomainScores", "Ranking", "SUMMARY_COLUMNS",
-           "bonus_study", "cell_comparison_configs",
+__all__ = ["CellComparison", "Ranking", "SUMMARY_COLUMNS", "cell_comparison_configs",
            "compare_cells", "equal_time_configs", "hidden_for_params", "iteration_times",
-           "n_params", "operator_calls", "score_domains", "time_per_iteration", "timing_path"]
+           "n_params", "time_per_iteration", "timing_path"]

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from ...studies.cells import CellComparison, DomainScores, Ranking
+from ...studies.cells import CellComparison, Ranking
+from ...studies.python_corpus import DomainScores
 from ..display import bullets, plural, table
 
 CLOSE_TIMES = 1.25  # longest over shortest training time below which equal times are "close"

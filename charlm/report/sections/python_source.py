@@ -2,8 +2,8 @@
 
 The sentences and tables whose content depends on the Python corpus
 (:func:`charlm.corpora.python_corpus`) and on the scores of
-:func:`charlm.studies.cells.score_domains`; the fixed explanations (how the corpus is chosen, how
-a file is read) are the notebook's markdown. Each function returns markdown, or what to display.
+:func:`charlm.studies.python_corpus.score_domains`; the fixed explanations (how the corpus is
+chosen, how a file is read) are the notebook's markdown. Each function returns markdown, or what to display.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ...corpora import PythonCorpus
 from ...data import VOCAB
 from ...model import CharRNN
 from ...sample import generate
-from ...studies.cells import DOMAIN_MODELS, DOMAIN_TEXTS, DomainScores
+from ...studies.python_corpus import DOMAIN_MODELS, DOMAIN_TEXTS, DomainScores
 from ...studies.settings import parse_list
 from ..display import bullets, md, plural, sample, table
 from .cells import LARGE, large_note

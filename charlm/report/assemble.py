@@ -1,0 +1,119 @@
+"""Assembling the report: the executed notebooks merged in order into ONE self-contained HTML
+file.
+
+:func:`assemble` merges the executed notebooks (:func:`merge_notebooks`): cells tagged
+``parameters``, ``injected-parameters`` or ``live-only`` are dropped, code input is hidden,
+images are embedded as base64, LaTeX formulas become MathML (:mod:`charlm.report.mathml`), and
+the template (``templates/charlm_report.html.j2``: nbconvert's lab template with no require.js,
+MathJax or widget scripts) fetches nothing, so the file opens with no network; the furniture
+(:mod:`charlm.report.furniture`) is added last. A notebook holding an error output is refused
+(notebook and cell named); so is a page that would still point outside itself (any
+``src=``/``href=`` other than ``data:`` or ``#``: :func:`external_refs`).
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+from pathlib import Path
+from typing import Sequence
+
+import jinja2
+import nbformat
+from nbconvert import HTMLExporter
+
+from ..atomic import atomic_write_text
+from .errors import NotebookFailed, ReportError, find_errors
+from .furniture import furnish
+from .mathml import protect_math, restore_math
+
+REMOVE_TAGS = frozenset({"parameters", "injected-parameters", "live-only"})
+TEMPLATE = "charlm_report.html.j2"  # in charlm/report/templates/ (package data)
+_WIDGET_MIME = ("application/vnd.jupyter.widget-view+json", "application/vnd.jupyter.widget-state+json")
+_TAG = re.compile(r"<[A-Za-z][^>]*>")
+_REF = re.compile(r"""\b(?:src|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
+
+
+def merge_notebooks(executed: Sequence[Path], header: str | None = None,
+                    math: dict[str, str] | None = None):
+    """One notebook of the report's cells: executed notebooks in order, the cells tagged
+    ``parameters``/``injected-parameters``/``live-only`` and code cells without output left
+    out, widget outputs dropped, and ``header`` (markdown) after the first markdown cell.
+    LaTeX formulas in markdown become placeholders, their MathML kept in ``math`` (see
+    :func:`charlm.report.mathml.protect_math`)."""
+    math = {} if math is None else math
+
+    merged = None
+    for path in executed:
+        nb = nbformat.read(str(path), as_version=4)
+        errors = find_errors(nb)
+        if errors:
+            i, ename, evalue = errors[0]
+            raise NotebookFailed(f"{Path(path).name}: cell {i} has an error output ({ename}: {evalue}); "
+                              f"fix the notebook and run the report again")
+        if merged is None:
+            merged = nbformat.v4.new_notebook()
+            merged.metadata = copy.deepcopy({k: v for k, v in nb.metadata.items()
+                                             if k not in ("widgets", "papermill")})
+        for n, cell in enumerate(nb.cells):
+            tags = set(cell.get("metadata", {}).get("tags", []))
+            if tags & REMOVE_TAGS or "papermill-error-cell-tag" in tags:
+                continue
+            cell = copy.deepcopy(cell)
+            cell.metadata = {}
+            cell.id = f"{Path(path).stem[:40]}-{n}"
+            if cell.cell_type == "markdown":
+                cell.source = protect_math(cell.source, math)  # MathML after rendering
+            if cell.cell_type == "code":
+                cell.outputs = [o for o in (_strip_widgets(o) for o in cell.outputs) if o]
+                if not cell.outputs:
+                    continue
+            merged.cells.append(cell)
+    if merged is None:
+        raise ReportError("no executed notebooks to assemble")
+    if header:
+        at = next((i + 1 for i, c in enumerate(merged.cells) if c.cell_type == "markdown"), 0)
+        merged.cells.insert(at, nbformat.v4.new_markdown_cell(header, id="charlm-build-note"))
+    return merged
+
+
+def _strip_widgets(output):
+    data = output.get("data")
+    if not data or not any(m in data for m in _WIDGET_MIME):
+        return output
+    return None  # a widget has no meaning without a kernel; its text/plain is "VBox(...)"
+
+
+def assemble(executed: Sequence[Path], output: str | Path, header: str | None = None,
+             title: str = "charlm: a character-level LSTM on Dickens") -> Path:
+    """Write the self-contained HTML report of ``executed`` notebooks to ``output``."""
+
+    math: dict[str, str] = {}
+    merged = merge_notebooks(executed, header, math)
+    merged.metadata["title"] = title
+    exporter = HTMLExporter(
+        extra_loaders=[jinja2.PackageLoader("charlm.report", "templates")],
+        template_file=TEMPLATE,
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        embed_images=True,
+    )
+    body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
+    body = restore_math(body, math)
+    body = furnish(body)
+    bad = external_refs(body)
+    if bad:
+        raise ReportError("the report would point outside itself (only data: and # links are "
+                          f"allowed): {', '.join(bad[:5])}")
+    output = Path(output)
+    atomic_write_text(output, body)
+    return output
+
+
+def external_refs(page: str) -> list[str]:
+    """Every ``src=``/``href=`` value of an HTML page that is not ``data:`` or ``#...``."""
+    values = (next(g for g in m.groups() if g is not None)
+              for tag in _TAG.findall(page) for m in _REF.finditer(tag))  # markup only, not text
+    return sorted({v for v in values if not (v.startswith("data:") or v.startswith("#"))})
+
+
+__all__ = ["REMOVE_TAGS", "TEMPLATE", "assemble", "external_refs", "merge_notebooks"]
