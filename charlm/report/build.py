@@ -33,7 +33,7 @@ from ..errors import CharlmError, os_error_message
 from .assemble import assemble
 from .errors import NotebookFailed
 from .execute import NotebookRun, check_destinations, remove_stale_temporaries, report_lock, run_notebooks
-from .furniture import word_count
+from .furniture import MAIN_WORDS, word_count
 from .params import NOTEBOOKS_DIR, QUICK_PARAMS, notebook_files, parse_value, read_params_file
 
 REPORT_DIR = paths.ROOT / "report"
@@ -93,9 +93,12 @@ def build(
     result.seconds = time.time() - start
     if say and result.html:
         size = result.html.stat().st_size / 1e6
-        words = word_count(result.html.read_text()).sentence()
-        say(f"report: {result.html} ({size:.1f} MB, {words}) built in "
+        words = word_count(result.html.read_text())
+        say(f"report: {result.html} ({size:.1f} MB, {words.sentence()}) built in "
             f"{result.seconds / 60:.1f} min")
+        if words.main > MAIN_WORDS and not quick:
+            say(f"report: warning: the main text has {words.main:,} words, over the "
+                f"{MAIN_WORDS:,} a reader is asked to read; move detail to the appendices")
     return result
 
 

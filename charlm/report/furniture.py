@@ -25,6 +25,9 @@ from ..errors import CharlmError
 
 NO_ALT = "No description has been provided for this image"  # what nbconvert writes
 APPENDIX = "Appendix"  # a level-2 heading starting with this word starts the appendix
+MAIN_WORDS = 7000  # the main text's length at most: a report, not a lab notebook (issue 18)
+# The tests bound a QUICK build, whose computed sentences differ a little from a full build's.
+QUICK_MARGIN = 300
 
 _CAPTION = re.compile(r"<p>(Figure|Table) \{#((?:fig|tab)-[\w.-]+)\}:\s*(.*?)</p>", re.DOTALL)
 _TITLE = re.compile(r'<p class="charlm-caption"[^>]*>(.*?)</p>', re.DOTALL)
