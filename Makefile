@@ -28,7 +28,7 @@ $(STAMP): pyproject.toml
 data: setup ## copy the Dickens corpus into data/ and verify its SHA-256 sums (always re-checked)
 	$(PYTHON) -m charlm.fetch
 
-test: setup data lint ## the full test suite, as CI runs it (about 5 minutes on 2 cores)
+test: setup data lint ## the full test suite, as CI runs it (about 7 minutes on 2 cores)
 	$(BIN)/pytest -q $(ARGS)
 
 test-fast: setup data lint ## everyday checks: every module, tiny models, no subprocesses or report build (under 90 s)
