@@ -26,6 +26,7 @@ from __future__ import annotations
 import bz2
 import lzma
 import math
+import re
 import time
 import zlib
 from collections.abc import Callable, Mapping, Sequence
@@ -325,6 +326,20 @@ def compressor_bpc(compress: Callable[[bytes], bytes], train: str, tests: Mappin
 # The table
 
 
+_NGRAM = re.compile(r"Kneser-Ney (\d+)-gram")
+
+
+def ngram_name(order: int) -> str:
+    """The yardstick name of the Kneser-Ney n-gram of ``order``: ``"Kneser-Ney 8-gram"``."""
+    return f"Kneser-Ney {order}-gram"
+
+
+def ngram_order(name: str) -> int | None:
+    """The order in an :func:`ngram_name`, or None for any other yardstick's name."""
+    m = _NGRAM.fullmatch(name)
+    return int(m.group(1)) if m else None
+
+
 @dataclass
 class Yardstick:
     """One row of the yardstick table."""
@@ -400,7 +415,7 @@ def yardsticks(train: str, tests: Mapping[str, str], max_order: int = 8,
         if not 1 <= k <= max_order:
             raise ConfigError(f"n-gram order {k} is outside 1..{max_order}")
         bits = {n: b[k - 1] for n, b in all_bits.items()}
-        rows.append(Yardstick(f"Kneser-Ney {k}-gram", TRAINING, _means(bits), secs, bits,
+        rows.append(Yardstick(ngram_name(k), TRAINING, _means(bits), secs, bits,
                               note="order chosen on validation" if k == order else ""))
     for name in names:
         bpc, secs = timed(lambda: compressor_bpc(COMPRESSORS[name], train, tests))

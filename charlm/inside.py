@@ -25,7 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .baselines import yardsticks
+from .baselines import ngram_name, yardsticks
 from .data import encode
 from .errors import DataError, ModelError
 from .evaluate import char_bits
@@ -85,7 +85,7 @@ def ngram_bits(train: str, text: str, max_order: int = 8) -> tuple[str, np.ndarr
     chooses and scores it. Returns its name (``"Kneser-Ney 8-gram"``) and its bits per
     character (``len(text) - 1`` values)."""
     rows, choice = yardsticks(train, {"text": text}, max_order, compressors=[])
-    row = next(r for r in rows if r.name == f"Kneser-Ney {choice.order}-gram")
+    row = next(r for r in rows if r.name == ngram_name(choice.order))
     return row.name, row.bits["text"]
 
 

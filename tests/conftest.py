@@ -16,6 +16,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import torch  # noqa: E402
 
 from charlm import TrainConfig  # noqa: E402
+from charlm.cli import main  # noqa: E402
 
 torch.set_num_threads(1)
 from charlm.fetch import fetch
@@ -43,6 +44,21 @@ def tiny() -> TrainConfig:
     """A configuration that trains in well under a second."""
     return TrainConfig(n_epochs=20, hidden_size=16, n_layers=1, print_every=10, plot_every=5,
                        chunk_len=50)
+
+
+def run_main(argv, capsys) -> tuple[int, str, str]:
+    """Run the command line in this process: (exit status, stdout, stderr)."""
+    status = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return status, out, err
+
+
+def one_line(err: str, kind: str = "error") -> str:
+    """The single ``charlm: <kind>: ...`` line that stderr must be (no traceback)."""
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"charlm: {kind}: "), err
+    assert "Traceback" not in err
+    return lines[0]
 
 
 def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: float = 300):

@@ -10,7 +10,7 @@ import pytest
 
 from charlm.baselines import (ADAPTS, COMPRESSORS, NOTHING, TRAINING, KneserNey, choose_order,
                               compressor_bpc, conditional_bits, format_table, modified_discounts,
-                              uniform_char_bits, unigram_char_bits, yardsticks)
+                              ngram_name, ngram_order, uniform_char_bits, unigram_char_bits, yardsticks)
 from charlm.data import VOCAB
 from charlm.errors import ConfigError, DataError
 
@@ -149,3 +149,8 @@ def test_yardstick_table_on_small_texts():
     assert len(lines) == len(rows) + 1
     assert all(line.startswith(n) for line, n in zip(lines[1:], names))
     assert all(line[width:width + 2] == "  " for line in lines)  # fixed-width columns
+
+
+def test_an_ngram_name_gives_back_its_order():
+    assert ngram_name(8) == "Kneser-Ney 8-gram" and ngram_order(ngram_name(12)) == 12
+    assert ngram_order("PPMd order 6") is None and ngram_order("Kneser-Ney 8-gram, dynamic") is None

@@ -7,29 +7,14 @@ from __future__ import annotations
 
 import errno
 import re
-import time
 
 import pytest
 
+from conftest import one_line, run_main
 from charlm import checkpoint, commands, load_checkpoint
-from charlm.cli import main
 from charlm.studies import runner
 
 TINY = ["--n_epochs", "20", "--hidden_size", "8", "--print_every", "10", "--quiet"]
-
-
-def _run(argv, capsys):
-    start = time.time()
-    status = main(argv)
-    out, err = capsys.readouterr()
-    return status, out, err, time.time() - start
-
-
-def _one_line(err: str) -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("charlm: error: "), err
-    assert "Traceback" not in err
-    return lines[0]
 
 
 @pytest.mark.parametrize("argv, message", [
@@ -50,9 +35,9 @@ def test_bad_destinations_are_refused_before_any_training(tmp_path, capsys, monk
     monkeypatch.setattr(commands, "train_run", no_training)
     monkeypatch.setattr(runner, "cached_run", no_training)
     argv = [a.replace("{tmp}", str(tmp_path)) for a in argv] + TINY + ["--workers", "1"]
-    status, out, err, _ = _run(argv, capsys)
+    status, out, err = run_main(argv, capsys)
     assert status == 2 and out == ""
-    assert re.search(message, _one_line(err))
+    assert re.search(message, one_line(err))
     assert (tmp_path / "notes.txt").read_text() == "my notes\n"
 
 
@@ -66,7 +51,7 @@ def test_a_write_that_fails_at_the_end_keeps_the_checkpoint_under_runs(tmp_path,
         return real(path, ckpt)
 
     monkeypatch.setattr(checkpoint, "save_checkpoint", disk_full)
-    status, out, err, _ = _run(["--default_train", *TINY, "--save", str(target)], capsys)
+    status, out, err = run_main(["--default_train", *TINY, "--save", str(target)], capsys)
     assert status == 0 and not target.exists()
     assert "could not write" in err and "No space left on device" in err
     rescued = sorted((tmp_path / "runs").glob("rescued-*.pt"))
@@ -77,7 +62,7 @@ def test_a_write_that_fails_at_the_end_keeps_the_checkpoint_under_runs(tmp_path,
 @pytest.fixture
 def diverged(tmp_path, capsys):
     save = tmp_path / "diverged.pt"
-    status, out, err, _ = _run(["--default_train", *TINY, "--lr", "1e308", "--save", str(save)],
+    status, out, err = run_main(["--default_train", *TINY, "--lr", "1e308", "--save", str(save)],
                                capsys)
     return status, out, err, save
 
@@ -85,7 +70,7 @@ def diverged(tmp_path, capsys):
 def test_a_diverged_run_exits_1_and_keeps_its_checkpoint(diverged):
     status, out, err, save = diverged
     assert status == 1
-    assert "training diverged at iteration" in _one_line(err) and str(save) in err
+    assert "training diverged at iteration" in one_line(err) and str(save) in err
     ckpt = load_checkpoint(save)
     assert ckpt.meta["status"] == "diverged" and ckpt.meta["diverged_at"] >= 1
     assert "BPC on" not in out
@@ -99,10 +84,10 @@ def test_a_diverged_run_exits_1_and_keeps_its_checkpoint(diverged):
 ])
 def test_every_use_of_a_non_finite_model_is_one_line_and_exit_2(diverged, capsys, argv):
     save = diverged[3]
-    status, out, err, _ = _run([a.replace("{save}", str(save)) for a in argv], capsys)
-    assert status == 2 and "non-finite scores" in _one_line(err)
+    status, out, err = run_main([a.replace("{save}", str(save)) for a in argv], capsys)
+    assert status == 2 and "non-finite scores" in one_line(err)
 
 
 def test_abbreviated_flags_are_refused(capsys):
-    status, out, err, _ = _run(["--default_train", "--hidden", "5"], capsys)
-    assert status == 2 and "unrecognized arguments: --hidden 5" in _one_line(err)
+    status, out, err = run_main(["--default_train", "--hidden", "5"], capsys)
+    assert status == 2 and "unrecognized arguments: --hidden 5" in one_line(err)

@@ -26,6 +26,7 @@ from nbformat.v4 import new_code_cell
 
 import charlm.atomic
 import charlm.checkpoint
+from conftest import one_line, run_main
 from charlm import TrainConfig, build_model, load_checkpoint, save_checkpoint
 from charlm import evaluate
 from charlm.checkpoint import Checkpoint
@@ -50,18 +51,6 @@ TINY = ["--n_epochs", "20", "--hidden_size", "8", "--n_layers", "1", "--print_ev
 def tiny_cfg(**kw) -> TrainConfig:
     return TrainConfig(n_epochs=20, hidden_size=8, n_layers=1, print_every=10, plot_every=5,
                        chunk_len=50).replace(**kw)
-
-
-def _run(argv, capsys):
-    status = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    return status, out, err
-
-
-def _one_line(err: str, kind: str = "error") -> str:
-    lines = err.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith(f"charlm: {kind}: "), err
-    return lines[0]
 
 
 def _no_training(monkeypatch):
@@ -197,7 +186,7 @@ def test_damaged_rows_are_set_aside_with_one_warning_and_logged_again(tmp_path, 
     assert "cut off" in damaged[2].reason and len(rows) == 2
     capsys.readouterr()
     df = runner.run_study([tiny_cfg(seed=1), tiny_cfg(seed=2)], log, workers=1, say=None)
-    warning = _one_line(capsys.readouterr().err, "warning")
+    warning = one_line(capsys.readouterr().err, "warning")
     assert "3 damaged row(s) set aside" in warning and "line 2" in warning
     assert list(df["bpc_test"].notna()) == [True, True]
     assert (tmp_path / "log.csv.damaged").read_text() == bad_key + bad_number + cut_off + "\n"
@@ -214,10 +203,10 @@ def test_a_full_disk_keeps_the_old_log_and_the_trained_runs(tmp_path, monkeypatc
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(runner, "write_log", full)
-    status, out, err = _run(["--custom_train", *TINY, "--workers", "1", "--log", log,
+    status, out, err = run_main(["--custom_train", *TINY, "--workers", "1", "--log", log,
                              "--settings", _settings(tmp_path, "- {seed: 2}\n- {seed: 3}\n")], capsys)
     assert status == 2
-    line = _one_line(err)
+    line = one_line(err)
     assert "cannot write the log" in line and "No space left on device" in line
     assert log.read_text() == before
     for seed in (2, 3):  # both trained and cached: a rerun logs them without training
@@ -245,7 +234,7 @@ def test_a_damaged_cache_entry_is_set_aside_and_retrained(how, capsys):
     first = cached_run(cfg)
     damaged = _damage(cache_path(cfg), how)
     again = cached_run(cfg)
-    warning = _one_line(capsys.readouterr().err, "warning")
+    warning = one_line(capsys.readouterr().err, "warning")
     aside = cache_path(cfg).with_name(cache_path(cfg).name + ".damaged")
     assert f"set aside as {aside}" in warning and "training it again" in warning
     assert aside.read_bytes() == damaged  # moved, never deleted
@@ -260,22 +249,22 @@ def test_loss_curves_retrain_a_damaged_entry(capsys):
     history = cached_run(cfg).history
     _damage(cache_path(cfg), "truncated")
     assert runner.load_histories([cfg]) == {runner.run_key(cfg): history}
-    assert "damaged cache entry" in _one_line(capsys.readouterr().err, "warning")
+    assert "damaged cache entry" in one_line(capsys.readouterr().err, "warning")
 
 
 def test_plot_loss_and_diff_temp_get_past_a_damaged_entry(tmp_path, capsys):
     log = tmp_path / "log.csv"
     argv = ["--plot_loss", *TINY, "--lrs", "0.01,0.02", "--workers", "1", "--log", log]
-    assert _run(argv, capsys)[0] == 0
+    assert run_main(argv, capsys)[0] == 0
     _damage(cache_path(tiny_cfg(lr=0.01)), "truncated")
-    status, out, err = _run(argv, capsys)
+    status, out, err = run_main(argv, capsys)
     assert status == 0 and "figure: " in out
-    assert "damaged cache entry" in _one_line(err, "warning")
+    assert "damaged cache entry" in one_line(err, "warning")
     cached_run(tiny_cfg())
     _damage(cache_path(tiny_cfg()), "overwritten")
-    status, out, err = _run(["--diff_temp", *TINY, "--temps", "0.5"], capsys)
+    status, out, err = run_main(["--diff_temp", *TINY, "--temps", "0.5"], capsys)
     assert status == 0 and "--- temperature 0.5 ---" in out
-    assert "damaged cache entry" in _one_line(err, "warning")
+    assert "damaged cache entry" in one_line(err, "warning")
 
 
 # --- 4. the report: destinations first, damaged executed copies, no stale temporaries ------
@@ -398,8 +387,8 @@ def test_a_destination_where_no_file_can_be_created_is_refused_before_training(
         argv, monkeypatch, capsys):
     _no_training(monkeypatch)
     monkeypatch.setattr(runner, "_execute", lambda *a, **k: pytest.fail("a study ran"))
-    status, out, err = _run(argv, capsys)
-    assert status == 2 and "folder /proc is not writable" in _one_line(err)
+    status, out, err = run_main(argv, capsys)
+    assert status == 2 and "folder /proc is not writable" in one_line(err)
 
 
 # --- 6. unreadable files and environments that point at files -----------------------------
@@ -447,35 +436,35 @@ def test_unreadable_files_are_one_line_errors(tmp_path, monkeypatch, capsys):
          f"settings file {settings} cannot be read"),
         (["--custom_train", *TINY, "--log", log], f"log {log} cannot be read"),
     ]:
-        status, out, err = _run(argv, capsys)
-        assert status == 2 and message in _one_line(err), (argv, err)
+        status, out, err = run_main(argv, capsys)
+        assert status == 2 and message in one_line(err), (argv, err)
 
 
 @pytest.mark.parametrize("variable", ["CHARLM_DATA_DIR", "CHARLM_RUNS_DIR"])
 @pytest.mark.parametrize("under", [False, True])
-def test_a_data_or_runs_dir_that_is_a_file_is_one_line(tmp_path, monkeypatch, capsys, variable, under):
+def test_a_data_or_runs_dir_that_is_a_file_isone_line(tmp_path, monkeypatch, capsys, variable, under):
     afile = tmp_path / "afile"
     afile.write_text("x")
     monkeypatch.setenv(variable, str(afile / "sub" if under else afile))
-    status, out, err = _run(["--default_train", *TINY], capsys)
-    line = _one_line(err)
+    status, out, err = run_main(["--default_train", *TINY], capsys)
+    line = one_line(err)
     assert status == 2 and f"{variable}=" in line and "not a folder" in line, line
 
 
-def test_make_data_with_the_data_dir_at_a_file_is_one_line(tmp_path, monkeypatch, capsys):
+def test_make_data_with_the_data_dir_at_a_file_isone_line(tmp_path, monkeypatch, capsys):
     from charlm import fetch
     (tmp_path / "afile").write_text("x")
     monkeypatch.setenv("CHARLM_DATA_DIR", str(tmp_path / "afile"))
     assert fetch.main([]) == 2
-    assert "CHARLM_DATA_DIR=" in _one_line(capsys.readouterr().err)
+    assert "CHARLM_DATA_DIR=" in one_line(capsys.readouterr().err)
 
 
-def test_any_other_os_error_is_one_line(monkeypatch, capsys):
+def test_any_other_os_error_isone_line(monkeypatch, capsys):
     def boom(args):
         raise IsADirectoryError(errno.EISDIR, "Is a directory", "/some/where")
     monkeypatch.setattr(charlm.commands, "cmd_bpc", boom)
-    status, out, err = _run(["bpc", "x.txt"], capsys)
-    assert status == 2 and _one_line(err) == "charlm: error: /some/where: Is a directory"
+    status, out, err = run_main(["bpc", "x.txt"], capsys)
+    assert status == 2 and one_line(err) == "charlm: error: /some/where: Is a directory"
 
 
 # --- 7. values the argument checks let through and the machine cannot serve ----------------
@@ -498,9 +487,9 @@ def test_what_the_machine_cannot_serve_is_refused_at_once(argv, message, monkeyp
         ckpt = tmp_path / "m.pt"
         save_checkpoint(ckpt, Checkpoint(build_model(tiny_cfg()), tiny_cfg()))
         argv = [*argv, "--checkpoint", str(ckpt)]
-    status, out, err = _run(argv, capsys)
+    status, out, err = run_main(argv, capsys)
     assert status == 2
-    assert re.search(message, _one_line(err)), err
+    assert re.search(message, one_line(err)), err
 
 
 @pytest.mark.parametrize("kw", [{}, {"cell": "gru", "hidden_size": 20}, {"cell": "rnn", "n_layers": 3},
@@ -526,13 +515,13 @@ def test_the_memory_limit_is_checked_before_allocating():
     ("- {seed: 5, print_every: 10}\n- {seed: 5, print_every: 20}\n", "they differ only in print_every"),
     ("vary: {device: [cpu, 'cpu:0']}\n", "they differ only in device"),
 ])
-def test_settings_that_name_one_run_twice_are_one_line(tmp_path, capsys, text, how):
+def test_settings_that_name_one_run_twice_areone_line(tmp_path, capsys, text, how):
     settings = _settings(tmp_path, text)
     with pytest.raises(ConfigError, match=f"runs 1 and 2 are the same run \\({how}"):
         load_settings(str(settings), tiny_cfg())
-    status, out, err = _run(["--custom_train", *TINY, "--settings", settings,
+    status, out, err = run_main(["--custom_train", *TINY, "--settings", settings,
                              "--log", tmp_path / "log.csv"], capsys)
-    assert status == 2 and "are the same run" in _one_line(err)
+    assert status == 2 and "are the same run" in one_line(err)
 
 
 # --- 8. one numeric parser for YAML, papermill and the command line ------------------------
@@ -567,7 +556,7 @@ def test_lr_1e_3_in_a_settings_file_and_a_report_parameter(tmp_path):
 
 
 def test_the_cli_reads_1e_3_as_the_settings_do(tmp_path, capsys):
-    status, out, err = _run(["--custom_train", *TINY, "--lr", "1e-3", "--n_epochs", "2e1",
+    status, out, err = run_main(["--custom_train", *TINY, "--lr", "1e-3", "--n_epochs", "2e1",
                              "--workers", "1", "--log", tmp_path / "log.csv"], capsys)
     assert status == 0, err
     assert {r["lr"] for r in runner.read_log(tmp_path / "log.csv")} >= {"0.001"}

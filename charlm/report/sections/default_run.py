@@ -10,6 +10,7 @@ from typing import Any
 import pandas as pd
 
 from ...config import TrainConfig
+from ...baselines import ngram_name, ngram_order
 from ...corpora import TEST_FILE, TEST_LARGE_FILE
 from ...data import VOCAB_SIZE
 from ..display import bullets, plural, table
@@ -114,8 +115,8 @@ def answer(cfg: TrainConfig, meta: Mapping[str, Any], stats: Mapping[str, float]
 
 
 def _shortest_context(rows: pd.DataFrame) -> str:
-    orders = [int(n.split()[1].split("-")[0]) for n in rows.name if n.startswith("Kneser-Ney ")]
-    return (f"{min(orders) - 1} characters (a Kneser-Ney {min(orders)}-gram)" if orders
+    orders = [k for k in map(ngram_order, rows.name) if k is not None]
+    return (f"{min(orders) - 1} characters (a {ngram_name(min(orders))})" if orders
             else "any fixed context")
 
 

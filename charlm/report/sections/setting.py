@@ -52,14 +52,18 @@ def files_table(files: Sequence[Mapping[str, Any]], caption: str = FILES_CAPTION
 def shared_passages(test: str, train: str, window: int = WINDOW, stride: int = STRIDE) -> int:
     """How many of the ``window``-character passages of ``test`` that start every ``stride``
     characters occur word for word in ``train``."""
-    starts = range(0, max(len(test) - window, 0) + 1, stride)
-    return sum(test[i:i + window] in train for i in starts)
+    return sum(test[i:i + window] in train for i in _starts(len(test), window, stride))
+
+
+def _starts(length: int, window: int = WINDOW, stride: int = STRIDE) -> range:
+    """Where the looked-up passages of a text of ``length`` characters start."""
+    return range(0, max(length - window, 0) + 1, stride)
 
 
 def data_origin(train: str, test: str, large: str) -> str:
     """What the test files are, checked on the texts: whether the small file is the start of
     the large one, and how many sampled passages of the large one the training text holds."""
-    n = len(range(0, max(len(large) - WINDOW, 0) + 1, STRIDE))
+    n = len(_starts(len(large)))
     shared = shared_passages(large, train)
     prefix = (f"{TEST_FILE} is exactly the first {len(test):,} characters of {TEST_LARGE_FILE}"
               if large.startswith(test) else f"{TEST_FILE} is not a part of {TEST_LARGE_FILE}")
