@@ -1,16 +1,25 @@
-"""Hyperparameters as one typed dataclass.
+"""Hyperparameters as one typed dataclass, each field declared once.
 
 The field names are the command-line flags (``--hidden_size``), the papermill parameters of
 the notebooks and the keys of the ``config`` stored in every checkpoint. Defaults are the
 coursework's ``--default_train`` settings.
+
+Each field is declared once, with :func:`setting`: its type and default (the dataclass's), its
+help text, its check, and what the project does with it (part of a run's cache key, a column of
+the study log, varied by the budget search). Everything that lists fields is derived from
+these declarations: the command line's flags and help (:mod:`charlm.cli`), validation
+(:func:`validate`), the cache key (:meth:`TrainConfig.training_settings`), the columns of the
+study log (:func:`logged_fields`) and of the recorded search (:func:`searched_fields`), and the
+report's table of the preset's changes (:func:`printing_fields` are left out of it). A new
+setting is one :func:`setting` line here, the code that uses it, and a test.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from dataclasses import dataclass, fields
-from typing import Any
+from dataclasses import dataclass, field, fields
+from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
 
@@ -20,40 +29,156 @@ PRECISIONS = ("fp32", "bf16", "auto")
 DROPOUT_MASKS = ("torch", "fast", "locked")
 DECAY_PARAMS = ("all", "matrices")
 
+Check = Callable[[str, Any], None]  # raises ConfigError naming the field, or returns
+
+
+def setting(default: Any, help: str, check: Check | None = None, *, key: bool = True,
+            logged: bool = False, searched: bool = False,
+            needs: tuple[str, str] | None = None) -> Any:
+    """A :class:`TrainConfig` field: its ``default``, ``help`` text (the CLI's and the
+    notebooks'), ``check`` (one of the checks below, called with the field's name and value),
+    and its roles: ``key``: part of the cache key (False: it changes printing or placement,
+    not the weights); ``logged``: a column of the study log; ``searched``: a column of the
+    budget search; ``needs``: ``(other field, message)``: the other field must be set (not
+    zero or false) when this one is not at its default, else the message is the error."""
+    return field(default=default, metadata={"help": help, "check": check, "key": key,
+                                            "logged": logged, "searched": searched,
+                                            "needs": needs})
+
+
+# ---------------------------------------------------------------- checks (one line of error each)
+
+
+def positive_int(name: str, value: Any) -> None:
+    if not _int(value) or value <= 0:
+        raise ConfigError(f"{name} must be a positive integer, got {value!r}")
+
+
+def count(note: str) -> Check:
+    """An integer >= 0; ``note`` says what 0 means."""
+    def check(name: str, value: Any) -> None:
+        if not _int(value) or value < 0:
+            raise ConfigError(f"{name} must be an integer >= 0 ({note}), got {value!r}")
+    return check
+
+
+def number(low: float, high: float = math.inf, *, low_open: bool = False,
+           high_open: bool = False, note: str = "") -> Check:
+    """A finite number between ``low`` and ``high`` (open or closed ends); the message says
+    ``> low`` or ``>= low`` without an upper end, else the interval."""
+    if high == math.inf:
+        what = f"a finite number {'>' if low_open else '>='} {low:g}"
+    else:
+        what = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+    what += f" ({note})" if note else ""
+
+    def check(name: str, value: Any) -> None:
+        if not _finite(value) or value < low or (low_open and value == low) or value > high \
+                or (high_open and value == high):
+            raise ConfigError(f"{name} must be {what}, got {value!r}")
+    return check
+
+
+def one_of(choices: tuple[str, ...]) -> Check:
+    def check(name: str, value: Any) -> None:
+        if value not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+    return check
+
+
+def boolean(name: str, value: Any) -> None:
+    if not isinstance(value, bool):
+        raise ConfigError(f"{name} must be true or false, got {value!r}")
+
+
+def text(what: str) -> Check:
+    """Non-empty text; ``what`` says what it names."""
+    def check(name: str, value: Any) -> None:
+        if not isinstance(value, str) or not value:
+            raise ConfigError(f"{name} must be {what}, got {value!r}")
+    return check
+
+
+def seed_check(name: str, value: Any) -> None:
+    check_seed(value, name)
+
 
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything that determines a training run (and so its cache key)."""
 
-    n_epochs: int = 3000  # iterations; each is ONE random chunk (the coursework's "epoch")
-    hidden_size: int = 128  # width of the embedding and of every recurrent layer
-    n_layers: int = 2  # stacked recurrent layers
-    lr: float = 0.005  # Adam's step size
-    print_every: int = 100  # print elapsed time, progress, average loss and a sample
-    plot_every: int = 10  # record the average loss of this many iterations in the history
-    chunk_len: int = 200  # characters of input per chunk (the chunk itself has one more)
-    batch_size: int = 1  # chunks per iteration; 1 is the coursework
-    seed: int = 1234  # seeds weight init, chunk choice and printed samples
-    cell: str = "lstm"  # recurrent layer: lstm, gru or rnn
-    clip: float = 0.0  # max gradient norm; 0 = no clipping (the coursework)
-    dropout: float = 0.0  # dropout between stacked layers and before the decoder; 0 = none (the coursework)
-    device: str = "cpu"  # torch device; "cuda" when asked for and present
-    corpus: str = "dickens_train.txt"  # training text: a file in data/ or the path of any text file
+    n_epochs: int = setting(3000, "iterations; each is ONE random chunk (the coursework's "
+                            "\"epoch\")", positive_int, logged=True)
+    hidden_size: int = setting(128, "width of the embedding and of every recurrent layer",
+                               positive_int, logged=True, searched=True)
+    n_layers: int = setting(2, "stacked recurrent layers", positive_int, logged=True,
+                            searched=True)
+    lr: float = setting(0.005, "Adam's step size", number(0, low_open=True), logged=True,
+                        searched=True)
+    print_every: int = setting(100, "print elapsed time, progress, average loss and a sample "
+                               "every this many iterations", positive_int, key=False)
+    plot_every: int = setting(10, "record the average loss of this many iterations in the "
+                              "history", positive_int, logged=True)
+    chunk_len: int = setting(200, "characters of input per chunk (the chunk itself has one "
+                             "more)", positive_int, logged=True, searched=True)
+    batch_size: int = setting(1, "chunks per iteration; 1 is the coursework", positive_int,
+                              logged=True, searched=True)
+    seed: int = setting(1234, "seeds weight init, chunk choice and printed samples",
+                        seed_check, logged=True)
+    cell: str = setting("lstm", "recurrent layer: lstm, gru or rnn", one_of(CELLS), logged=True)
+    clip: float = setting(0.0, "max gradient norm; 0 = no clipping (the coursework)",
+                          number(0, note="0 = off"), logged=True)
+    dropout: float = setting(0.0, "dropout between stacked layers and before the decoder; "
+                             "0 = none (the coursework)", number(0, 1, high_open=True),
+                             logged=True, searched=True)
+    device: str = setting("cpu", "torch device; \"cuda\" when asked for and present",
+                          text("a torch device name such as cpu or cuda"), key=False)
+    corpus: str = setting("dickens_train.txt", "training text: a file in data/ or the path of "
+                          "any text file", text("a file name or path"), logged=True)
     # Beyond the coursework (all off by default, so the defaults ARE the coursework):
-    valid_frac: float = 0.0  # share of the corpus held out for validation (blocks; 0 = none)
-    eval_every: int = 0  # validation BPC every this many iterations (0 = only at the end)
-    carry_state: bool = False  # consecutive chunks per batch row, state carried (truncated BPTT)
-    lr_schedule: str = "constant"  # "constant" or "cosine" (decay to 5% of lr at the end of training)
-    budget_minutes: float = 0.0  # train for this many minutes (validation not counted), not n_epochs; 0 = off
-    precision: str = "fp32"  # "fp32", "bf16" (autocast) or "auto" (bf16 where the CPU has it natively)
-    ema: float = 0.0  # weights averaged with this decay per iteration (e.g. 0.999) are kept; 0 = off
-    shift_chunks: bool = False  # with carry_state, each pass over the text starts at a new random offset
-    weight_decay: float = 0.0  # decoupled weight decay (AdamW) per unit of lr; 0 = plain Adam
-    ensemble: int = 1  # models trained one after another on shares of the budget, probabilities averaged
-    dropout_masks: str = "torch"  # "torch", "fast" (the same, from fewer random draws) or "locked" (one per sequence)
-    weight_drop: float = 0.0  # DropConnect on the hidden-to-hidden weights (one mask per iteration); 0 = off
-    reset_prob: float = 0.0  # with carry_state, each stream starts a chunk from a zero state with this probability
-    decay_params: str = "all"  # what weight decay pulls on: "all" parameters, or "matrices" (not biases, not the embedding)
+    valid_frac: float = setting(0.0, "share of the corpus held out for validation (blocks; "
+                                "0 = none)", number(0, 0.5), logged=True)
+    eval_every: int = setting(0, "validation BPC every this many iterations (0 = only at the "
+                              "end)", count("0 = at the end only"),
+                              needs=("valid_frac", "eval_every needs a validation split: set "
+                                                   "valid_frac > 0"))
+    carry_state: bool = setting(False, "consecutive chunks per batch row, state carried "
+                                "(truncated BPTT)", boolean, logged=True)
+    lr_schedule: str = setting("constant", "\"constant\" or \"cosine\" (decay to 5% of lr at "
+                               "the end of training)", one_of(LR_SCHEDULES), logged=True)
+    budget_minutes: float = setting(0.0, "train for this many minutes (validation not "
+                                    "counted), not n_epochs; 0 = off",
+                                    number(0, note="0 = train n_epochs iterations"))
+    precision: str = setting("fp32", "\"fp32\", \"bf16\" (autocast) or \"auto\" (bf16 where "
+                             "the CPU has it natively)", one_of(PRECISIONS), searched=True)
+    ema: float = setting(0.0, "weights averaged with this decay per iteration (e.g. 0.999) "
+                         "are kept; 0 = off", number(0, 1, high_open=True, note="0 = off"),
+                         searched=True)
+    shift_chunks: bool = setting(False, "with carry_state, each pass over the text starts at "
+                                 "a new random offset", boolean, searched=True,
+                                 needs=("carry_state", "shift_chunks shifts the carried-state "
+                                                       "streams: set carry_state too"))
+    weight_decay: float = setting(0.0, "decoupled weight decay (AdamW) per unit of lr; 0 = "
+                                  "none", number(0, note="0 = off"), searched=True)
+    ensemble: int = setting(1, "models trained one after another on shares of the budget, "
+                            "probabilities averaged", positive_int, searched=True)
+    dropout_masks: str = setting("torch", "\"torch\", \"fast\" (the same, from fewer random "
+                                 "draws) or \"locked\" (one per sequence)",
+                                 one_of(DROPOUT_MASKS), searched=True,
+                                 needs=("dropout", "dropout_masks {value!r} says how dropout's "
+                                                   "masks are drawn: set dropout too"))
+    weight_drop: float = setting(0.0, "DropConnect on the hidden-to-hidden weights (one mask "
+                                 "per iteration); 0 = off",
+                                 number(0, 1, high_open=True, note="0 = off"), searched=True)
+    reset_prob: float = setting(0.0, "with carry_state, each stream starts a chunk from a zero "
+                                "state with this probability", number(0, 1, note="0 = off"),
+                                searched=True,
+                                needs=("carry_state", "reset_prob resets carried state: set "
+                                                      "carry_state too (without it every chunk "
+                                                      "starts from a zero state)"))
+    decay_params: str = setting("all", "what weight decay pulls on: \"all\" parameters, or "
+                                "\"matrices\" (not biases, not the embedding)",
+                                one_of(DECAY_PARAMS), searched=True)
 
     def __post_init__(self) -> None:
         validate(self)
@@ -66,22 +191,18 @@ class TrainConfig:
         return dataclasses.asdict(self)
 
     def training_settings(self) -> dict[str, Any]:
-        """The fields that determine the trained weights (what a run's cache key is made of).
-
-        Leaves out :data:`NON_TRAINING_FIELDS`, the :data:`LATER_FIELDS` at their "as before"
-        value, and ``n_epochs`` when a time budget replaces it. A budget run is therefore never
-        confused with an iteration run, and runs cached before a field existed keep their key.
-        """
-        out = {k: v for k, v in self.to_dict().items()
-               if k not in NON_TRAINING_FIELDS and LATER_FIELDS.get(k, object()) != v}
+        """The fields that determine the trained weights (what a run's cache key is made of):
+        every field declared ``key``, and not ``n_epochs`` when a time budget replaces it (so
+        a budget run is never confused with an iteration run)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.metadata["key"]}
         if self.budget_minutes:
             del out["n_epochs"]
         return out
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any], what: str = "settings") -> "TrainConfig":
+    def from_dict(cls, values: Mapping[str, Any], what: str = "settings") -> "TrainConfig":
         """Build a config from a mapping, naming any unknown key or wrongly typed value."""
-        if not isinstance(values, dict):
+        if not isinstance(values, Mapping):
             raise ConfigError(f"{what} must be a mapping of hyperparameter names to values")
         known = {f.name: f for f in fields(cls)}
         kwargs = {}
@@ -93,17 +214,45 @@ class TrainConfig:
             kwargs[key] = coerce(key, value, known[key].type, what)
         return cls(**kwargs)
 
+    @classmethod
+    def from_parameters(cls, namespace: Mapping[str, Any], **changes: Any) -> "TrainConfig":
+        """The config a notebook's parameters describe: every name of ``namespace`` (a
+        notebook's ``globals()``) that is a field, read as :meth:`from_dict` reads it, then
+        ``changes``. Other names are ignored, so a notebook declares the training settings it
+        lets papermill override and passes them on in one call."""
+        names = {f.name for f in fields(cls)}
+        return cls.from_dict({k: v for k, v in namespace.items() if k in names} | changes,
+                             what="parameters")
 
-# Fields that change printing or placement but not the trained weights: left out of cache keys.
-NON_TRAINING_FIELDS = ("print_every", "device")
-# Fields added after the first cache keys were made, with the value that means "as before":
-# left out of a key at that value, so the runs cached before them keep their keys.
-LATER_FIELDS = {"budget_minutes": 0.0, "precision": "fp32", "ema": 0.0, "shift_chunks": False,
-                "weight_decay": 0.0, "ensemble": 1, "dropout_masks": "torch",
-                "weight_drop": 0.0, "reset_prob": 0.0, "decay_params": "all"}
 
-_POSITIVE_INTS = ("n_epochs", "hidden_size", "n_layers", "print_every", "plot_every",
-                  "chunk_len", "batch_size", "ensemble")
+def field_help(name: str) -> str:
+    """The help text a field declares."""
+    return _field(name).metadata["help"]
+
+
+def logged_fields(of_type: type | None = None) -> tuple[str, ...]:
+    """The fields that are columns of the study log, in declaration order (those declared
+    ``of_type`` only, when given)."""
+    return tuple(f.name for f in fields(TrainConfig) if f.metadata["logged"]
+                 and (of_type is None or f.type in (of_type, of_type.__name__)))
+
+
+def searched_fields() -> tuple[str, ...]:
+    """The fields that are columns of the recorded budget search, in declaration order."""
+    return tuple(f.name for f in fields(TrainConfig) if f.metadata["searched"])
+
+
+def printing_fields() -> tuple[str, ...]:
+    """The fields that change printing or placement but not the trained weights (left out of
+    the cache key and of the report's table of changes)."""
+    return tuple(f.name for f in fields(TrainConfig) if not f.metadata["key"])
+
+
+def _field(name: str) -> dataclasses.Field:
+    for f in fields(TrainConfig):
+        if f.name == name:
+            return f
+    raise ConfigError(f"unknown setting {name!r}")
 
 
 TYPE_WORDS = {"int": "an integer", "float": "a number", "bool": "true or false", "str": "text"}
@@ -165,66 +314,21 @@ def coerce(key: str, value: Any, type_name: Any, what: str = "settings") -> Any:
 
 
 def validate(cfg: TrainConfig) -> None:
-    """Raise :class:`ConfigError` with a one-line message for any invalid field."""
-    for name in _POSITIVE_INTS:
-        value = getattr(cfg, name)
-        if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-            raise ConfigError(f"{name} must be a positive integer, got {value!r}")
-    check_seed(cfg.seed)
-    if not _finite(cfg.lr) or cfg.lr <= 0:
-        raise ConfigError(f"lr must be a finite number > 0, got {cfg.lr!r}")
-    if not _finite(cfg.clip) or cfg.clip < 0:
-        raise ConfigError(f"clip must be a finite number >= 0 (0 = off), got {cfg.clip!r}")
-    if not _finite(cfg.dropout) or not 0 <= cfg.dropout < 1:
-        raise ConfigError(f"dropout must be in [0, 1), got {cfg.dropout!r}")
-    if cfg.cell not in CELLS:
-        raise ConfigError(f"cell must be one of {', '.join(CELLS)}, got {cfg.cell!r}")
-    if not _finite(cfg.valid_frac) or not 0 <= cfg.valid_frac <= 0.5:
-        raise ConfigError(f"valid_frac must be in [0, 0.5], got {cfg.valid_frac!r}")
-    if not isinstance(cfg.eval_every, int) or isinstance(cfg.eval_every, bool) or cfg.eval_every < 0:
-        raise ConfigError(f"eval_every must be an integer >= 0 (0 = at the end only), got {cfg.eval_every!r}")
-    if cfg.eval_every and not cfg.valid_frac:
-        raise ConfigError("eval_every needs a validation split: set valid_frac > 0")
-    if not isinstance(cfg.carry_state, bool):
-        raise ConfigError(f"carry_state must be true or false, got {cfg.carry_state!r}")
-    if cfg.lr_schedule not in LR_SCHEDULES:
-        raise ConfigError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.lr_schedule!r}")
-    if not _finite(cfg.budget_minutes) or cfg.budget_minutes < 0:
-        raise ConfigError(f"budget_minutes must be a finite number >= 0 (0 = train n_epochs "
-                          f"iterations), got {cfg.budget_minutes!r}")
-    if cfg.precision not in PRECISIONS:
-        raise ConfigError(f"precision must be one of {', '.join(PRECISIONS)}, got {cfg.precision!r}")
-    if not _finite(cfg.ema) or not 0 <= cfg.ema < 1:
-        raise ConfigError(f"ema must be in [0, 1) (0 = off), got {cfg.ema!r}")
-    if not isinstance(cfg.shift_chunks, bool):
-        raise ConfigError(f"shift_chunks must be true or false, got {cfg.shift_chunks!r}")
-    if cfg.shift_chunks and not cfg.carry_state:
-        raise ConfigError("shift_chunks shifts the carried-state streams: set carry_state too")
-    if cfg.dropout_masks not in DROPOUT_MASKS:
-        raise ConfigError(f"dropout_masks must be one of {', '.join(DROPOUT_MASKS)}, "
-                          f"got {cfg.dropout_masks!r}")
-    if cfg.dropout_masks != "torch" and not cfg.dropout:
-        raise ConfigError(f"dropout_masks {cfg.dropout_masks!r} says how dropout's masks are "
-                          f"drawn: set dropout too")
-    if not _finite(cfg.weight_drop) or not 0 <= cfg.weight_drop < 1:
-        raise ConfigError(f"weight_drop must be in [0, 1) (0 = off), got {cfg.weight_drop!r}")
-    if not _finite(cfg.reset_prob) or not 0 <= cfg.reset_prob <= 1:
-        raise ConfigError(f"reset_prob must be in [0, 1] (0 = off), got {cfg.reset_prob!r}")
-    if cfg.reset_prob and not cfg.carry_state:
-        raise ConfigError("reset_prob resets carried state: set carry_state too (without it every "
-                          "chunk starts from a zero state)")
-    if cfg.decay_params not in DECAY_PARAMS:
-        raise ConfigError(f"decay_params must be one of {', '.join(DECAY_PARAMS)}, "
-                          f"got {cfg.decay_params!r}")
-    if not _finite(cfg.weight_decay) or cfg.weight_decay < 0:
-        raise ConfigError(f"weight_decay must be a finite number >= 0 (0 = off), got {cfg.weight_decay!r}")
+    """Raise :class:`ConfigError` with a one-line message for the first invalid field: each
+    field's own check, then what it ``needs``, then the one rule that ties two fields by value."""
+    for f in fields(cfg):
+        value = getattr(cfg, f.name)
+        if f.metadata["check"] is not None:
+            f.metadata["check"](f.name, value)
+    for f in fields(cfg):
+        if f.metadata["needs"] is None or getattr(cfg, f.name) == f.default:
+            continue
+        needed, message = f.metadata["needs"]
+        if not getattr(cfg, needed):
+            raise ConfigError(message.format(value=getattr(cfg, f.name)))
     if not cfg.budget_minutes and cfg.n_epochs < cfg.ensemble:
         raise ConfigError(f"n_epochs ({cfg.n_epochs}) is shared by the {cfg.ensemble} models of "
                           f"the ensemble: give at least one iteration each")
-    if not isinstance(cfg.corpus, str) or not cfg.corpus:
-        raise ConfigError(f"corpus must be a file name or path, got {cfg.corpus!r}")
-    if not isinstance(cfg.device, str) or not cfg.device:
-        raise ConfigError(f"device must be a torch device name such as cpu or cuda, got {cfg.device!r}")
 
 
 SEED_LIMIT = 2**64  # torch.manual_seed takes a 64-bit seed; beyond it: "Overflow"
@@ -237,5 +341,12 @@ def check_seed(seed: Any, name: str = "seed") -> int:
     return seed
 
 
+def _int(x: Any) -> bool:
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+DEFAULTS = TrainConfig()  # the coursework's settings; notebooks take their defaults from it

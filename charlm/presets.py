@@ -21,14 +21,12 @@ from typing import Any
 import pandas as pd
 
 from . import paths
-from .config import TrainConfig
+from .config import TrainConfig, searched_fields
 from .errors import ConfigError, DataError
 
 # The recorded search behind ``best`` (see results/README.md) and its columns.
 SEARCH_FILE = paths.ROOT / "results" / "budget_search.csv"
-SEARCHED_FIELDS = ("hidden_size", "n_layers", "batch_size", "chunk_len", "lr", "dropout", "ema", "weight_decay",
-                   "shift_chunks", "ensemble", "dropout_masks", "weight_drop", "reset_prob",
-                   "decay_params", "precision")
+SEARCHED_FIELDS = searched_fields()  # the fields declared ``searched``
 SEARCH_COLUMNS = (*SEARCHED_FIELDS, "budget_minutes", "train_minutes", "iterations", "valid_bpc",
                   "status", "derailed")
 # "derailed": samples of the run's model that derailed in the sample-sanity measure

@@ -28,9 +28,16 @@ from .errors import warn as _warn
 from .machine import check_trainable
 from .train import TrainResult, resolve_device, train
 
+# Raised whenever the code would train the same settings into other weights (or another
+# checkpoint layout): every entry cached before is then simply trained again, under a new key.
+KEY_VERSION = 2
+
+
 def run_key(cfg: TrainConfig) -> str:
-    """A stable 16-hex-digit key for the weights ``cfg`` produces on its corpus."""
-    blob = json.dumps({"settings": cfg.training_settings(), "data": corpus_sha(cfg.corpus)}, sort_keys=True)
+    """A stable 16-hex-digit key for the weights ``cfg`` produces on its corpus with this
+    version of the training code (:data:`KEY_VERSION`)."""
+    blob = json.dumps({"settings": cfg.training_settings(), "data": corpus_sha(cfg.corpus),
+                       "version": KEY_VERSION}, sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
 

@@ -30,7 +30,7 @@ from tqdm.auto import tqdm
 
 from ..atomic import atomic_write, file_lock
 from ..checkpoint import Checkpoint
-from ..config import TrainConfig
+from ..config import TrainConfig, logged_fields
 from ..errors import CharlmError, ConfigError
 from ..errors import warn as _warn
 from ..evaluate import bpc
@@ -41,9 +41,7 @@ from ..corpora import TEST_FILE, corpus
 from ..runs import cache_path, cached_run, load_cached, run_key, torch_threads
 from .settings import distinct_runs
 
-HYPERPARAMETERS = ("cell", "hidden_size", "n_layers", "lr", "n_epochs", "chunk_len",
-                   "batch_size", "clip", "dropout", "plot_every", "seed", "corpus", "valid_frac",
-                   "carry_state", "lr_schedule")
+HYPERPARAMETERS = logged_fields()  # the settings declared ``logged``
 COLUMNS = ("key", *HYPERPARAMETERS, "status", "iterations", "diverged_at",
            "min_loss", "final_loss", "bpc_valid", "bpc_test", "wall_time_s", "n_params",
            "torch_version", "threads", "data_sha256")
@@ -125,10 +123,9 @@ def _process_gone(pid: int) -> bool:
         return False
 
 
-INT_COLUMNS = ("hidden_size", "n_layers", "n_epochs", "chunk_len", "batch_size", "plot_every",
-               "seed", "iterations", "n_params", "threads")
-FLOAT_COLUMNS = ("lr", "clip", "dropout", "valid_frac", "min_loss", "final_loss", "bpc_valid",
-                 "bpc_test", "wall_time_s", "diverged_at")
+INT_COLUMNS = (*logged_fields(int), "iterations", "n_params", "threads")
+FLOAT_COLUMNS = (*logged_fields(float), "min_loss", "final_loss", "bpc_valid", "bpc_test",
+                 "wall_time_s", "diverged_at")
 _KEY = re.compile(r"[0-9a-f]{16}")
 
 

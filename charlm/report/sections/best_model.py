@@ -18,10 +18,10 @@ import numpy as np
 import pandas as pd
 
 from ...checkpoint import Checkpoint
-from ...config import TrainConfig
+from ...config import TrainConfig, printing_fields
 from ...corpora import TEST_FILE, TEST_LARGE_FILE, corpus
 from ...evaluate import bits_interval, char_bits, paired_difference_interval
-from ...presets import REASONS, search_results
+from ...presets import REASONS, SEARCHED_FIELDS, search_results
 from ...runs import cached_run, torch_threads
 from ...sample import generate
 from ...studies.sanity import SANITY_SAMPLES
@@ -33,7 +33,7 @@ BEST = "best"  # how the two runs are named in tables and sentences
 DEFAULT = "coursework settings (4.2 base)"  # trained with the validation split held out, unlike 4.1
 BLOCK = 200  # characters per bootstrap block
 LEVEL = 0.95  # of the bootstrap intervals
-IGNORED = ("print_every",)  # settings that change the printing only, left out of the changes
+IGNORED = printing_fields()  # settings that change printing or placement only: not "changes"
 
 CHANGES_CAPTION = ("The settings of the preset that differ from the coursework's defaults (the "
                    "default run here also holds out the validation split)")
@@ -92,9 +92,7 @@ def changes_sentence(default: TrainConfig, best: TrainConfig) -> str:
 # ---------------------------------------------------------------- the recorded search
 
 
-SETTING_COLUMNS = ("hidden_size", "n_layers", "batch_size", "chunk_len", "lr", "dropout", "ema",
-                   "weight_decay", "shift_chunks", "ensemble", "dropout_masks", "weight_drop",
-                   "reset_prob", "decay_params", "precision", "budget_minutes")
+SETTING_COLUMNS = (*SEARCHED_FIELDS, "budget_minutes")  # what makes two search runs one setting
 
 
 def untested_sentence(results: pd.DataFrame, default: TrainConfig, best: TrainConfig) -> str:
