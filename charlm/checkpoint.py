@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import time
 import warnings
 from collections.abc import Callable
@@ -162,7 +163,7 @@ def load_checkpoint(
             raise CheckpointError(f"checkpoint {path} has {key}={have!r}, but {want!r} was asked for")
     model = build_model(config)
     try:
-        model.load_state_dict(payload["state_dict"])
+        model.load_state_dict(_one_layout(payload["state_dict"]))
     except (KeyError, RuntimeError) as exc:
         lines = [ln.strip() for ln in str(exc).splitlines()[1:] if ln.strip()]
         detail = lines[0].rstrip(".") if lines else str(exc).splitlines()[0]
@@ -171,3 +172,13 @@ def load_checkpoint(
         ) from None
     model.to(map_location)
     return Checkpoint(model, config, list(payload.get("history", [])), dict(payload.get("meta", {})))
+
+
+# Checkpoints written before the model had one parameter layout named a regularised model's
+# layers ``rnn.layers.<i>.<weight>_l0``; the fused layout names them ``rnn.<weight>_l<i>``.
+_LAYER_KEY = re.compile(r"^(.*)rnn\.layers\.(\d+)\.(\w+)_l0$")
+
+
+def _one_layout(state_dict: dict[str, Any]) -> dict[str, Any]:
+    """``state_dict`` with any layer-by-layer names of older checkpoints in the fused layout."""
+    return {_LAYER_KEY.sub(r"\1rnn.\3_l\2", k): v for k, v in state_dict.items()}

@@ -29,7 +29,8 @@ from .baselines import ngram_name, yardsticks
 from .data import encode
 from .errors import DataError, ModelError
 from .evaluate import char_bits
-from .model import CharRNN, LayerStack, check_finite
+from .model import CharRNN, check_finite
+from .regularisers import layer_weights, one_layer
 
 # ---------------------------------------------------------------- where the bits go
 
@@ -157,15 +158,10 @@ def _lstm_layers(model: nn.Module) -> list[nn.LSTM]:
     """One-layer ``nn.LSTM`` modules holding the weights of each of ``model``'s layers."""
     if not isinstance(model, CharRNN) or model.cell != "lstm":
         raise ModelError("recording states needs one LSTM model (not an ensemble, GRU or RNN)")
-    rnn = model.rnn
-    if isinstance(rnn, LayerStack):
-        return list(rnn.layers)
     layers = []
-    for k in range(rnn.num_layers):
-        one = nn.LSTM(rnn.input_size if k == 0 else rnn.hidden_size, rnn.hidden_size, 1,
-                      batch_first=True)
-        one.load_state_dict({f"{name}_l0": getattr(rnn, f"{name}_l{k}")
-                             for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")})
+    for k in range(model.rnn.num_layers):
+        one = one_layer(model.rnn)  # on the meta device: no weights of its own, no random draws
+        one.load_state_dict(layer_weights(model.rnn, k), assign=True)
         layers.append(one)
     return layers
 

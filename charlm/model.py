@@ -8,107 +8,12 @@ from collections.abc import Sequence
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call
 
 from .data import VOCAB_SIZE
 from .errors import ModelError
-
-State = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
+from .regularisers import DROPOUTS, State, one_layer, run_layers
 
 _CELLS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
-
-
-class FastDropout(nn.Module):
-    """Element-wise dropout, as ``nn.Dropout``, whose mask is cut from 16-bit random integers.
-
-    torch's CPU dropout draws one Bernoulli value per element, which at 32 x 100 x 256
-    activations costs about 13 ms per call, forward and backward, nearly as much as a layer.
-    Here one 64-bit draw gives four elements their 16-bit random value, and an element is kept
-    when its value lies above a threshold: the same independent masks with a quarter of the
-    draws (about 4.5 ms). ``p`` is rounded to a multiple of 1/65536 (0.2 becomes 0.199997), and
-    kept elements are scaled by the exact inverse of the keep probability, so the expected
-    activation is unchanged.
-    """
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-        dropped = round(p * 65536)  # of the 65536 values of a 16-bit integer
-        self.threshold = dropped - 32768  # keep int16 values >= this: 65536 - dropped of them
-        self.scale = 65536 / (65536 - dropped)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or not self.p:
-            return x
-        n = x.numel()
-        words = torch.randint(-2**63, 2**63 - 1, ((n + 3) // 4,), dtype=torch.int64,
-                              device=x.device)
-        values = words.view(torch.int16)[:n].view(x.shape)
-        return x * (values >= self.threshold).to(x.dtype).mul_(self.scale)
-
-
-class LockedDropout(nn.Module):
-    """Dropout with ONE mask per sequence, shared by all its positions (locked, or variational,
-    dropout: Gal & Ghahramani, 2016; Merity et al., 2018).
-
-    Each ``(batch, hidden)`` unit of a ``(batch, seq, hidden)`` input is either kept (scaled by
-    ``1 / (1 - p)``) or zeroed for the whole sequence. Drawing ``batch x hidden`` values instead
-    of ``batch x seq x hidden`` makes it far cheaper than element-wise dropout, and a unit
-    that is off stays off, so the next layer cannot rely on it anywhere in the chunk.
-    """
-
-    def __init__(self, p: float) -> None:
-        super().__init__()
-        self.p = p
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if not self.training or not self.p:
-            return x
-        mask = x.new_empty(x.size(0), 1, x.size(2)).bernoulli_(1 - self.p)
-        return x * mask / (1 - self.p)
-
-
-# How dropout's masks are drawn (TrainConfig.dropout_masks)
-_DROPOUTS = {"torch": nn.Dropout, "fast": FastDropout, "locked": LockedDropout}
-
-
-class LayerStack(nn.Module):
-    """Stacked recurrent layers run one at a time, with a dropout module between them and
-    optional weight drop (DropConnect on each layer's hidden-to-hidden weights, one mask per
-    forward call: Wan et al., 2013; Merity et al., 2018).
-
-    Called like a multi-layer ``nn.LSTM`` (``batch_first``): ``(x, state) -> (out, state)`` with
-    states ``(n_layers, batch, hidden)``. Weight drop regularises the recurrent connections,
-    which dropout on activations must leave alone; dropping the weights, not the state, keeps
-    each layer's fused kernel. Each layer is a one-layer ``nn.LSTM`` (GRU, RNN), so the
-    parameters are named ``layers.<i>.weight_hh_l0`` and so on.
-    """
-
-    def __init__(self, cell: str, hidden_size: int, n_layers: int, between: nn.Module,
-                 weight_drop: float) -> None:
-        super().__init__()
-        self.layers = nn.ModuleList(_CELLS[cell](hidden_size, hidden_size, 1, batch_first=True)
-                                    for _ in range(n_layers))
-        self.between = between  # the dropout applied to each layer's output but the last
-        self.weight_drop = weight_drop
-
-    def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        lstm = isinstance(self.layers[0], nn.LSTM)
-        finals = []
-        for i, layer in enumerate(self.layers):
-            if i:
-                x = self.between(x)  # the top layer's output is dropped by the model
-            layer_state = None if state is None else (
-                (state[0][i:i + 1], state[1][i:i + 1]) if lstm else state[i:i + 1])
-            if self.training and self.weight_drop:
-                dropped = F.dropout(layer.weight_hh_l0, self.weight_drop, training=True)
-                x, final = functional_call(layer, {"weight_hh_l0": dropped}, (x, layer_state))
-            else:
-                x, final = layer(x, layer_state)
-            finals.append(final)
-        if lstm:
-            return x, (torch.cat([h for h, _ in finals]), torch.cat([c for _, c in finals]))
-        return x, torch.cat(finals)
 
 
 class CharRNN(nn.Module):
@@ -137,18 +42,18 @@ class CharRNN(nn.Module):
         self.encoder = nn.Embedding(vocab_size, hidden_size)
         # dropout on the non-recurrent connections only (Zaremba et al., 2014): between the
         # stacked layers and on the top layer's output; the recurrent state is never dropped
-        # (weight drop thins the recurrent weights instead). torch's dropout keeps the one fused
-        # multi-layer call and its checkpoint layout; other masks and weight drop need the
-        # layers one at a time.
-        drop = _DROPOUTS[dropout_masks]
-        if dropout_masks != "torch" or weight_drop:
-            self.rnn = LayerStack(cell, hidden_size, n_layers, drop(dropout), weight_drop)
-        else:
-            self.rnn = _CELLS[cell](
-                hidden_size, hidden_size, n_layers, batch_first=True,
-                dropout=dropout if n_layers > 1 else 0.0,
-            )
+        # (weight drop thins the recurrent weights instead). One parameter layout, the fused
+        # multi-layer module's, whatever the regularisers: torch's dropout runs inside the
+        # fused call, other masks and weight drop run its layers one at a time.
+        self.rnn = _CELLS[cell](hidden_size, hidden_size, n_layers, batch_first=True,
+                                dropout=dropout if n_layers > 1 else 0.0)
+        drop = DROPOUTS[dropout_masks]
         self.drop = drop(dropout)
+        self.layered = dropout_masks != "torch" or weight_drop > 0
+        if self.layered:
+            self.between = drop(dropout)
+            self.weight_drop = weight_drop
+            self._shape = (one_layer(self.rnn),)  # a tuple: not a submodule, not in the state
         self.decoder = nn.Linear(hidden_size, vocab_size)
 
     def forward(
@@ -160,7 +65,11 @@ class CharRNN(nn.Module):
         state (``(h, c)`` for the LSTM, ``h`` otherwise; each ``(n_layers, batch, hidden)``).
         """
         emb = self.encoder(indices)  # (batch, seq, hidden)
-        out, state = self.rnn(emb, state)  # (batch, seq, hidden)
+        if self.layered:
+            out, state = run_layers(self.rnn, self._shape[0], emb, state, self.between,
+                                    self.weight_drop)
+        else:
+            out, state = self.rnn(emb, state)  # (batch, seq, hidden)
         return self.decoder(self.drop(out)), state
 
     def n_params(self) -> int:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import math
 import sys
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Iterator
 
 import torch
 import torch.nn.functional as F
@@ -136,6 +137,77 @@ def resolve_precision(cfg: TrainConfig, device: torch.device) -> torch.dtype | N
     return None
 
 
+class Clock:
+    """How far along a run is, in the unit its length is given in: iterations (``n_epochs``) or
+    seconds of training time (``budget_minutes``), evaluation time not counted.
+
+    The loop asks it whether the run is :meth:`done`; the learning-rate schedule, the progress
+    bar and the printed percentage read :meth:`elapsed` against :attr:`total`, so a budget run
+    and an iteration run go through the same code.
+    """
+
+    def __init__(self, cfg: TrainConfig) -> None:
+        self.budget = cfg.budget_minutes * 60.0  # seconds; 0: the run is n_epochs iterations
+        self.total = self.budget or cfg.n_epochs
+        self.unit = "s" if self.budget else "it"
+        self.steps = 0  # iterations completed
+        self.start = time.time()
+        self._paused = 0.0
+
+    def seconds(self) -> float:
+        """Training seconds so far (the time inside :meth:`paused` left out)."""
+        return time.time() - self.start - self._paused
+
+    def elapsed(self) -> float:
+        """How far along, in the clock's unit: seconds with a budget, else iterations."""
+        return self.seconds() if self.budget else self.steps
+
+    def fraction(self) -> float:
+        """The share of the run behind, from 0 to 1."""
+        return min(1.0, self.elapsed() / self.total)
+
+    def done(self) -> bool:
+        return self.elapsed() >= self.total
+
+    def tick(self) -> None:
+        self.steps += 1
+
+    @contextmanager
+    def paused(self) -> Iterator[None]:
+        """A block whose time is not training time (validation)."""
+        t0 = time.time()
+        try:
+            yield
+        finally:
+            self._paused += time.time() - t0
+
+
+COSINE_FLOOR = 0.05  # the cosine schedule ends at this share of lr
+
+
+def cosine_factor(done: float, total: float = 1.0) -> float:
+    """Multiplier of ``lr`` when ``done`` of ``total`` (iterations or seconds) is behind: from 1
+    down to :data:`COSINE_FLOOR` along half a cosine."""
+    return COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * done / total))
+
+
+def learning_rate(cfg: TrainConfig, clock: Clock) -> float:
+    """The step size of the next step: ``cfg.lr``, or with ``cfg.lr_schedule == "cosine"`` that
+    times :func:`cosine_factor` of how far along ``clock`` is."""
+    if cfg.lr_schedule == "cosine":
+        return cfg.lr * cosine_factor(min(clock.elapsed(), clock.total), clock.total)
+    return cfg.lr
+
+
+class Diverged(Exception):
+    """A run's loss (``in_step``: of the step being taken) or weights (after the last step)
+    stopped being usable; ``message`` says how, with ``{it}`` for the iteration."""
+
+    def __init__(self, message: str, in_step: bool) -> None:
+        super().__init__(message)
+        self.message, self.in_step = message, in_step
+
+
 def train(
     cfg: TrainConfig,
     data: torch.Tensor,
@@ -148,30 +220,31 @@ def train(
 
     Each iteration draws ``batch_size`` random chunks of ``chunk_len + 1`` characters, runs
     the model from a zero state over the inputs, takes the cross-entropy averaged over every
-    predicted character, and takes one Adam step. Every ``plot_every`` iterations the mean loss
-    is appended to the history; every ``print_every`` (when ``verbose``) a line
-    ``<elapsed> (<iteration> <percent>%) <mean loss since last print>`` and a 100-character
-    sample primed with "A" at temperature 0.8 are printed.
+    predicted character, and takes one AdamW step (with ``cfg.weight_decay`` 0, the default,
+    that is Adam). Every ``plot_every`` iterations the mean loss is appended to the history;
+    every ``print_every`` (when ``verbose``) a line ``<elapsed> (<iteration> <percent>%) <mean
+    loss since last print>`` and a 100-character sample primed with "A" at temperature 0.8 are
+    printed.
 
     With ``cfg.carry_state`` the batch rows instead read consecutive chunks of parallel streams
     and the state is carried (detached) from one iteration to the next; with ``cfg.shift_chunks``
     each pass over the streams starts at a new random offset; with ``cfg.reset_prob`` each
     stream's state is zeroed before a chunk with that probability (:func:`reset_streams`).
-    ``cfg.weight_decay`` makes the optimiser AdamW with that decoupled decay (0: Adam), on the
-    parameters ``cfg.decay_params`` names (:func:`decay_groups`). With
-    ``cfg.lr_schedule == "cosine"`` the learning rate decays from ``lr`` to 5% of it. When a
-    ``valid`` text is given, its BPC is measured every ``cfg.eval_every`` iterations and at the
-    end (``result.valid_curve``).
+    Weight decay pulls on the parameters ``cfg.decay_params`` names (:func:`decay_groups`). With
+    ``cfg.lr_schedule == "cosine"`` the learning rate decays from ``lr`` to 5% of it
+    (:func:`learning_rate`). When a ``valid`` text is given, its BPC is measured every
+    ``cfg.eval_every`` iterations and at the end (``result.valid_curve``).
 
     With ``cfg.budget_minutes`` the run trains until that many minutes of training time have
     passed (validation passes are not counted) instead of for ``n_epochs`` iterations, and the
-    cosine schedule follows the elapsed fraction of the budget, so it ends when the budget
-    does on any machine; the iterations reached are in ``result.iterations``. With
+    cosine schedule follows the elapsed share of the budget (:class:`Clock`), so it ends when the
+    budget does on any machine; the iterations reached are in ``result.iterations``. With
     ``cfg.precision`` ``bf16`` (or ``auto`` on a CPU that has it) the forward pass and the loss
     run under bfloat16 autocast; the weights, the optimiser and every evaluation stay fp32.
     With ``cfg.ema`` an exponential moving average of the weights is kept (updated after every
-    step) and is what is evaluated and returned. With ``cfg.ensemble`` above 1 the run is
-    :func:`train_ensemble`.
+    step) and is what is evaluated and returned. With ``cfg.ensemble`` above 1, ``cfg.ensemble``
+    models are trained one after another this way, each on its share (:func:`member_config`),
+    and returned as one :class:`~charlm.model.Ensemble` (:func:`_ensemble`).
 
     A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops
     the run: it is marked diverged at that iteration and keeps its history so far; so do
@@ -179,146 +252,191 @@ def train(
     after the last step). Ctrl-C stops it too and marks it interrupted; the caller decides
     whether to save it.
     """
+    lines = _Lines(verbose, log)
     if cfg.ensemble > 1:
-        return train_ensemble(cfg, data, valid, verbose, progress, log)
+        return _ensemble(cfg, data, valid, lines, progress)
+    return _train_one(cfg, data, valid, lines, progress)
+
+
+def _train_one(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None,
+               lines: "_Lines", progress: bool | None) -> TrainResult:
+    """One model: set up, then step, record and report until the clock says done."""
     device = resolve_device(cfg.device)
     if len(data) < cfg.chunk_len + 1:
-        raise ConfigError(
-            f"chunk_len {cfg.chunk_len} is larger than the corpus allows "
-            f"({len(data)} characters; at most {len(data) - 1})"
-        )
+        raise ConfigError(f"chunk_len {cfg.chunk_len} is larger than the corpus allows "
+                          f"({len(data)} characters; at most {len(data) - 1})")
     torch.manual_seed(cfg.seed)  # weight init and dropout
     gen = torch.Generator().manual_seed(cfg.seed)  # chunk choice, independent of the model
     model = build_model(cfg).to(device)
-    autocast_dtype = resolve_precision(cfg, device)
-    # AdamW only with decay: with none it is Adam, and iteration runs keep their exact histories
-    optimizer = (torch.optim.AdamW(decay_groups(model, cfg), lr=cfg.lr, weight_decay=cfg.weight_decay)
-                 if cfg.weight_decay else torch.optim.Adam(model.parameters(), lr=cfg.lr))
-    budget = cfg.budget_minutes * 60.0  # seconds of training; 0: n_epochs iterations
-    # with a budget the schedule follows elapsed time (set by hand below), not the step count
-    scheduler = None if budget else torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(cfg))
+    optimizer = torch.optim.AdamW(decay_groups(model, cfg), lr=cfg.lr,
+                                  weight_decay=cfg.weight_decay)
     averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
                 if cfg.ema else None)
-    scored = averaged.module if averaged is not None else model  # what is evaluated and kept
+    batches = _Batches(cfg, data, gen, device)
+    step = _Step(cfg, model, optimizer, averaged, device)
+    clock = Clock(cfg)
     result = TrainResult(model, cfg)
-    eval_seconds = 0.0
-
-    def trained_seconds() -> float:
-        return time.time() - start - eval_seconds
-
-    def evaluate(it: int) -> None:
-        nonlocal eval_seconds
-        t0 = time.time()
-        train_seconds = t0 - start - eval_seconds
-        value = bpc(scored, valid)
-        eval_seconds += time.time() - t0
-        result.valid_curve.append((it, train_seconds, value))
-        model.train()
-
-    sink = _printer(log)
-
-    def write(line: str) -> None:
-        result.log.append(line)
-        if verbose:
-            sink(line)
-
-    # As char-rnn does: a loss 3x that of guessing uniformly (3 ln 100 = 13.8 nats) is exploding.
-    explode_at = EXPLODE_FACTOR * math.log(model.vocab_size)
-    start = time.time()
-    plot_sum = print_sum = 0.0
-    state = None
+    report = _Report(cfg, result, clock, step.scored, valid, lines, progress)
     model.train()
-    bar = tqdm(total=round(budget) if budget else cfg.n_epochs, disable=not progress_enabled(progress),
-               unit="s" if budget else "it", dynamic_ncols=True, mininterval=1.0, leave=False)
-    shown = 0  # seconds already shown on a budget's bar
-    it = 0
     try:
-        while (trained_seconds() < budget) if budget else (it < cfg.n_epochs):
-            it += 1
-            done = trained_seconds() / budget if budget else it / cfg.n_epochs
-            if budget and cfg.lr_schedule == "cosine":
-                for group in optimizer.param_groups:
-                    group["lr"] = cfg.lr * cosine_factor(min(1.0, done))
-            if cfg.carry_state:
-                inputs, targets, restart = sequential_chunks(
-                    data, cfg.chunk_len, cfg.batch_size, it - 1,
-                    shift_seed=cfg.seed if cfg.shift_chunks else None)
-                state = None if restart else detach(state)  # truncated BPTT
-                if cfg.reset_prob and state is not None:
-                    state = reset_streams(state, cfg.reset_prob, gen)
-            else:
-                inputs, targets = random_chunks(data, cfg.chunk_len, cfg.batch_size, gen)
-                state = None  # zero initial state for every chunk (the coursework)
-            inputs, targets = inputs.to(device), targets.to(device)
-            with torch.autocast(device.type, dtype=autocast_dtype or torch.bfloat16,
-                                enabled=autocast_dtype is not None):
-                logits, state = model(inputs, state)
-                loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
-                                       targets.reshape(-1))
-            value = loss.item()
-            if not math.isfinite(value) or value > explode_at:
-                result.diverged_at = it
-                write(f"diverged: loss {value:.4g} at iteration {it} (limit {explode_at:.2f}: "
-                      f"3x the loss of a uniform guess); stopping this run")
-                break
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            if cfg.clip > 0:
-                torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.clip)
-            optimizer.step()
-            if scheduler is not None:
-                scheduler.step()
-            if averaged is not None:
-                averaged.update_parameters(model)
-            result.iterations = it
-            plot_sum += value
-            print_sum += value
-            if budget:
-                now = min(round(budget), int(trained_seconds()))
-                bar.update(now - shown)
-                shown = now
-            else:
-                bar.update(1)
-            if it % cfg.plot_every == 0:
-                result.history.append(plot_sum / cfg.plot_every)
-                plot_sum = 0.0
-            sampling = it % cfg.print_every == 0
-            validating = valid is not None and cfg.eval_every and it % cfg.eval_every == 0
-            # A finite loss can still be followed by a step to NaN weights (a huge lr): check
-            # before the model is used, and at the end, so a broken model is never "ok".
-            last = trained_seconds() >= budget if budget else it == cfg.n_epochs
-            if (sampling or validating or last) and not finite_weights(scored):
-                result.diverged_at = it
-                write(f"diverged: the weights are not finite after iteration {it}; "
-                      f"stopping this run")
-                break
-            if sampling:  # kept in result.log always, printed when verbose
-                pct = int(min(1.0, trained_seconds() / budget if budget else done) * 100)
-                write(f"{time_since(start)} ({it} {pct}%) {print_sum / cfg.print_every:.4f}")
-                write(generate(scored, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
-                print_sum = 0.0
-            if validating:
-                evaluate(it)
+        while not clock.done():
+            step.set_lr(learning_rate(cfg, clock))
+            value = step(*batches.next(clock.steps + 1), batches)
+            clock.tick()
+            report(value)
+    except Diverged as stop:
+        result.diverged_at = clock.steps + stop.in_step
+        report.write(stop.message.format(it=result.diverged_at))
     except KeyboardInterrupt:
         result.interrupted = True
-        write(f"interrupted at iteration {result.iterations}"
-              + (f" after {trained_seconds() / 60:.1f} of {cfg.budget_minutes:g} minutes" if budget
-                 else f" of {cfg.n_epochs}"))
+        report.write(f"interrupted at iteration {clock.steps}"
+                     + (f" after {clock.seconds() / 60:.1f} of {cfg.budget_minutes:g} minutes"
+                        if clock.budget else f" of {cfg.n_epochs}"))
     finally:
-        bar.close()
+        report.close()
     if valid is not None and result.status == "ok" and (
             not result.valid_curve or result.valid_curve[-1][0] != result.iterations):
-        evaluate(result.iterations)
-    result.wall_time = time.time() - start - eval_seconds
-    if averaged is not None:  # the averaged weights are the model from here on
-        result.model = averaged.module
+        report.validate()
+    result.wall_time = clock.seconds()
+    result.model = step.scored  # the averaged weights, with ema, are the model from here on
     result.model.eval()
     return result
 
 
-def _printer(log: Callable[[str], None] | None) -> Callable[[str], None]:
-    """Where a run's lines go: ``log`` if given, else stdout through tqdm (keeps a bar intact)."""
-    return log or (lambda line: tqdm.write(line, file=sys.stdout))
+class _Batches:
+    """The training chunks of each iteration, and the state the model starts them from."""
+
+    def __init__(self, cfg: TrainConfig, data: torch.Tensor, gen: torch.Generator,
+                 device: torch.device) -> None:
+        self.cfg, self.data, self.gen, self.device = cfg, data, gen, device
+        self.state = None
+
+    def next(self, it: int):
+        """Inputs, targets and initial state of iteration ``it`` (from 1)."""
+        cfg = self.cfg
+        if cfg.carry_state:
+            inputs, targets, restart = sequential_chunks(
+                self.data, cfg.chunk_len, cfg.batch_size, it - 1,
+                shift_seed=cfg.seed if cfg.shift_chunks else None)
+            self.state = None if restart else detach(self.state)  # truncated BPTT
+            if cfg.reset_prob and self.state is not None:
+                self.state = reset_streams(self.state, cfg.reset_prob, self.gen)
+        else:
+            inputs, targets = random_chunks(self.data, cfg.chunk_len, cfg.batch_size, self.gen)
+            self.state = None  # zero initial state for every chunk (the coursework)
+        return inputs.to(self.device), targets.to(self.device), self.state
+
+    def carry(self, state) -> None:
+        self.state = state
+
+
+class _Step:
+    """One optimiser step: forward under the run's precision, the loss, a check that it is
+    usable, backward, clipping, the step, and the weight average."""
+
+    def __init__(self, cfg: TrainConfig, model: CharRNN, optimizer: torch.optim.Optimizer,
+                 averaged: AveragedModel | None, device: torch.device) -> None:
+        self.cfg, self.model, self.optimizer, self.averaged = cfg, model, optimizer, averaged
+        self.device = device
+        self.autocast = resolve_precision(cfg, device)
+        self.scored = averaged.module if averaged is not None else model  # evaluated and kept
+        # As char-rnn does: a loss 3x that of guessing uniformly (3 ln 100 = 13.8 nats) is
+        # exploding.
+        self.explode_at = EXPLODE_FACTOR * math.log(model.vocab_size)
+
+    def set_lr(self, lr: float) -> None:
+        for group in self.optimizer.param_groups:
+            group["lr"] = lr
+
+    def __call__(self, inputs: torch.Tensor, targets: torch.Tensor, state, batches: _Batches
+                 ) -> float:
+        with torch.autocast(self.device.type, dtype=self.autocast or torch.bfloat16,
+                            enabled=self.autocast is not None):
+            logits, state = self.model(inputs, state)
+            loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
+                                   targets.reshape(-1))
+        batches.carry(state)
+        value = loss.item()
+        if not math.isfinite(value) or value > self.explode_at:
+            raise Diverged(f"diverged: loss {value:.4g} at iteration {{it}} (limit "
+                           f"{self.explode_at:.2f}: 3x the loss of a uniform guess); stopping "
+                           f"this run", in_step=True)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.clip > 0:
+            torch.nn.utils.clip_grad_norm_(self.model.parameters(), self.cfg.clip)
+        self.optimizer.step()
+        if self.averaged is not None:
+            self.averaged.update_parameters(self.model)
+        return value
+
+
+class _Lines:
+    """Where a run's lines go: kept always (for the report), printed when ``verbose`` to
+    ``log`` if given, else to stdout through tqdm (which keeps a progress bar intact)."""
+
+    def __init__(self, verbose: bool, log: Callable[[str], None] | None) -> None:
+        self.verbose = verbose
+        self.sink = log or (lambda line: tqdm.write(line, file=sys.stdout))
+
+    def __call__(self, line: str, kept: list[str] | None = None) -> None:
+        if kept is not None:
+            kept.append(line)
+        if self.verbose:
+            self.sink(line)
+
+
+class _Report:
+    """What a run records and shows after each step: the loss history, the progress bar, the
+    printed line and sample, the validation curve, and the check that the weights are finite
+    before any of them is used."""
+
+    def __init__(self, cfg: TrainConfig, result: TrainResult, clock: Clock, scored: torch.nn.Module,
+                 valid: torch.Tensor | None, lines: _Lines, progress: bool | None) -> None:
+        self.cfg, self.result, self.clock, self.scored, self.valid = cfg, result, clock, scored, valid
+        self.lines = lines
+        self.plot_sum = self.print_sum = 0.0
+        self.bar = tqdm(total=round(clock.total), disable=not progress_enabled(progress),
+                        unit=clock.unit, dynamic_ncols=True, mininterval=1.0, leave=False)
+
+    def write(self, line: str) -> None:
+        self.lines(line, self.result.log)
+
+    def close(self) -> None:
+        self.bar.close()
+
+    def validate(self) -> None:
+        """Validation BPC now, in the curve with the training seconds so far (not counted)."""
+        seconds = self.clock.seconds()
+        with self.clock.paused():
+            value = bpc(self.scored, self.valid)
+        self.result.valid_curve.append((self.clock.steps, seconds, value))
+        self.result.model.train()
+
+    def __call__(self, value: float) -> None:
+        cfg, it = self.cfg, self.clock.steps
+        self.result.iterations = it
+        self.plot_sum += value
+        self.print_sum += value
+        self.bar.update(min(round(self.clock.total), int(self.clock.elapsed())) - self.bar.n)
+        if it % cfg.plot_every == 0:
+            self.result.history.append(self.plot_sum / cfg.plot_every)
+            self.plot_sum = 0.0
+        sampling = it % cfg.print_every == 0
+        validating = self.valid is not None and cfg.eval_every and it % cfg.eval_every == 0
+        # A finite loss can still be followed by a step to NaN weights (a huge lr): check
+        # before the model is used, and at the end, so a broken model is never "ok".
+        if (sampling or validating or self.clock.done()) and not finite_weights(self.scored):
+            raise Diverged("diverged: the weights are not finite after iteration {it}; "
+                           "stopping this run", in_step=False)
+        if sampling:
+            pct = int(self.clock.fraction() * 100)
+            self.write(f"{time_since(self.clock.start)} ({it} {pct}%) "
+                       f"{self.print_sum / cfg.print_every:.4f}")
+            self.write(generate(self.scored, "A", 100, 0.8, seed=cfg.seed + it) + "\n")
+            self.print_sum = 0.0
+        if validating:
+            self.validate()
 
 
 def member_config(cfg: TrainConfig, index: int) -> TrainConfig:
@@ -330,38 +448,31 @@ def member_config(cfg: TrainConfig, index: int) -> TrainConfig:
     return cfg.replace(ensemble=1, seed=cfg.seed + index, **share)
 
 
-def train_ensemble(
-    cfg: TrainConfig,
-    data: torch.Tensor,
-    valid: torch.Tensor | None = None,
-    verbose: bool = True,
-    progress: bool | None = None,
-    log: Callable[[str], None] | None = None,
-) -> TrainResult:
-    """Train ``cfg.ensemble`` models one after another with :func:`train`, each on its share of
-    the budget (:func:`member_config`), and return them as one :class:`~charlm.model.Ensemble`.
+def _ensemble(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None, lines: _Lines,
+              progress: bool | None) -> TrainResult:
+    """``cfg.ensemble`` models trained one after another by the one-model loop, each on its
+    share of the budget (:func:`member_config`), returned as one
+    :class:`~charlm.model.Ensemble`.
 
     Independent models make different errors, so the average of their probabilities never
     scores worse than the members' mean BPC (Jensen's inequality) and usually better than each;
     with a fixed budget that pays only when a model alone gains little from more time, since
-    every member gets a share of it. The history, the
-    iterations and the training time add up over the members; the validation curve holds each
-    member's points counted from the start of the run, then the ensemble's BPC at the end. A
-    member that diverges or is interrupted ends the run there, with that status.
+    every member gets a share of it. The history, the iterations and the training time add up
+    over the members; the validation curve holds each member's points counted from the start of
+    the run, then the ensemble's BPC at the end. A member that diverges or is interrupted ends
+    the run there, with that status.
     """
     parts: list[TrainResult] = []
     curve: list[tuple[int, float, float]] = []
     iterations, seconds = 0, 0.0
-    sink = _printer(log)
     headers = []
     for index in range(cfg.ensemble):
         member_cfg = member_config(cfg, index)
         headers.append(f"ensemble member {index + 1} of {cfg.ensemble} (seed {member_cfg.seed}, "
                        + (f"{member_cfg.budget_minutes:g} minutes)" if cfg.budget_minutes
                           else f"{member_cfg.n_epochs} iterations)"))
-        if verbose:
-            sink(headers[-1])
-        part = train(member_cfg, data, valid, verbose, progress, log)
+        lines(headers[-1])
+        part = _train_one(member_cfg, data, valid, lines, progress)
         curve += [(iterations + it, seconds + secs, value)
                   for it, secs, value in part.valid_curve]
         iterations += part.iterations
@@ -383,26 +494,6 @@ def train_ensemble(
     if valid is not None and result.status == "ok":
         result.valid_curve.append((iterations, seconds, bpc(result.model, valid)))
     return result
-
-
-COSINE_FLOOR = 0.05  # the cosine schedule ends at this share of lr
-
-
-def cosine_factor(done: float) -> float:
-    """Multiplier of ``lr`` when the share ``done`` (0 to 1) of training is behind: from 1 down
-    to :data:`COSINE_FLOOR` along half a cosine."""
-    return COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5 * (1 + math.cos(math.pi * done))
-
-
-def lr_factor(cfg: TrainConfig) -> Callable[[int], float]:
-    """Multiplier of ``cfg.lr`` after a given number of steps (for ``LambdaLR``)."""
-    if cfg.lr_schedule == "cosine":
-        n = cfg.n_epochs
-        # written out rather than cosine_factor(step / n): pi * step / n rounds differently,
-        # and the runs cached before the budget existed must train exactly as they did
-        return lambda step: (COSINE_FLOOR + (1 - COSINE_FLOOR) * 0.5
-                             * (1 + math.cos(math.pi * min(step, n) / n)))
-    return lambda step: 1.0
 
 
 def decay_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import re
 import sys
 
 import pytest
@@ -15,12 +16,14 @@ from charlm.data import VOCAB_SIZE, encode
 from charlm.checkpoint import Checkpoint, load_checkpoint, save_checkpoint
 from charlm.errors import ConfigError
 from charlm.evaluate import bpc
-from charlm.model import CharRNN, Ensemble, FastDropout, LayerStack, LockedDropout
+from charlm.model import CharRNN, Ensemble
+from charlm.regularisers import FastDropout, LockedDropout
 from charlm.sample import generate
 from charlm.runs import run_key
-from charlm.train import cosine_factor, lr_factor
+from charlm.train import Clock, cosine_factor, learning_rate
 
 train_module = importlib.import_module("charlm.train")  # the module, not the function
+runs_module = importlib.import_module("charlm.runs")
 TEXT = encode("It was the best of times, it was the worst of times. " * 40)
 SMALL = dict(hidden_size=16, n_layers=1, chunk_len=40, print_every=10**6, plot_every=5)
 
@@ -37,13 +40,13 @@ def test_a_budget_run_trains_for_its_time_not_its_iterations():
 
 def test_the_budget_schedule_follows_elapsed_time(monkeypatch):
     seen = []
-    real_step = torch.optim.Adam.step
+    real_step = torch.optim.AdamW.step
 
     def step(self, *a, **kw):
         seen.append(self.param_groups[0]["lr"])
         return real_step(self, *a, **kw)
 
-    monkeypatch.setattr(torch.optim.Adam, "step", step)
+    monkeypatch.setattr(torch.optim.AdamW, "step", step)
     cfg = TrainConfig(budget_minutes=1.0 / 60, lr=0.01, lr_schedule="cosine", **SMALL)
     train(cfg, TEXT, verbose=False, progress=False)
     assert seen[0] == pytest.approx(0.01, rel=0.02) and seen[-1] < 0.01 * 0.1
@@ -53,15 +56,24 @@ def test_the_budget_schedule_follows_elapsed_time(monkeypatch):
 def test_cosine_factor_runs_from_one_to_the_floor():
     assert cosine_factor(0.0) == 1.0 and cosine_factor(1.0) == pytest.approx(0.05)
     assert cosine_factor(0.5) == pytest.approx(0.525)
-    f = lr_factor(TrainConfig(n_epochs=100, lr_schedule="cosine"))
-    assert [f(0), f(100)] == [1.0, pytest.approx(0.05)]
+    cfg = TrainConfig(n_epochs=100, lr=0.01, lr_schedule="cosine")
+    clock = Clock(cfg)
+    assert learning_rate(cfg, clock) == 0.01
+    clock.steps = 100
+    assert learning_rate(cfg, clock) == pytest.approx(0.0005)
+    clock.steps = 150  # past the end: the floor, not a rising cosine
+    assert learning_rate(cfg, clock) == pytest.approx(0.0005)
+    assert learning_rate(cfg.replace(lr_schedule="constant"), clock) == 0.01
 
 
-def test_cache_keys_tell_budget_runs_from_iteration_runs():
+def test_cache_keys_tell_budget_runs_from_iteration_runs(monkeypatch):
     base = TrainConfig()
-    # the keys of runs cached before these fields existed are unchanged (default settings,
-    # the committed checksum of dickens_train.txt)
-    assert run_key(base) == "63495b82d58dea6c"
+    # keys are stable from one process (and one machine) to the next: default settings, the
+    # committed checksum of dickens_train.txt, KEY_VERSION 2
+    assert run_key(base) == "513b676e891e9d1c"
+    monkeypatch.setattr(runs_module, "KEY_VERSION", runs_module.KEY_VERSION + 1)
+    assert run_key(base) != "513b676e891e9d1c"  # a new version of the training code: new keys
+    monkeypatch.undo()
     budget = base.replace(budget_minutes=10.0)
     assert run_key(budget) != run_key(base)
     assert run_key(budget.replace(n_epochs=7)) == run_key(budget)  # n_epochs unused with a budget
@@ -145,14 +157,14 @@ def test_an_ensemble_trains_its_members_on_shares_and_averages_their_probabiliti
     cfg = TrainConfig(n_epochs=25, ensemble=2, valid_frac=0.05, eval_every=5, **SMALL)
     valid = TEXT[:300]
     parts = []  # the members' own results, to compare times without timing anything
-    real = train_module.train
 
     def recorded(*args, **kwargs):
         parts.append(real(*args, **kwargs))
         return parts[-1]
 
-    monkeypatch.setattr(train_module, "train", recorded)
-    result = real(cfg, TEXT, valid, verbose=False, progress=False)
+    real = train_module._train_one
+    monkeypatch.setattr(train_module, "_train_one", recorded)
+    result = train(cfg, TEXT, valid, verbose=False, progress=False)
     monkeypatch.undo()
     first = train(cfg.replace(ensemble=1, n_epochs=13), TEXT, valid, verbose=False, progress=False)
     second = train(cfg.replace(ensemble=1, n_epochs=12, seed=cfg.seed + 1), TEXT, valid,
@@ -189,7 +201,7 @@ def test_an_ensemble_survives_the_checkpoint_and_sampling(tmp_path):
 
 def test_an_ensemble_stopped_early_keeps_the_members_it_has(monkeypatch):
     calls = []
-    real = train_module.train
+    real = train_module._train_one
 
     def flaky(cfg, *args, **kwargs):
         result = real(cfg, *args, **kwargs)
@@ -198,37 +210,51 @@ def test_an_ensemble_stopped_early_keeps_the_members_it_has(monkeypatch):
             result.interrupted = True
         return result
 
-    monkeypatch.setattr(train_module, "train", flaky)
-    result = real(TrainConfig(n_epochs=9, ensemble=3, **SMALL), TEXT, verbose=False, progress=False)
+    monkeypatch.setattr(train_module, "_train_one", flaky)
+    result = train(TrainConfig(n_epochs=9, ensemble=3, **SMALL), TEXT, verbose=False, progress=False)
     assert result.status == "interrupted" and len(calls) == 2
     assert result.config.ensemble == 2 and len(result.model.members) == 2
 
 
-def _fused_names(stacked: dict) -> dict:
-    """A :class:`LayerStack` model's weights under the fused multi-layer layout's names."""
-    out = {}
-    for name, value in stacked.items():
-        if name.startswith("rnn.layers."):
-            _, _, layer, weight = name.split(".")
-            name = f"rnn.{weight[:-1]}{layer}"  # rnn.layers.1.weight_hh_l0 -> rnn.weight_hh_l1
-        out[name] = value
-    return out
-
-
 @pytest.mark.parametrize("cell", ["lstm", "gru", "rnn"])
-def test_the_layer_stack_computes_what_the_fused_layers_compute(cell):
+def test_the_layers_run_one_at_a_time_compute_what_the_fused_call_computes(cell):
     torch.manual_seed(0)
-    stacked = CharRNN(16, 2, cell, dropout=0.3, dropout_masks="locked", weight_drop=0.4).eval()
+    layered = CharRNN(16, 2, cell, dropout=0.3, dropout_masks="locked", weight_drop=0.4).eval()
     fused = CharRNN(16, 2, cell, dropout=0.3).eval()
-    fused.load_state_dict(_fused_names(stacked.state_dict()))
+    assert layered.layered and not fused.layered
+    fused.load_state_dict(layered.state_dict())  # one layout: the same names and shapes
     x = torch.randint(0, VOCAB_SIZE, (3, 11))
-    a, state_a = stacked(x)
+    a, state_a = layered(x)
     b, state_b = fused(x)
     assert torch.allclose(a, b, atol=1e-6)
     for s, t in zip(*(((s,) if torch.is_tensor(s) else s) for s in (state_a, state_b))):
         assert s.shape == t.shape == (2, 3, 16) and torch.allclose(s, t, atol=1e-6)
     # and from a carried state, as truncated BPTT runs it
-    assert torch.allclose(stacked(x, state_a)[0], fused(x, state_b)[0], atol=1e-6)
+    assert torch.allclose(layered(x, state_a)[0], fused(x, state_b)[0], atol=1e-6)
+
+
+def test_one_parameter_layout_whatever_the_regularisers():
+    names = [list(CharRNN(8, 3, **kw).state_dict()) for kw in (
+        {}, dict(dropout=0.2), dict(dropout=0.2, dropout_masks="fast"), dict(weight_drop=0.3),
+        dict(dropout=0.1, dropout_masks="locked", weight_drop=0.1))]
+    assert all(n == names[0] for n in names)
+    assert "rnn.weight_hh_l2" in names[0] and not any("layers" in n for n in names[0])
+
+
+def test_a_checkpoint_in_the_older_layer_by_layer_layout_still_loads(tmp_path):
+    torch.manual_seed(0)
+    cfg = TrainConfig(dropout=0.2, dropout_masks="fast", hidden_size=8, n_layers=2)
+    model = CharRNN(8, 2, dropout=0.2, dropout_masks="fast")
+    older = {re.sub(r"^rnn\.(\w+)_l(\d)$", r"rnn.layers.\2.\1_l0", k): v
+             for k, v in model.state_dict().items()}
+    assert "rnn.layers.1.weight_hh_l0" in older
+    path = save_checkpoint(tmp_path / "old.pt", Checkpoint(model, cfg, [], {}))
+    payload = torch.load(path, weights_only=True)
+    payload["state_dict"] = older
+    torch.save(payload, path)
+    loaded = load_checkpoint(path).model
+    assert all(torch.equal(a, b) for a, b in zip(loaded.state_dict().values(),
+                                                 model.state_dict().values()))
 
 
 def test_locked_dropout_draws_one_mask_per_sequence():
@@ -266,14 +292,14 @@ def test_fast_dropout_drops_each_element_with_probability_p():
 def test_weight_drop_thins_the_recurrent_weights_in_training_only():
     torch.manual_seed(0)
     model = CharRNN(16, 1, weight_drop=0.5)
-    before = model.rnn.layers[0].weight_hh_l0.detach().clone()
+    before = model.rnn.weight_hh_l0.detach().clone()
     x = torch.randint(0, VOCAB_SIZE, (2, 12))
     a, b = model(x)[0], model(x)[0]
     assert not torch.allclose(a, b)  # a new DropConnect mask each call
     a.sum().backward()
-    grad = model.rnn.layers[0].weight_hh_l0.grad
+    grad = model.rnn.weight_hh_l0.grad
     assert grad is not None and 0.2 < float((grad == 0).float().mean()) < 0.8  # dropped: no gradient
-    assert torch.equal(model.rnn.layers[0].weight_hh_l0, before)  # the weights are not changed
+    assert torch.equal(model.rnn.weight_hh_l0, before)  # the weights are not changed
     model.eval()
     assert torch.equal(model(x)[0], model(x)[0])
 
@@ -286,11 +312,10 @@ def test_locked_dropout_and_weight_drop_train_save_and_load(tmp_path):
     with pytest.raises(ConfigError, match="weight_drop must be in"):
         TrainConfig(weight_drop=1.0)
     plain = TrainConfig(n_epochs=6, dropout=0.2, **SMALL)
-    assert "dropout_masks" not in plain.training_settings()  # earlier runs keep their keys
     cfg = plain.replace(dropout_masks="locked", weight_drop=0.2)
     assert run_key(cfg) != run_key(plain)
     result = train(cfg, TEXT, verbose=False, progress=False)
-    assert result.status == "ok" and isinstance(result.model.rnn, LayerStack)
+    assert result.status == "ok" and result.model.layered
     path = save_checkpoint(tmp_path / "w.pt", Checkpoint(result.model, result.config,
                                                          result.history, result.meta()))
     loaded = load_checkpoint(path)

@@ -11,7 +11,7 @@ from charlm.data import SPLIT_BLOCK, sequential_chunks, split_corpus
 from charlm.evaluate import bpc_interval, char_bits, paired_difference_interval
 from charlm.errors import DataError
 from charlm.corpora import corpus
-from charlm.train import lr_factor
+from charlm.train import Clock, learning_rate
 
 
 def test_validation_split_is_disjoint_fixed_and_five_percent():
@@ -70,9 +70,15 @@ def test_carried_state_training_learns_and_records_validation_curve():
 
 
 def test_cosine_schedule_decays_to_five_percent():
-    f = lr_factor(TrainConfig(n_epochs=100, lr_schedule="cosine"))
-    assert f(0) == 1.0 and abs(f(50) - 0.525) < 1e-9 and abs(f(100) - 0.05) < 1e-12
-    assert lr_factor(TrainConfig())(77) == 1.0
+    cfg = TrainConfig(n_epochs=100, lr=1.0, lr_schedule="cosine")
+    clock = Clock(cfg)
+
+    def at(step: int, c: TrainConfig = cfg) -> float:
+        clock.steps = step
+        return learning_rate(c, clock)
+
+    assert at(0) == 1.0 and abs(at(50) - 0.525) < 1e-9 and abs(at(100) - 0.05) < 1e-12
+    assert at(77, TrainConfig(lr=1.0)) == 1.0
 
 
 def test_bpc_interval_brackets_the_estimate_and_shrinks_with_more_text():

@@ -150,12 +150,12 @@ def test_the_new_fields_are_checked():
         TrainConfig(decay_params="biases")
 
 
-def test_runs_without_the_new_fields_keep_their_cache_keys():
+def test_the_new_fields_are_part_of_the_cache_key():
     from charlm.runs import run_key
     cfg = TrainConfig(carry_state=True)
     assert run_key(cfg) != run_key(cfg.replace(reset_prob=0.02))
-    assert "reset_prob" not in cfg.training_settings()
-    assert "decay_params" not in cfg.training_settings()
+    assert run_key(cfg) != run_key(cfg.replace(decay_params="matrices"))
+    assert {"reset_prob", "decay_params"} <= set(cfg.training_settings())
 
 
 def test_a_reset_run_is_reproducible_and_differs_from_one_without():
