@@ -76,7 +76,8 @@ def _train_parser() -> argparse.ArgumentParser:
     hp = p.add_argument_group("hyperparameters (defaults = the coursework)")
     for f in fields(TrainConfig):
         hp.add_argument(f"--{f.name}", type=_typed(getattr(f.type, "__name__", f.type)),
-                        default=None, help=f"{f.metadata['help']} (default {f.default!r})")
+                        default=None,  # argparse reads % in a help text as a format
+                        help=f"{f.metadata['help']} (default {f.default!r})".replace("%", "%%"))
     io = p.add_argument_group("files and studies")
     io.add_argument("--save", default=None, help="checkpoint to write (default runs/default.pt)")
     io.add_argument("--checkpoint", default=None,

@@ -28,9 +28,12 @@ def test_a_value_of_the_wrong_kind_is_refused_by_the_fields_own_check(name):
 
 
 def test_the_command_line_has_one_flag_per_field_with_its_declared_help():
-    helps = {a.dest: a.help for a in _train_parser()._actions}
+    parser = _train_parser()
+    helps = {a.dest: a.help.replace("%%", "%") for a in parser._actions}
     for name in FIELDS:
         assert helps[name] == f"{field_help(name)} (default {getattr(DEFAULTS, name)!r})"
+    shown = " ".join(parser.format_help().split())  # --help prints them all (5% and all)
+    assert all(" ".join(field_help(name).split()) in shown for name in FIELDS)
 
 
 def test_the_cache_key_holds_every_field_but_those_that_change_printing_or_placement():
