@@ -281,7 +281,7 @@ def _train_one(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None,
     try:
         while not clock.done():
             step.set_lr(learning_rate(cfg, clock))
-            value = step(*batches.next(clock.steps + 1), batches)
+            value = step(batches)  # one optimiser step on the next batch
             clock.tick()
             report(value)
     except Diverged as stop:
@@ -310,13 +310,15 @@ class _Batches:
                  device: torch.device) -> None:
         self.cfg, self.data, self.gen, self.device = cfg, data, gen, device
         self.state = None
+        self.drawn = 0  # batches drawn so far
 
-    def next(self, it: int):
-        """Inputs, targets and initial state of iteration ``it`` (from 1)."""
+    def next(self):
+        """Inputs, targets and initial state of the next iteration."""
         cfg = self.cfg
+        self.drawn += 1
         if cfg.carry_state:
             inputs, targets, restart = sequential_chunks(
-                self.data, cfg.chunk_len, cfg.batch_size, it - 1,
+                self.data, cfg.chunk_len, cfg.batch_size, self.drawn - 1,
                 shift_seed=cfg.seed if cfg.shift_chunks else None)
             self.state = None if restart else detach(self.state)  # truncated BPTT
             if cfg.reset_prob and self.state is not None:
@@ -327,6 +329,7 @@ class _Batches:
         return inputs.to(self.device), targets.to(self.device), self.state
 
     def carry(self, state) -> None:
+        """The state the model ended the batch in (the next batch starts from it)."""
         self.state = state
 
 
@@ -348,8 +351,9 @@ class _Step:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
 
-    def __call__(self, inputs: torch.Tensor, targets: torch.Tensor, state, batches: _Batches
-                 ) -> float:
+    def __call__(self, batches: _Batches) -> float:
+        """Train on ``batches``' next batch; returns its loss (raises :class:`Diverged`)."""
+        inputs, targets, state = batches.next()
         with torch.autocast(self.device.type, dtype=self.autocast or torch.bfloat16,
                             enabled=self.autocast is not None):
             logits, state = self.model(inputs, state)
