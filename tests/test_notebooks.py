@@ -6,6 +6,7 @@ from __future__ import annotations
 import ast
 import re
 import sys
+from dataclasses import fields
 from pathlib import Path
 
 import nbformat
@@ -14,11 +15,14 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _report_build import quick_build  # noqa: E402
 
+from charlm.config import DEFAULTS, TrainConfig  # noqa: E402
 from charlm.report.errors import find_errors  # noqa: E402
 from charlm.report.params import declared_parameters, notebook_files  # noqa: E402
 
 NOTEBOOKS = notebook_files()
 PARAM_LINE = re.compile(r"^(\w+): (int|float|str|bool) = (.+?)  # \S.*$")
+DEFAULTS_IMPORT = "from charlm.config import DEFAULTS"
+FIELDS = {f.name for f in fields(TrainConfig)}
 
 
 def read(path: Path):
@@ -50,13 +54,57 @@ def test_one_parameters_cell_of_annotated_commented_scalars(path):
     assert len(tagged) == 1, f"{path.name}: {len(tagged)} cells tagged 'parameters'"
     lines = [ln for ln in tagged[0].source.splitlines() if ln.strip() and not ln.startswith("#")]
     assert lines or "has none" in tagged[0].source, f"{path.name}: an empty parameters cell says so"
+    if lines and lines[0].startswith(DEFAULTS_IMPORT):  # first, so papermill reads every line
+        lines = lines[1:]
     for line in lines:
         m = PARAM_LINE.match(line)
         assert m, f"{path.name}: parameter line {line!r} is not `name: type = value  # comment`"
-        value = ast.literal_eval(m.group(3))
-        assert type(value).__name__ == m.group(2), line
+        name, declared, text = m.groups()
+        value = getattr(DEFAULTS, name) if text == f"DEFAULTS.{name}" else ast.literal_eval(text)
+        assert type(value).__name__ == declared, line
     # papermill reads every one of them (a '=' in a comment would hide a parameter)
     assert len(declared_parameters(path)) == len(lines)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_training_parameters_at_the_coursework_defaults_take_them_from_the_config(path):
+    """`n_epochs: int = DEFAULTS.n_epochs`, not a retyped 3000 that a new default would leave
+    behind; values of the notebook's own (0 for "the preset's", a shorter run) stay literal."""
+    source = next(c for c in read(path).cells if "parameters" in c.metadata.get("tags", [])).source
+    retyped = []
+    for line in source.splitlines():
+        m = PARAM_LINE.match(line)
+        if m and m.group(1) in FIELDS and not m.group(3).startswith("DEFAULTS."):
+            value, default = ast.literal_eval(m.group(3)), getattr(DEFAULTS, m.group(1))
+            if type(value) is type(default) and value == default:
+                retyped.append(line)
+    assert not retyped, f"{path.name}: write these as DEFAULTS.<name>: {retyped}"
+    uses = "DEFAULTS." in source.replace(DEFAULTS_IMPORT, "")
+    assert uses == (DEFAULTS_IMPORT in source), f"{path.name}: import DEFAULTS where it is used"
+
+
+def _bound_names(tree: ast.Module) -> list[str]:
+    """The module-level names a cell binds (imports, assignments, loop targets)."""
+    names = []
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names += [(a.asname or a.name).split(".")[0] for a in node.names]
+        else:  # comprehension variables are bound too, but do not leak: harmless here
+            names += [n.id for n in ast.walk(node)
+                      if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)]
+    return names
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_global_but_a_parameter_has_the_name_of_a_training_setting(path):
+    """`TrainConfig.from_parameters(globals())` reads every global named like a field, so a
+    `corpus` function imported beside the parameters would be taken for the `corpus` setting."""
+    cells = [c for c in read(path).cells if c.cell_type == "code"
+             and "parameters" not in c.metadata.get("tags", [])]
+    if not any("from_parameters(globals()" in c.source for c in cells):
+        pytest.skip(f"{path.name} does not read its settings from globals()")
+    clash = sorted({n for c in cells for n in _bound_names(ast.parse(c.source)) if n in FIELDS})
+    assert not clash, f"{path.name} binds {clash}, names of TrainConfig fields; rename them"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

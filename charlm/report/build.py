@@ -14,6 +14,8 @@
    executed copy is up to date are not executed again).
 3. :mod:`~charlm.report.assemble`: the executed notebooks merged into ``report/report.html``,
    one file that opens with no network.
+4. :mod:`~charlm.report.timings`: the build's time recorded in ``results/timings.json`` and the
+   README, when it executed every notebook with the default parameters (``make report``).
 
 :func:`main` is its command line (``python -m charlm.report``).
 """
@@ -35,6 +37,7 @@ from .errors import NotebookFailed
 from .execute import NotebookRun, check_destinations, remove_stale_temporaries, report_lock, run_notebooks
 from .furniture import MAIN_WORDS, word_count
 from .params import NOTEBOOKS_DIR, QUICK_PARAMS, notebook_files, parse_value, read_params_file
+from .timings import TimingsFile, cache_entries, models_kind, record, report_entry
 
 REPORT_DIR = paths.ROOT / "report"
 
@@ -71,9 +74,14 @@ def build(
     quick: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
     executed_dir: str | Path | None = None, output: str | Path | None = None,
     stop_on_error: bool = True, say=print, only: Sequence[str] = (), force: bool = False,
+    timings: TimingsFile | None = None,
 ) -> Build:
-    """Run every notebook and assemble the report, holding the lock beside ``output``."""
+    """Run every notebook and assemble the report, holding the lock beside ``output``.
+
+    With ``timings``, a build that executed every notebook with the notebooks' own parameters
+    records its time there (:func:`record_time`)."""
     start = time.time()
+    cached_before = cache_entries() if timings else None
     output = Path(output) if output else REPORT_DIR / "report.html"
     executed_dir = Path(executed_dir) if executed_dir else output.parent / "executed"
     files = ([QUICK_PARAMS] if quick else []) + [Path(f) for f in params_files]
@@ -99,7 +107,24 @@ def build(
         if words.main > MAIN_WORDS and not quick:
             say(f"report: warning: the main text has {words.main:,} words, over the "
                 f"{MAIN_WORDS:,} a reader is asked to read; move detail to the appendices")
+    if timings and result.html:
+        note = record_time(result, timings, quick or bool(params) or bool(only), cached_before)
+        if say:
+            say(f"report: {note}")
     return result
+
+
+def record_time(result: Build, to: TimingsFile, partial: bool, cached_before: int | None) -> str:
+    """Record the time of a successful build that executed every notebook with their own
+    parameters, under ``cached`` (it trained no model) or ``trained`` (the run cache was empty);
+    other builds say nothing general about the time ``make report`` takes, so they are not
+    recorded. The line to print; a file that cannot be written is a warning, never an error."""
+    if partial or any(r.reused for r in result.runs):
+        return "timings: not recorded (not every notebook executed with its own parameters)"
+    models = models_kind(cached_before, cache_entries())
+    if models is None:
+        return "timings: not recorded (some models were trained, some came from the cache)"
+    return record(*report_entry(result.seconds, models), to=to)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -124,9 +149,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     overrides = {name: parse_value(value) for name, value in args.parameter}
     # SIGTERM behaves like Ctrl-C: the notebook being executed leaves no temporary file
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    # only the report itself, built where `make report` builds it, records its time
+    default = (Path(args.notebooks) == NOTEBOOKS_DIR and args.executed is None
+               and Path(args.output) == REPORT_DIR / "report.html")
     try:
         build(args.parameters_file, overrides, args.quick, args.notebooks, args.executed,
-              args.output, only=args.only, force=args.force)
+              args.output, only=args.only, force=args.force,
+              timings=TimingsFile() if default else None)
     except NotebookFailed as exc:
         print(f"charlm report: error: {exc}", file=sys.stderr)
         return 1
@@ -142,4 +171,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     return 0
 
 
-__all__ = ["REPORT_DIR", "Build", "build", "build_note", "main"]
+__all__ = ["REPORT_DIR", "Build", "build", "build_note", "main", "record_time"]
