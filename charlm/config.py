@@ -19,6 +19,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass, field, fields
+from types import ModuleType
 from typing import Any, Callable, Mapping
 
 from .errors import ConfigError
@@ -218,11 +219,14 @@ class TrainConfig:
     def from_parameters(cls, namespace: Mapping[str, Any], **changes: Any) -> "TrainConfig":
         """The config a notebook's parameters describe: every name of ``namespace`` (a
         notebook's ``globals()``) that is a field, read as :meth:`from_dict` reads it, then
-        ``changes``. Other names are ignored, so a notebook declares the training settings it
-        lets papermill override and passes them on in one call."""
+        ``changes``. Other names, and functions or modules, are ignored, so a notebook
+        declares the training settings it lets papermill override and passes them on in one
+        call."""
         names = {f.name for f in fields(cls)}
-        return cls.from_dict({k: v for k, v in namespace.items() if k in names} | changes,
-                             what="parameters")
+        # a function or module named like a field (``corpus``) is an import, not a parameter
+        given = {k: v for k, v in namespace.items()
+                 if k in names and not callable(v) and not isinstance(v, ModuleType)}
+        return cls.from_dict(given | changes, what="parameters")
 
 
 def field_help(name: str) -> str:

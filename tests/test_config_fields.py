@@ -58,7 +58,8 @@ def test_a_field_that_needs_another_says_which():
 
 
 def test_notebook_parameters_become_a_config_by_their_names():
-    namespace = {"n_epochs": "500", "lr": 0.01, "temps": "0.5,1", "workers": 2}
+    namespace = {"n_epochs": "500", "lr": 0.01, "temps": "0.5,1", "workers": 2,
+                 "corpus": print, "cell": pytest}  # an imported function or module: not settings
     cfg = TrainConfig.from_parameters(namespace, seed=7)
     assert cfg == DEFAULTS.replace(n_epochs=500, lr=0.01, seed=7)
     with pytest.raises(ConfigError, match="parameters: key 'n_layers' must be int"):

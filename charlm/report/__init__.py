@@ -15,5 +15,7 @@ nothing below imports it.
 - :mod:`~charlm.report.claims`: claims of the coursework and the reference, checked;
 - :mod:`~charlm.report.sections`: the sentences of each section whose content depends on the data;
 - :mod:`~charlm.report.slider`: the static and live temperature sliders;
-- :mod:`~charlm.report.mathml`: LaTeX formulas of the markdown as MathML (the page is offline).
+- :mod:`~charlm.report.mathml`: LaTeX formulas of the markdown as MathML (the page is offline);
+- :mod:`~charlm.report.timings`: the build and test times in ``results/timings.json``, and the
+  README's timing lines rendered from them.
 """
