@@ -285,7 +285,7 @@ def _train_one(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None,
             clock.tick()
             report(value)
     except Diverged as stop:
-        result.diverged_at = clock.steps + stop.in_step
+        result.diverged_at = clock.steps + 1 if stop.in_step else clock.steps
         report.write(stop.message.format(it=result.diverged_at))
     except KeyboardInterrupt:
         result.interrupted = True
