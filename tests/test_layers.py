@@ -7,10 +7,11 @@ when no test happens to execute it.
 from __future__ import annotations
 
 import ast
-from functools import cache
 from pathlib import Path
 
 import pytest
+
+from charlm.codegraph import graph, imports_of, module_name
 
 PACKAGE = Path(__file__).resolve().parent.parent / "charlm"
 # Lowest first; a module may import from its own layer and the layers before it.
@@ -18,11 +19,6 @@ LAYERS = ("core", "studies", "report", "cli")
 CLI = {"charlm.cli", "charlm.commands", "charlm.__main__"}
 # Imports that may stay inside a function: heavy optional dependencies, with a comment saying so.
 LAZY_ALLOWED = {"distributed", "ipywidgets"}
-
-
-def module_name(path: Path, root: Path = PACKAGE.parent) -> str:
-    parts = path.relative_to(root).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
 
 def layer(module: str) -> str:
@@ -35,43 +31,14 @@ def layer(module: str) -> str:
 
 
 def imports(path: Path, root: Path = PACKAGE.parent) -> list[tuple[str, bool]]:
-    """(imported charlm module or external top-level name, inside a function?) of a file."""
-    tree = ast.parse(path.read_text())
+    """(imported module, inside a function?) of a file, read by :func:`charlm.codegraph.imports_of`."""
     me = module_name(path, root)
     package = me if path.name == "__init__.py" else me.rsplit(".", 1)[0]
-    inner = {id(n) for f in ast.walk(tree) if isinstance(f, (ast.FunctionDef, ast.AsyncFunctionDef))
-             for n in ast.walk(f) if n is not f}
-    out = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            out += [(a.name, id(node) in inner) for a in node.names]
-        elif isinstance(node, ast.ImportFrom):
-            if node.level:
-                base = package.split(".")
-                base = base[: len(base) - node.level + 1]
-                target = ".".join(base + ([node.module] if node.module else []))
-            else:
-                target = node.module or ""
-            if target.startswith("charlm") and not node.module:  # from . import x, y
-                out += [(f"{target}.{a.name}", id(node) in inner) for a in node.names]
-            else:
-                out.append((target, id(node) in inner))
-    return out
+    return [(target, inside) for target, _, inside in imports_of(ast.parse(path.read_text()), package)]
 
 
-@cache
-def charlm_graph() -> dict[str, set[str]]:
-    modules = {module_name(p): p for p in PACKAGE.rglob("*.py")}
-    graph = {}
-    for name, path in modules.items():
-        deps = set()
-        for target, _ in imports(path):
-            if not target.startswith("charlm"):
-                continue
-            # "from charlm.report import build" names a module; "from .config import X" a name
-            deps.add(target if target in modules else target.rsplit(".", 1)[0])
-        graph[name] = {d for d in deps if d in modules and d != name}
-    return graph
+def charlm_graph() -> dict[str, frozenset[str]]:
+    return graph()
 
 
 @pytest.mark.parametrize("path", sorted(PACKAGE.rglob("*.py")), ids=lambda p: module_name(p))

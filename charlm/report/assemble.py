@@ -26,6 +26,7 @@ from ..atomic import atomic_write_text
 from .errors import NotebookFailed, ReportError, find_errors
 from .furniture import furnish
 from .mathml import protect_math, restore_math
+from .myst import METADATA, render_expressions
 
 REMOVE_TAGS = frozenset({"parameters", "injected-parameters", "live-only"})
 TEMPLATE = "charlm_report.html.j2"  # in charlm/report/templates/ (package data)
@@ -60,10 +61,15 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None,
             if tags & REMOVE_TAGS or "papermill-error-cell-tag" in tags:
                 continue
             cell = copy.deepcopy(cell)
+            if cell.cell_type == "markdown":
+                where = f"{Path(path).name} cell {n + 1}"
+                try:
+                    source = render_expressions(cell.source, cell.metadata.get(METADATA), where)
+                except ValueError as exc:
+                    raise ReportError(str(exc)) from None
+                cell.source = protect_math(myst_captions(source), math)  # MathML after rendering
             cell.metadata = {}
             cell.id = f"{Path(path).stem[:40]}-{n}"
-            if cell.cell_type == "markdown":
-                cell.source = protect_math(cell.source, math)  # MathML after rendering
             if cell.cell_type == "code":
                 cell.outputs = [o for o in (_strip_widgets(o) for o in cell.outputs) if o]
                 if not cell.outputs:
@@ -75,6 +81,18 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None,
         at = next((i + 1 for i, c in enumerate(merged.cells) if c.cell_type == "markdown"), 0)
         merged.cells.insert(at, nbformat.v4.new_markdown_cell(header, id="charlm-build-note"))
     return merged
+
+
+# MyST's target syntax, ``(fig-name)=`` on the line above the caption's paragraph
+_TARGET = re.compile(r"^\(((fig|tab)-[\w.-]+)\)=[ \t]*\n+(?=\S)", re.MULTILINE)
+
+
+def myst_captions(source: str) -> str:
+    """A caption written the MyST way, a target ``(fig-name)=`` (or ``(tab-name)=``) on the line
+    above its paragraph, in the form :mod:`charlm.report.furniture` numbers:
+    ``Figure {#fig-name}: ...``."""
+    return _TARGET.sub(lambda m: ("Figure" if m.group(2) == "fig" else "Table")
+                       + f" {{#{m.group(1)}}}: ", source)
 
 
 def _strip_widgets(output):

@@ -34,6 +34,7 @@ from .. import paths
 from ..atomic import check_destination, file_lock
 from ..paths import environ as _environ
 from .errors import LockBusy, NotebookFailed, ReportError, find_errors
+from .myst import ENGINE, ExpressionError
 from .params import split_params
 
 KERNEL_NAME = "charlm"
@@ -203,7 +204,7 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
     try:
         papermill.execute_notebook(
             str(src), tmp, parameters=parameters, kernel_name=kernel, progress_bar=False,
-            cwd=str(src.parent), log_output=False, **hooks,
+            cwd=str(src.parent), log_output=False, engine_name=ENGINE, **hooks,
         )
     except PapermillExecutionError as exc:
         os.replace(tmp, dst)
@@ -212,6 +213,10 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
             f"{src.name}: {_cell_label(src, exc.source)} raised {exc.ename}: {evalue} "
             f"(the executed copy with the traceback is {dst})"
         ) from None
+    except ExpressionError as exc:  # a value of the prose: the cell is markdown
+        with contextlib.suppress(FileNotFoundError):
+            os.replace(tmp, dst)
+        raise NotebookFailed(f"{src.name}: {exc} (the executed copy is {dst})") from None
     except Exception as exc:  # the kernel died, could not start, timed out...
         with contextlib.suppress(FileNotFoundError):
             os.replace(tmp, dst)
