@@ -16,6 +16,8 @@ depends on:
   directly or not (:mod:`charlm.codegraph`). A change in the maths recomputes the result; a
   change in a module it does not use (a sentence of the report) does not. No version number to
   bump by hand;
+- the data: the committed checksums of the Dickens files (``data/SHA256SUMS``), so a function
+  may take a corpus by its name;
 - the torch version and the number of torch threads, since either can move the last bits.
 
 Entries live in ``runs/results/<module>.<function>/``: ``<key>.pkl`` holds the result and
@@ -123,8 +125,13 @@ def results_dir() -> Path:
 def _describe(fn: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
     return {"function": f"{fn.__module__}.{fn.__qualname__}",
             "arguments": canonical([list(args), dict(sorted(kwargs.items()))]),
-            "code": _code(fn.__module__),
+            "code": _code(fn.__module__), "data": _data(),
             "torch": torch.__version__, "threads": torch.get_num_threads()}
+
+
+def _data() -> str:
+    sums = paths.SUMS_FILE
+    return hashlib.sha256(sums.read_bytes()).hexdigest()[:16] if sums.is_file() else ""
 
 
 def key_of(fn: Callable, args: tuple, kwargs: dict) -> tuple[str, dict[str, Any]]:

@@ -20,11 +20,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from ..baselines import ADAPTS, NOTHING, TRAINING, Yardstick, yardsticks
+from ..baselines import ADAPTS, NOTHING, TRAINING, NgramChoice, Yardstick, yardsticks
+from ..corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus_text
 from ..data import encode, split_corpus
 from ..dynamic import DynamicSettings, DynamicTuning, dynamic_char_bits, grad_rms, tune_dynamic
 from ..errors import DataError
 from ..evaluate import bits_interval, char_bits
+from ..memo import memo
 
 KNOWS = (NOTHING, TRAINING, ADAPTS)
 KIND_BASELINE, KIND_COMPRESSOR, KIND_MODEL = "baseline", "compressor", "neural model"
@@ -48,6 +50,16 @@ def _with_intervals(name: str, knows: str, kind: str, bits: Mapping[str, np.ndar
     cis = {t: bits_interval(b) for t, b in bits.items()}
     return Rung(name, knows, kind, {t: ci[0] for t, ci in cis.items()},
                 {t: (ci[1], ci[2]) for t, ci in cis.items()}, seconds)
+
+
+@memo
+def report_yardsticks(train: str = TRAIN_FILE, tests: tuple[str, ...] = (TEST_FILE, TEST_LARGE_FILE)
+                      ) -> tuple[list[Yardstick], NgramChoice]:
+    """Every yardstick of the report (:func:`charlm.baselines.yardsticks`, n-gram orders 2 to 8)
+    knowing the corpus ``train``, on the corpora ``tests``: computed once for every section
+    that shows them."""
+    return yardsticks(corpus_text(train), {name: corpus_text(name) for name in tests},
+                      ngram_orders=range(2, 9))
 
 
 def yardstick_rungs(rows: Sequence[Yardstick], keep: Iterable[str] | None = None) -> list[Rung]:
@@ -148,5 +160,5 @@ def rung(frame: pd.DataFrame, name: str) -> pd.Series:
     return hit.iloc[0]
 
 
-__all__ = ["BEST", "COURSEWORK", "DYNAMIC", "full_ladder", "KIND_BASELINE", "KIND_COMPRESSOR", "KIND_MODEL", "KNOWS", "Rung", "dynamic_rung",
+__all__ = ["BEST", "COURSEWORK", "DYNAMIC", "full_ladder", "report_yardsticks", "KIND_BASELINE", "KIND_COMPRESSOR", "KIND_MODEL", "KNOWS", "Rung", "dynamic_rung",
            "ladder_frame", "model_rung", "rung", "training_part", "tune_around", "yardstick_rungs"]
