@@ -11,7 +11,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
 from charlm.report.assemble import assemble, myst_captions
-from charlm.report.facts import bits, count, share
+from charlm.facts import bits, count, share
 from charlm.report.myst import expressions, render_expressions, shown
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def test_the_build_evaluates_roles_where_they_stand_and_the_page_shows_them(tmp_
     params.metadata["tags"] = ["parameters"]
     _notebook(nbs / "00_a.ipynb", [
         new_markdown_cell("# T"), params,
-        new_code_cell("from charlm.report.facts import bits\nx = bits(n / 3)"),
+        new_code_cell("from charlm.facts import bits\nx = bits(n / 3)"),
         new_markdown_cell("Now **{eval}`x`** and {eval}`n * 2`."),
         new_code_cell("x = 99"),
     ])

@@ -1,9 +1,11 @@
 """Values that show themselves as the report writes them, for ``{eval}`` roles in the prose.
 
-A code cell gathers a section's facts into one small object (``a = ...``) whose fields are
-numbers that carry their display format: ``{eval}`a.test_bpc``` renders ``2.478`` in JupyterLab
-and in the HTML alike, and ``a.test_bpc`` still computes as the float it is. The sentence around
-it is markdown; nothing here writes prose.
+The studies gather a section's facts into one small dataclass (``a = ...`` in a notebook's
+code cell) whose numbers carry their display format: ``{eval}`a.test_bpc``` renders ``2.478``
+in JupyterLab and in the HTML alike, and ``a.test_bpc`` still computes as the float it is. One
+format per kind of number, here, for the whole report: BPC three decimals, losses in nats two,
+shares as percentages, counts with separators. The sentence around a value is markdown;
+nothing here writes prose.
 """
 
 from __future__ import annotations
