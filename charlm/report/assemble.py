@@ -103,8 +103,9 @@ def _strip_widgets(output):
 
 
 def assemble(executed: Sequence[Path], output: str | Path, header: str | None = None,
-             title: str = "charlm: a character-level LSTM on Dickens") -> Path:
-    """Write the self-contained HTML report of ``executed`` notebooks to ``output``."""
+             title: str = "charlm: a character-level LSTM on Dickens", strict: bool = True) -> Path:
+    """Write the self-contained HTML report of ``executed`` notebooks to ``output`` (not
+    ``strict``: references to figures of notebooks left out are allowed)."""
 
     math: dict[str, str] = {}
     merged = merge_notebooks(executed, header, math)
@@ -117,7 +118,7 @@ def assemble(executed: Sequence[Path], output: str | Path, header: str | None = 
     )
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
     body = restore_math(body, math)
-    body = furnish(body)
+    body = furnish(body, strict)
     bad = external_refs(body)
     if bad:
         raise ReportError("the report would point outside itself (only data: and # links are "

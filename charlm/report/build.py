@@ -97,7 +97,8 @@ def build(
         result.runs = run_notebooks(notebooks, executed_dir, params, stop_on_error, say, only, force)
         if not result.errors:
             result.html = assemble([r.executed for r in result.runs], output,
-                                   header=build_note(params, quick))
+                                   header=build_note(params, quick),
+                                   strict=Path(notebooks_dir).resolve() == NOTEBOOKS_DIR.resolve())
     result.seconds = time.time() - start
     if say and result.html:
         size = result.html.stat().st_size / 1e6

@@ -113,11 +113,15 @@ def number_captions(body: str) -> tuple[str, dict[str, str]]:
     return "".join(out), labels
 
 
-def fill_references(body: str, labels: dict[str, str]) -> str:
-    """Turn each empty link to a caption id into a link reading its label."""
+def fill_references(body: str, labels: dict[str, str], strict: bool = True) -> str:
+    """Turn each empty link to a caption id into a link reading its label. A link to an id no
+    caption has is an error, or with ``strict`` off (a report of some notebooks only) the id
+    in brackets."""
     def label(m: re.Match) -> str:
         cid = m.group(1)
         if cid not in labels:
+            if not strict:
+                return f"[{cid}]"
             raise FurnitureError(f"a reference points at {cid!r}, which no caption has")
         return f'<a href="#{cid}">{labels[cid]}</a>'
     return _REFERENCE.sub(label, body)
@@ -194,16 +198,16 @@ def missing_alt(body: str) -> int:
     return len(_IMG_ALT.findall(body))
 
 
-def furnish(body: str) -> str:
+def furnish(body: str, strict: bool = True) -> str:
     """All of the above, in order: unique anchors, numbered captions and alt text, filled
     references, then the contents list. Figures left without a caption are an error, since
-    their images would have no description."""
+    their images would have no description; so is a reference to no caption, when ``strict``."""
     body = unique_anchors(body)
     body, labels = number_captions(body)
-    body = fill_references(body, labels)
+    body = fill_references(body, labels, strict)
     bare = missing_alt(body)
     if bare:
         raise FurnitureError(
-            f"{bare} image(s) have no caption: put a paragraph 'Figure {{#fig-name}}: ...' "
-            "after each figure (it becomes the caption and the alt text)")
+            f"{bare} image(s) have no caption: put a caption after each figure, its paragraph "
+            "under a MyST target line '(fig-name)=' (it becomes the caption and the alt text)")
     return add_toc(body)
