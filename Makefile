@@ -10,6 +10,7 @@ QUICK ?=
 PARAMS ?=
 ONLY ?=
 FORCE ?=
+JOBS ?=
 CHROMIUM ?= chromium
 KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
@@ -65,8 +66,8 @@ best_train: setup data ## beyond the coursework: the best model in a 10-minute C
 bench: setup data ## time charlm.train against the leanest nn.LSTM loop and the coursework's per-character loop
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)
 
-report: setup data ## build report/report.html, re-executing only out-of-date notebooks (ONLY=04: just that one; FORCE=1: all; QUICK=1: tiny budgets; PARAMS=file.yaml; ARGS="-p n_epochs 500"); a full build records its time
-	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(foreach n,$(ONLY),--only $(n)) $(if $(FORCE),--force) $(ARGS)
+report: setup data ## build report/report.html, re-executing only out-of-date notebooks, one per core at a time (ONLY=04: just that one; FORCE=1: all; QUICK=1: tiny budgets; JOBS=1: one at a time; PARAMS=file.yaml; ARGS="-p n_epochs 500"); a full build records its time
+	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(foreach n,$(ONLY),--only $(n)) $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS)) $(ARGS)
 
 pdf: ## print report/report.html to report/report.pdf with Debian's chromium (runs `make report` first if there is no report)
 	@test -f report/report.html || $(MAKE) report

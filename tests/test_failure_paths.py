@@ -37,7 +37,7 @@ from charlm.errors import CharlmError, CheckpointError, ConfigError
 from charlm.evaluate import char_bits
 from charlm.runs import cache_path, cached_run, load_cached, train_run
 from charlm.report import build as report
-from charlm.report import execute
+from charlm.report import execute, schedule
 from charlm.report import params as report_params
 from charlm.sample import generate
 from charlm.studies import runner
@@ -326,14 +326,14 @@ def test_a_damaged_executed_copy_is_out_of_date_not_fatal(tmp_path, content):
 def _fake_runs(monkeypatch):
     ran = []
 
-    def run_notebook(src, dst, parameters, kernel, key, progress=None):
+    def run_notebook(src, dst, parameters, kernel, key, kernels=None, hooks=None):
         ran.append(src.name)
         nb = nbformat.read(str(src), as_version=4)
         nb.metadata["charlm"] = {"execution_key": key}
         nbformat.write(nb, str(dst))
         return 0.0
 
-    monkeypatch.setattr(execute, "run_notebook", run_notebook)
+    monkeypatch.setattr(schedule, "run_notebook", run_notebook)
     return ran
 
 
@@ -342,7 +342,7 @@ def test_only_re_executes_a_damaged_copy_and_stale_temporaries_are_removed(tmp_p
     executed = tmp_path / "executed"
     executed.mkdir()
     ran = _fake_runs(monkeypatch)
-    execute.run_notebooks(nbs, executed, {}, say=None)
+    schedule.run_notebooks(nbs, executed, {}, say=None)
     assert ran == ["00_a.ipynb", "01_b.ipynb"]
     (executed / "01_b.ipynb").write_text('{"cells": [')  # truncated
     stale = [executed / ".00_a.ipynb.k1ll3d.ipynb", executed / ".01_b.ipynb.x.tmp"]
@@ -350,7 +350,7 @@ def test_only_re_executes_a_damaged_copy_and_stale_temporaries_are_removed(tmp_p
         f.write_text("left by a kill -9")
     (executed / "notes.txt").write_text("not ours")
     lines = []
-    execute.run_notebooks(nbs, executed, {}, say=lines.append, only=["00"])
+    schedule.run_notebooks(nbs, executed, {}, say=lines.append, only=["00"])
     assert ran[2:] == ["00_a.ipynb", "01_b.ipynb"]
     assert "[2/2] 01_b.ipynb: the executed copy is damaged; executing it again" in lines
     assert not any(f.exists() for f in stale) and (executed / "notes.txt").exists()

@@ -22,6 +22,7 @@ from _report_build import quick_build, tiny_notebooks  # noqa: E402
 from charlm.report import build as report  # noqa: E402
 from charlm.report.assemble import assemble, external_refs  # noqa: E402
 from charlm.report.errors import NotebookFailed, ReportError, find_errors  # noqa: E402
+from charlm.report.schedule import critical_paths, makespan  # noqa: E402
 from charlm.report.execute import execution_key, report_lock, select_notebooks  # noqa: E402
 from charlm.report.params import QUICK_PARAMS, read_params_file  # noqa: E402
 from charlm.report.furniture import MAIN_WORDS, NO_ALT, QUICK_MARGIN, word_count  # noqa: E402
@@ -332,17 +333,17 @@ def test_make_report_passes_its_options_to_the_build():
 
 def test_the_execution_key_follows_cells_parameters_and_package_not_outputs(tmp_path):
     a, _ = tiny_notebooks(tmp_path)
-    key = execution_key(a, {"n": 1}, package="p1")
-    assert execution_key(a, {"n": 1}, package="p1") == key
-    assert execution_key(a, {"n": 2}, package="p1") != key
-    assert execution_key(a, {"n": 1}, package="p2") != key
+    key = execution_key(a, {"n": 1}, code="p1")
+    assert execution_key(a, {"n": 1}, code="p1") == key
+    assert execution_key(a, {"n": 2}, code="p1") != key
+    assert execution_key(a, {"n": 1}, code="p2") != key
     nb = nbformat.read(str(a), as_version=4)
     nb.cells[2].outputs = [new_output("execute_result", {"text/plain": "2"}, execution_count=1)]
     nbformat.write(nb, str(a))
-    assert execution_key(a, {"n": 1}, package="p1") == key  # outputs do not count
+    assert execution_key(a, {"n": 1}, code="p1") == key  # outputs do not count
     nb.cells[0].source += " (edited)"
     nbformat.write(nb, str(a))
-    assert execution_key(a, {"n": 1}, package="p1") != key  # prose does
+    assert execution_key(a, {"n": 1}, code="p1") != key  # prose does
 
 
 def test_only_names_notebooks_by_number_or_name(tmp_path):
@@ -353,6 +354,11 @@ def test_only_names_notebooks_by_number_or_name(tmp_path):
         select_notebooks(nbs, ["07"])
 
 
+def _executed(lines: list[str]) -> list[str]:
+    """The notebooks a build's lines say it started."""
+    return sorted(m.group(1) for ln in lines if (m := re.match(r"\[ *\d+:\d\d\] (\w+) \.\.\. \(about", ln)))
+
+
 @pytest.mark.slow
 def test_a_rebuild_executes_only_what_changed(tmp_path):
     nbs = tiny_notebooks(tmp_path / "notebooks")
@@ -361,30 +367,50 @@ def test_a_rebuild_executes_only_what_changed(tmp_path):
     def build(**kw):
         lines = []
         report.build(notebooks_dir=nbs[0].parent, output=out, say=lines.append, **kw)
-        return [ln for ln in lines if ln.startswith("[")]
+        return _executed(lines), [ln for ln in lines if ln.endswith(("up to date", "kept as it is"))]
 
-    assert build() == ["[1/2] 00_a.ipynb ...", "[2/2] 01_b.ipynb ..."]
-    assert build() == ["[1/2] 00_a.ipynb: up to date", "[2/2] 01_b.ipynb: up to date"]
+    assert build() == (["00_a", "01_b"], [])
+    assert build() == ([], ["[1/2] 00_a.ipynb: up to date", "[2/2] 01_b.ipynb: up to date"])
     nb = nbformat.read(str(nbs[1]), as_version=4)
     nb.cells[0].source = "# second, edited"
     nbformat.write(nb, str(nbs[1]))
-    assert build() == ["[1/2] 00_a.ipynb: up to date", "[2/2] 01_b.ipynb ..."]
+    assert build() == (["01_b"], ["[1/2] 00_a.ipynb: up to date"])
     assert "second, edited" in out.read_text()
-    assert build(only=["00"]) == ["[1/2] 00_a.ipynb ...", "[2/2] 01_b.ipynb: kept as it is"]
-    assert build(force=True) == ["[1/2] 00_a.ipynb ...", "[2/2] 01_b.ipynb ..."]
+    assert build(only=["00"]) == (["00_a"], ["[2/2] 01_b.ipynb: kept as it is"])
+    assert build(force=True) == (["00_a", "01_b"], [])
 
 
 @pytest.mark.slow
-def test_a_build_shows_one_line_per_cell_and_keeps_it_out_of_the_notebooks(tmp_path, capsys):
+def test_a_build_runs_notebooks_side_by_side_showing_progress_and_keeps_it_out_of_them(tmp_path, capsys):
     nbs = tiny_notebooks(tmp_path / "notebooks")
+    for nb_path in nbs:  # each waits 3 s: side by side the two take about 3 s, not 6
+        nb = nbformat.read(str(nb_path), as_version=4)
+        nb.cells.append(new_code_cell("import time\ntime.sleep(3)"))
+        nbformat.write(nb, str(nb_path))
     out = tmp_path / "out" / "report.html"
-    report.build(notebooks_dir=nbs[0].parent, output=out, say=print, overrides={"n": 2})
+    result = report.build(notebooks_dir=nbs[0].parent, output=out, say=print, overrides={"n": 2})
     lines = capsys.readouterr().out.splitlines()
-    cells = [ln for ln in lines if ln.startswith("    cell ")]
-    assert len(cells) == 2 * 3  # per notebook: parameters, injected parameters, `n + 1`
-    assert any(re.fullmatch(r"    cell 3/3 `n \+ 1` \.\.\. \d+\.\d s", ln) for ln in cells), cells
+    starts = [i for i, ln in enumerate(lines) if " ... (about" in ln]
+    dones = [i for i, ln in enumerate(lines) if re.search(r"\] \w+ done in \d+ s; \d/2 done; about", ln)]
+    assert len(starts) == 2 and len(dones) == 2 and max(starts) < min(dones), lines  # both ran at once
+    cells = [ln for ln in lines if re.search(r"\]     0[01] cell \d/4 ", ln)]
+    assert len(cells) == 2 * 4, lines  # per notebook: parameters, injected parameters, `n + 1`, sleep
+    assert all(r.seconds >= 3 for r in result.runs)
     executed = (tmp_path / "out" / "executed" / "00_a.ipynb").read_text()
-    assert "cell 3/3" not in executed and "\r" not in executed
+    assert "cell 3/4" not in executed and "\r" not in executed
+    meta = nbformat.read(str(tmp_path / "out" / "executed" / "00_a.ipynb"), as_version=4).metadata
+    assert meta["charlm"]["seconds"] >= 3  # the estimate of the next build
+
+
+def test_the_schedule_starts_the_longest_chain_first_and_estimates_the_time_left():
+    a, b, c, d = (Path(f"{i:02d}_x") for i in range(4))
+    needs = {a: set(), b: set(), c: {a}, d: set()}
+    expect = {a: 600.0, b: 100.0, c: 50.0, d: 300.0}
+    chains = critical_paths([a, b, c, d], needs, expect)
+    assert chains == {a: 650.0, b: 100.0, c: 50.0, d: 300.0}
+    assert makespan([], [600, 100, 50, 300], 2) == 600
+    assert makespan([500], [100, 50], 2) == 500 and makespan([10], [100, 50], 2) == 100
+    assert makespan([], [60, 60, 60], 1) == 180
 
 
 def test_formulas_become_mathml_in_the_page_and_dollars_in_code_stay(tmp_path):

@@ -34,7 +34,8 @@ from .. import paths
 from ..errors import CharlmError, os_error_message
 from .assemble import assemble
 from .errors import NotebookFailed
-from .execute import NotebookRun, check_destinations, remove_stale_temporaries, report_lock, run_notebooks
+from .execute import NotebookRun, check_destinations, remove_stale_temporaries, report_lock
+from .schedule import run_notebooks
 from .furniture import MAIN_WORDS, word_count
 from .params import NOTEBOOKS_DIR, QUICK_PARAMS, notebook_files, parse_value, read_params_file
 from .timings import TimingsFile, cache_entries, models_kind, record, report_entry
@@ -74,7 +75,7 @@ def build(
     quick: bool = False, notebooks_dir: str | Path = NOTEBOOKS_DIR,
     executed_dir: str | Path | None = None, output: str | Path | None = None,
     stop_on_error: bool = True, say=print, only: Sequence[str] = (), force: bool = False,
-    timings: TimingsFile | None = None,
+    timings: TimingsFile | None = None, jobs: int | None = None,
 ) -> Build:
     """Run every notebook and assemble the report, holding the lock beside ``output``.
 
@@ -94,7 +95,8 @@ def build(
     result = Build()
     with report_lock(output.parent / ".lock"):
         remove_stale_temporaries(output.parent, [output.name])
-        result.runs = run_notebooks(notebooks, executed_dir, params, stop_on_error, say, only, force)
+        result.runs = run_notebooks(notebooks, executed_dir, params, stop_on_error, say, only, force,
+                                    jobs)
         if not result.errors:
             result.html = assemble([r.executed for r in result.runs], output,
                                    header=build_note(params, quick),
@@ -125,7 +127,8 @@ def record_time(result: Build, to: TimingsFile, partial: bool, cached_before: in
     models = models_kind(cached_before, cache_entries())
     if models is None:
         return "timings: not recorded (some models were trained, some came from the cache)"
-    return record(*report_entry(result.seconds, models), to=to)
+    seconds = {r.source.stem: round(r.seconds, 1) for r in result.runs}
+    return record(*report_entry(result.seconds, models, seconds), to=to)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -146,6 +149,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                         "executed copies are reused as they are")
     p.add_argument("--force", action="store_true",
                    help="execute every notebook, even those whose executed copy is up to date")
+    p.add_argument("--jobs", type=int, default=None, metavar="N",
+                   help="notebooks executed at once (default: one per core)")
     args = p.parse_args(argv)
     overrides = {name: parse_value(value) for name, value in args.parameter}
     # SIGTERM behaves like Ctrl-C: the notebook being executed leaves no temporary file
@@ -156,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         build(args.parameters_file, overrides, args.quick, args.notebooks, args.executed,
               args.output, only=args.only, force=args.force,
-              timings=TimingsFile() if default else None)
+              timings=TimingsFile() if default else None, jobs=args.jobs)
     except NotebookFailed as exc:
         print(f"charlm report: error: {exc}", file=sys.stderr)
         return 1

@@ -28,14 +28,15 @@ from typing import Any, Iterator, Sequence
 
 import nbformat
 import papermill
+from jupyter_client.manager import KernelManager
 from papermill.exceptions import PapermillExecutionError
 
 from .. import paths
 from ..atomic import check_destination, file_lock
+from ..codegraph import code_digest
 from ..paths import environ as _environ
 from .errors import LockBusy, NotebookFailed, ReportError, find_errors
 from .myst import ENGINE, ExpressionError
-from .params import split_params
 
 KERNEL_NAME = "charlm"
 
@@ -97,27 +98,38 @@ def _cell_label(src: Path, source: str) -> str:
     return f"{where} (`{first[:80]}`)"
 
 
-def package_digest() -> str:
-    """SHA-256 over the source of the ``charlm`` package and the committed data checksums: what
-    every notebook's results depend on besides its own cells and parameters."""
+INPUTS = ("notebooks/params/*", "results/*.csv", "results/*.yaml")  # files notebooks read
+
+
+def inputs_digest() -> str:
+    """SHA-256 of what notebooks read besides code: the data checksums, the parameters files
+    and the recorded results (``results/timings.json``, which every full build rewrites, left
+    out)."""
     h = hashlib.sha256()
-    root = paths.ROOT / "charlm"
-    for f in sorted(root.rglob("*.py")):
-        h.update(str(f.relative_to(root)).encode() + b"\0" + f.read_bytes() + b"\0")
-    if paths.SUMS_FILE.is_file():
-        h.update(paths.SUMS_FILE.read_bytes())
+    files = [paths.SUMS_FILE] + sorted(f for pattern in INPUTS for f in paths.ROOT.glob(pattern))
+    for f in files:
+        if f.is_file():
+            h.update(str(f.relative_to(paths.ROOT)).encode() + b"\0" + f.read_bytes() + b"\0")
     return h.hexdigest()
 
 
-def execution_key(src: Path, parameters: dict[str, Any], package: str | None = None) -> str:
+def notebook_code(nb) -> str:
+    """The code of a notebook's code cells, one after the other (what its imports are read from)."""
+    return "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+
+
+def execution_key(src: Path, parameters: dict[str, Any], code: str | None = None) -> str:
     """What decides whether an executed notebook is still up to date: the source notebook's
     cells (type, source and tags, not outputs or ids), its parameters, the kernel's thread
-    settings and :func:`package_digest`. The run cache makes a re-execution cheap; this makes a
-    rebuild after a prose edit of one notebook re-execute only that one."""
+    settings, :func:`inputs_digest` and ``code``: by default the digest of the charlm modules
+    the notebook imports and of everything they import (:func:`charlm.codegraph.code_digest`),
+    so an edit of a module re-executes only the notebooks that use it."""
     nb = nbformat.read(str(src), as_version=4)
     cells = [(c.cell_type, c.source, sorted(c.get("metadata", {}).get("tags", []))) for c in nb.cells]
+    if code is None:
+        code = code_digest(notebook_code(nb))
     blob = json.dumps({"cells": cells, "parameters": parameters, "env": kernel_environment(),
-                       "package": package or package_digest()}, sort_keys=True, default=str)
+                       "code": code, "inputs": inputs_digest()}, sort_keys=True, default=str)
     return hashlib.sha256(blob.encode()).hexdigest()
 
 
@@ -156,55 +168,32 @@ def remove_stale_temporaries(folder: Path, names: Sequence[str]) -> list[Path]:
     return gone
 
 
-class CellProgress:
-    """One line per code cell while a notebook executes: its number, first line and seconds.
-
-    Written by the build process (nbclient's ``on_cell_execute``/``on_cell_executed`` hooks), so
-    a long cell (training for minutes) is visible while it runs, and nothing of it goes into the
-    executed notebook.
-    """
-
-    def __init__(self, say, n_code: int) -> None:
-        self.say, self.n_code, self.done, self.started = say, n_code, 0, 0.0
-
-    def start(self, cell, cell_index: int, **_) -> None:
-        self.started = time.time()
-        first = next((ln for ln in cell.source.splitlines() if ln.strip()), "").strip()
-        self.say(f"    cell {self.done + 1}/{self.n_code} `{first[:60]}` ...", end="", flush=True)
-
-    def finish(self, cell, cell_index: int, **_) -> None:
-        self.done += 1
-        self.say(f" {time.time() - self.started:.1f} s", flush=True)
-
-
-def _print(text: str, end: str = "\n", flush: bool = False) -> None:
-    print(text, end=end, flush=flush)
-
-
 def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str = KERNEL_NAME,
-                 key: str | None = None, progress=None) -> float:
+                 key: str | None = None, kernels: dict | None = None,
+                 hooks: tuple | None = None) -> float:
     """Execute ``src`` with papermill into ``dst``; returns the seconds it took.
 
-    Written to a temporary sibling and renamed, so ``dst`` is never half-written. ``progress``
-    (a function like :func:`print`) gets one line per code cell (see :class:`CellProgress`).
+    Written to a temporary sibling and renamed, so ``dst`` is never half-written. ``hooks``:
+    nbclient's cell hooks (start, finish), called around each code cell (the build's progress).
     When a cell raises, the executed copy (with the traceback) is still kept at ``dst`` and a
-    :class:`ReportError` names the notebook and the cell.
+    :class:`ReportError` names the notebook and the cell. The kernel's manager is kept in
+    ``kernels[src]`` while it runs, so that another thread can stop it (:func:`stop_kernels`).
+    The executed copy's metadata keeps ``key`` and the seconds it took (the estimate of the
+    next build).
     """
 
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".ipynb")
     os.close(fd)
     start = time.time()
-    hooks = {}
-    if progress is not None:
-        n_code = sum(c.cell_type == "code" for c in nbformat.read(str(src), as_version=4).cells)
-        # papermill adds a cell of injected parameters when it is given some
-        cells = CellProgress(progress, n_code + (1 if parameters else 0))
-        hooks = {"on_cell_execute": cells.start, "on_cell_executed": cells.finish}
+    hooks = {"on_cell_execute": hooks[0], "on_cell_executed": hooks[1]} if hooks else {}
+    km = KernelManager(kernel_name=kernel)
+    if kernels is not None:
+        kernels[src] = km
     try:
         papermill.execute_notebook(
             str(src), tmp, parameters=parameters, kernel_name=kernel, progress_bar=False,
-            cwd=str(src.parent), log_output=False, engine_name=ENGINE, **hooks,
+            cwd=str(src.parent), log_output=False, engine_name=ENGINE, km=km, **hooks,
         )
     except PapermillExecutionError as exc:
         os.replace(tmp, dst)
@@ -217,7 +206,7 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
         with contextlib.suppress(FileNotFoundError):
             os.replace(tmp, dst)
         raise NotebookFailed(f"{src.name}: {exc} (the executed copy is {dst})") from None
-    except Exception as exc:  # the kernel died, could not start, timed out...
+    except Exception as exc:  # the kernel died, could not start, timed out, was stopped...
         with contextlib.suppress(FileNotFoundError):
             os.replace(tmp, dst)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -226,12 +215,33 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
-    if key:  # recorded so that the next build can tell whether this copy is up to date
-        nb = nbformat.read(tmp, as_version=4)
-        nb.metadata["charlm"] = {"execution_key": key}
-        nbformat.write(nb, tmp)
+    finally:
+        if kernels is not None:
+            kernels.pop(src, None)
+        with contextlib.suppress(Exception):  # papermill leaves a kernel it was given running
+            if km.has_kernel:
+                km.shutdown_kernel(now=True)
+    seconds = time.time() - start
+    nb = nbformat.read(tmp, as_version=4)
+    nb.metadata["charlm"] = {"execution_key": key, "seconds": round(seconds, 1)}
+    nbformat.write(nb, tmp)
     os.replace(tmp, dst)
-    return time.time() - start
+    return seconds
+
+
+def stop_kernels(kernels: dict) -> None:
+    """Stop the kernels of the notebooks still executing: each of them then fails at once."""
+    for km in list(kernels.values()):
+        with contextlib.suppress(Exception):
+            km.shutdown_kernel(now=True)
+
+
+def executed_seconds(path: Path) -> float | None:
+    """How long the executed copy at ``path`` took to execute, as it recorded (None: unknown)."""
+    nb = read_executed(path)
+    meta = nb.metadata.get("charlm", {}) if nb is not None else {}
+    seconds = meta.get("seconds") if isinstance(meta, dict) else None
+    return float(seconds) if isinstance(seconds, (int, float)) else None
 
 
 @dataclass
@@ -272,62 +282,6 @@ def select_notebooks(notebooks: Sequence[Path], only: Sequence[str]) -> set[Path
     return chosen
 
 
-def run_notebooks(
-    notebooks: Sequence[Path], executed_dir: Path, params: dict[str, Any],
-    stop_on_error: bool = True, say=print, only: Sequence[str] = (), force: bool = False,
-) -> list[NotebookRun]:
-    """Execute the notebooks in order (see :func:`run_notebook`), in the environment of
-    :func:`kernel_environment`.
-
-    A notebook is executed when its executed copy is missing, failed, or was made with another
-    :func:`execution_key` (its cells, its parameters or the package changed), or with
-    ``force``. With ``only``, exactly those notebooks are executed and the others' executed
-    copies are used as they are (they must exist).
-    """
-    per_nb = split_params(params, notebooks)
-    chosen = select_notebooks(notebooks, only) if only else None
-    package = package_digest()
-    runs = []
-    remove_stale_temporaries(Path(executed_dir), [nb.name for nb in notebooks])
-    with _environ(kernel_environment()), private_kernel() as kernel:
-        for i, nb in enumerate(notebooks, 1):
-            run = NotebookRun(nb, Path(executed_dir) / nb.name)
-            key = execution_key(nb, per_nb[nb], package)
-            if chosen is not None and nb not in chosen:
-                if not run.executed.is_file():
-                    raise ReportError(f"--only: {run.executed} does not exist yet; build the "
-                                      f"whole report once first")
-                run.reused = read_executed(run.executed) is not None
-                if not run.reused and say:  # damaged: executed again, as if it were chosen
-                    say(f"[{i}/{len(notebooks)}] {nb.name}: the executed copy is damaged; "
-                        f"executing it again")
-            elif chosen is None and not force and executed_key(run.executed) == key:
-                run.reused = True
-            if run.reused:
-                runs.append(run)
-                if say:
-                    say(f"[{i}/{len(notebooks)}] {nb.name}: up to date"
-                        if chosen is None else f"[{i}/{len(notebooks)}] {nb.name}: kept as it is")
-                continue
-            if say:
-                say(f"[{i}/{len(notebooks)}] {nb.name} ...")
-            try:
-                run.seconds = run_notebook(nb, run.executed, per_nb[nb], kernel, key,
-                                           progress=_print if say is print else None)
-            except ReportError as exc:
-                run.error = str(exc)
-                runs.append(run)
-                if stop_on_error:
-                    raise
-                if say:
-                    say(f"    FAILED: {exc}")
-                continue
-            runs.append(run)
-            if say:
-                say(f"    done in {run.seconds:.0f} s")
-    return runs
-
-
 def check_destinations(output: Path, executed_dir: Path, notebooks: Sequence[Path]) -> None:
     """Every file the build writes can be written, checked before any notebook runs by creating
     a file where each will go (see :func:`~charlm.atomic.check_destination`): the report (not a
@@ -337,7 +291,8 @@ def check_destinations(output: Path, executed_dir: Path, notebooks: Sequence[Pat
         check_destination(Path(executed_dir) / nb.name, "the executed notebook")
 
 
-__all__ = ["KERNEL_NAME", "CellProgress", "NotebookRun", "check_destinations", "executed_key",
-           "execution_key", "kernel_environment", "package_digest", "private_kernel",
-           "read_executed", "remove_stale_temporaries", "report_lock", "run_notebook",
-           "run_notebooks", "select_notebooks"]
+__all__ = ["INPUTS", "KERNEL_NAME", "NotebookRun", "check_destinations",
+           "executed_key", "executed_seconds", "execution_key", "inputs_digest",
+           "kernel_environment", "notebook_code", "private_kernel", "read_executed",
+           "remove_stale_temporaries", "report_lock", "run_notebook", "select_notebooks",
+           "stop_kernels"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import paths
+from .. import cores, paths
 from ..atomic import atomic_write_text
 from ..errors import CharlmError, os_error_message
 from ..machine import git_commit
@@ -58,14 +58,9 @@ def load(path: str | Path = TIMINGS_FILE) -> dict[str, Any]:
     return timings
 
 
-def cores() -> int:
-    """CPU cores this process may run on."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _entry(seconds: float, **more: Any) -> dict[str, Any]:
     return {"minutes": round(seconds / 60, 1), "date": datetime.date.today().isoformat(),
-            "cores": cores(), "commit": git_commit(), **more}
+            "cores": cores.count(), "commit": git_commit(), **more}
 
 
 def cache_entries() -> int | None:
@@ -87,9 +82,11 @@ def models_kind(before: int | None, after: int | None) -> str | None:
     return "cached" if after == before else None
 
 
-def report_entry(seconds: float, models: str) -> tuple[list[str], dict[str, Any]]:
-    """Where a build's time goes in the file, and the entry."""
-    return ["report", models], _entry(seconds)
+def report_entry(seconds: float, models: str, notebooks: dict[str, float] | None = None
+                 ) -> tuple[list[str], dict[str, Any]]:
+    """Where a build's time goes in the file, and the entry (with each notebook's seconds: the
+    next build's estimate of the time left)."""
+    return ["report", models], _entry(seconds, **({"notebooks": notebooks} if notebooks else {}))
 
 
 def test_entry(seconds: float, junit: str | Path) -> tuple[list[str], dict[str, Any]]:

@@ -28,6 +28,7 @@ from typing import Any, Iterator
 import pandas as pd
 from tqdm.auto import tqdm
 
+from .. import cores as _cores
 from ..atomic import atomic_write, file_lock
 from ..checkpoint import Checkpoint
 from ..config import TrainConfig, logged_fields
@@ -338,35 +339,55 @@ def describe_run(row) -> str:
 
 
 def _execute(todo, workers, scheduler):
-    """Yield ``(key, row)`` as runs finish: serially, on a process pool, or on a Dask cluster."""
+    """Yield ``(key, row)`` as runs finish: serially, on a process pool, or on a Dask cluster.
+
+    ``workers`` fixes the pool's size; None sizes it to the cores free now and grows it as
+    cores free up (:mod:`charlm.cores`)."""
     if not todo:
         return
     scheduler = scheduler or os.environ.get("CHARLM_SCHEDULER") or None
     if scheduler:
         yield from _execute_dask(todo, scheduler)
         return
-    workers = workers or min(len(todo), os.cpu_count() or 1)
-    if workers <= 1:
+    most = min(len(todo), workers or _cores.count())
+    if most <= 1:
         for key, cfg in todo:
             yield key, _run_one(cfg.to_dict())
         return
+    cores = _cores.Cores()
     # forkserver, not fork: forking a process whose OpenMP pool is running can deadlock the
     # child. The server imports charlm (and torch) once; workers fork from it cheaply.
     ctx = mp.get_context("forkserver")
     ctx.set_forkserver_preload(["charlm.studies.runner"])
-    pool = cf.ProcessPoolExecutor(max_workers=workers, mp_context=ctx,
+    pool = cf.ProcessPoolExecutor(max_workers=most, mp_context=ctx,
                                   initializer=_init_worker,
                                   initargs=(os.getpid(), {k: os.environ.get(k) for k in ENV_VARS}))
+    waiting, running = list(todo), {}
+
+    def fill() -> None:  # as many runs at once as the cores this process may use
+        allowed = most
+        if not workers:
+            cores.take(most)
+            allowed = min(most, cores.usable())
+        while waiting and len(running) < allowed:
+            key, cfg = waiting.pop(0)
+            running[pool.submit(_run_one, cfg.to_dict())] = key
+
     try:
-        futures = {pool.submit(_run_one, cfg.to_dict()): key for key, cfg in todo}
-        for fut in cf.as_completed(futures):
-            yield futures[fut], fut.result()
+        fill()
+        while running:
+            done, _ = cf.wait(running, return_when=cf.FIRST_COMPLETED)
+            for fut in done:
+                yield running.pop(fut), fut.result()
+            fill()
     except BaseException:
         procs = list((getattr(pool, "_processes", None) or {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for proc in procs:
             proc.terminate()  # finished runs are already cached and logged
         raise
+    finally:
+        cores.release()
     pool.shutdown()
 
 
