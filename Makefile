@@ -81,7 +81,9 @@ kernel: $(KERNEL) ## register this venv's Python as the Jupyter kernel "charlm" 
 $(KERNEL): $(STAMP)
 	$(PYTHON) -m ipykernel install --sys-prefix --name charlm --display-name "Python (charlm)"
 
-lab: setup data $(KERNEL) ## open the notebooks in JupyterLab with the "charlm" kernel (ARGS="--port 8890")
+lab: setup data $(KERNEL) ## open the notebooks in JupyterLab with the "charlm" kernel and jupyterlab-myst, which shows the {eval} values in the prose (ARGS="--port 8890")
+	$(BIN)/jupyter labextension enable --level=sys_prefix jupyterlab-myst >/dev/null
+	@$(BIN)/jupyter labextension list 2>&1 | grep -q "jupyterlab-myst.*enabled.*OK" || { echo "make lab: jupyterlab-myst is not enabled and compatible (jupyter labextension list)" >&2; exit 2; }
 	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 clean: ## remove executed notebooks, cached runs, logs, figures and the report (keeps data/ and .venv)
