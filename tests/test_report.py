@@ -430,3 +430,24 @@ def test_plural_counts_one_and_many():
     from charlm.report.display import plural
 
     assert [plural(n, "layer") for n in (0, 1, 2)] == ["0 layers", "1 layer", "2 layers"]
+
+
+def test_the_answers_at_a_glance_open_the_report_and_link_to_their_parts(tmp_path):
+    paths = []
+    for i, (title, line) in enumerate([("# The report", None), ("## 4.1 Training with the defaults", "BPC **2.478**."),
+                                       ("## Beyond the coursework: the best model", "BPC 1.875.")]):
+        cells = [new_markdown_cell(title + "\n\nIts text.")]
+        if line:
+            glance = new_markdown_cell(line)
+            glance.metadata["tags"] = ["at-a-glance"]
+            cells.append(glance)
+        nb = new_notebook(cells=cells)
+        nb.metadata["kernelspec"] = {"name": "charlm", "display_name": "Python (charlm)", "language": "python"}
+        nbformat.write(nb, str(tmp_path / f"0{i}.ipynb"))
+        paths.append(tmp_path / f"0{i}.ipynb")
+    page = assemble(paths, tmp_path / "r.html").read_text()
+    order = [page.find(s) for s in ('id="The-report"', 'id="The-answers-at-a-glance"',
+                                     'href="#4.1-Training-with-the-defaults">4.1 Training with the defaults</a>: BPC <strong>2.478</strong>.',
+                                     '<nav class="charlm-toc"><details>', 'id="4.1-Training-with-the-defaults"')]
+    assert -1 not in order and order == sorted(order), order
+    assert page.count("BPC 1.875.") == 1  # moved to the top, not repeated in its part

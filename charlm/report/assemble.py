@@ -35,16 +35,24 @@ _TAG = re.compile(r"<[A-Za-z][^>]*>")
 _REF = re.compile(r"""\b(?:src|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
 
 
+GLANCE = "at-a-glance"  # the tag of a part's one-line answer, gathered at the top of the report
+GLANCE_TITLE = "The answers at a glance"
+_H2 = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
+
+
 def merge_notebooks(executed: Sequence[Path], header: str | None = None,
                     math: dict[str, str] | None = None):
     """One notebook of the report's cells: executed notebooks in order, the cells tagged
     ``parameters``/``injected-parameters``/``live-only`` and code cells without output left
-    out, widget outputs dropped, and ``header`` (markdown) after the first markdown cell.
-    LaTeX formulas in markdown become placeholders, their MathML kept in ``math`` (see
-    :func:`charlm.report.mathml.protect_math`)."""
+    out, widget outputs dropped, the ``{eval}`` values put in the prose, and ``header``
+    (markdown) after the first markdown cell. The markdown cells tagged ``at-a-glance`` (one
+    line per part: its answer and key number) are gathered after it, each line linked to its
+    part (the notebook's first level-2 heading). LaTeX formulas in markdown become placeholders,
+    their MathML kept in ``math`` (see :func:`charlm.report.mathml.protect_math`)."""
     math = {} if math is None else math
 
     merged = None
+    glance: list[str] = []
     for path in executed:
         nb = nbformat.read(str(path), as_version=4)
         errors = find_errors(nb)
@@ -56,6 +64,7 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None,
             merged = nbformat.v4.new_notebook()
             merged.metadata = copy.deepcopy({k: v for k, v in nb.metadata.items()
                                              if k not in ("widgets", "papermill")})
+        part = None
         for n, cell in enumerate(nb.cells):
             tags = set(cell.get("metadata", {}).get("tags", []))
             if tags & REMOVE_TAGS or "papermill-error-cell-tag" in tags:
@@ -67,6 +76,10 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None,
                     source = render_expressions(cell.source, cell.metadata.get(METADATA), where)
                 except ValueError as exc:
                     raise ReportError(str(exc)) from None
+                part = part or _H2.search(source)
+                if GLANCE in tags:
+                    glance.append(_glance_line(part.group(1) if part else None, source))
+                    continue
                 cell.source = protect_math(myst_captions(source), math)  # MathML after rendering
             cell.metadata = {}
             cell.id = f"{Path(path).stem[:40]}-{n}"
@@ -77,10 +90,22 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None,
             merged.cells.append(cell)
     if merged is None:
         raise ReportError("no executed notebooks to assemble")
+    at = next((i + 1 for i, c in enumerate(merged.cells) if c.cell_type == "markdown"), 0)
+    if glance:
+        merged.cells.insert(at, nbformat.v4.new_markdown_cell(
+            f"## {GLANCE_TITLE}\n\n" + "\n".join(glance), id="charlm-at-a-glance"))
     if header:
-        at = next((i + 1 for i, c in enumerate(merged.cells) if c.cell_type == "markdown"), 0)
         merged.cells.insert(at, nbformat.v4.new_markdown_cell(header, id="charlm-build-note"))
     return merged
+
+
+def _glance_line(heading: str | None, source: str) -> str:
+    """A bullet: the part's heading as a link to it (nbconvert's id: the text, spaces as
+    hyphens; in angle brackets, as it may hold parentheses), then the part's one-line answer."""
+    text = " ".join(source.split())
+    if heading is None:
+        return f"- {text}"
+    return f"- [{heading}](<#{heading.replace(' ', '-')}>): {text}"
 
 
 # MyST's target syntax, ``(fig-name)=`` on the line above the caption's paragraph
@@ -135,4 +160,4 @@ def external_refs(page: str) -> list[str]:
     return sorted({v for v in values if not (v.startswith("data:") or v.startswith("#"))})
 
 
-__all__ = ["REMOVE_TAGS", "TEMPLATE", "assemble", "external_refs", "merge_notebooks"]
+__all__ = ["GLANCE", "GLANCE_TITLE", "REMOVE_TAGS", "TEMPLATE", "assemble", "external_refs", "merge_notebooks"]

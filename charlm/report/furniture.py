@@ -143,14 +143,19 @@ def unique_anchors(body: str) -> str:
     return _HEADING.sub(rename, body)
 
 
-def add_toc(body: str) -> str:
-    """A contents list of the level-2 headings, each with its level-3 ones, inserted after the
-    first level-1 heading."""
+def add_toc(body: str, skip: str = "The-answers-at-a-glance") -> str:
+    """A folded contents list of the level-2 headings, each with its level-3 ones, before the
+    first part (after the heading ``skip``'s section, the answers at a glance, when there is
+    one; else after the first level-1 heading). The section ``skip`` is not listed."""
     entries: list[tuple[str, str, list[tuple[str, str]]]] = []
+    first = None
     for m in _HEADING.finditer(body):
         tag, hid, inner = m.groups()
+        if hid == skip:
+            continue
         if tag == "h2":
             entries.append((hid, plain(inner), []))
+            first = m.start() if first is None else first
         elif tag == "h3" and entries:
             entries[-1][2].append((hid, plain(inner)))
     if not entries:
@@ -161,7 +166,13 @@ def add_toc(body: str) -> str:
         return (f'<li><a href="#{hid}">{html.escape(text)}</a>'
                 + (f"<ol>{sub}</ol>" if sub else "") + "</li>")
     items = "".join(item(*e) for e in entries)
-    nav = f'<nav class="charlm-toc"><strong>Contents</strong><ol>{items}</ol></nav>'
+    nav = (f'<nav class="charlm-toc"><details><summary><strong>Contents</strong> '
+           f"({len(entries)} parts)</summary><ol>{items}</ol></details></nav>")
+    glance = body.find(f'id="{skip}"')
+    if glance >= 0 and first is not None:  # right before the first part, after the answers
+        at = body.rfind('<div class="jp-Cell jp-', 0, first)  # the part's cell, not inside it
+        at = at if at >= 0 else first
+        return body[:at] + nav + body[at:]
     end = body.find("</h1>")
     return body if end < 0 else body[:end + 5] + nav + body[end + 5:]
 
