@@ -68,3 +68,11 @@ def test_the_origin_table_has_a_row_per_part_with_its_novel_in_the_training_file
     assert frame["in the training file"][0].startswith("1-")
     assert frame["part"][0] == f"1-{o.parts[0].chars}"
     assert "Jasper" in setting.origin_table(o).data
+
+
+def test_the_note_under_the_title_says_only_what_a_build_changed():
+    from charlm.report.build import build_note
+    assert build_note({}, quick=False) is None
+    note = build_note({"n_epochs": 500}, quick=False)
+    assert "`n_epochs = 500`" in note and "make report" not in note
+    assert "QUICK build" in build_note({}, quick=True)
