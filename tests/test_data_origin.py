@@ -85,7 +85,8 @@ def test_the_facts_of_the_origin():
     test = COPPERFIELD * 15 + DROOD * 15
     o = do.origin_facts(train, test[:100], test)
     assert o.n_novels == 3 and o.named_by == "Peggotty, Jasper and Lorry"
-    assert o.n_parts == 2 and o.titles == "David Copperfield and The Mystery of Edwin Drood"
+    assert o.n_parts == o.named_parts == 2
+    assert o.titles == "David Copperfield and The Mystery of Edwin Drood"
     assert o.small_place == "the beginning of" and o.scores == "are not independent"
     assert o.small_chars == 100 and o.shared == o.n_passages  # made of training lines
     apart = do.origin_facts(train, "zzz", test)

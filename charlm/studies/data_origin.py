@@ -96,6 +96,7 @@ class DataOrigin:
     switch_bits: Int  # what a change of novel between two lines costs
     parts: tuple[Part, ...]  # of the large test file
     n_parts: Int
+    named_parts: Int  # parts that use names found in their own training novel alone
     titles: str  # the parts' novels, in order of first appearance: "A, B and C"
     n_passages: Int  # passages of the large test file looked up in the training file
     window: Int
@@ -267,6 +268,7 @@ def origin_facts(train: str, small: str, large: str) -> DataOrigin:
         named_by=listing([NOVELS[n.title] for n in novels if n.title in NOVELS]),
         order=count(ORDER), switch_bits=count(SWITCH_BITS),
         parts=tuple(parts), n_parts=count(len(parts)),
+        named_parts=count(sum(p.names != "none" for p in parts)),
         titles=listing(list(dict.fromkeys(p.novel for p in parts))),
         n_passages=count(len(passage_starts(len(large)))), window=count(WINDOW),
         stride=count(STRIDE), shared=count(shared_passages(large, train)),
