@@ -11,7 +11,15 @@ training text. Three kinds:
   compressors, whose cost of a test text is the conditional code length
   ``8 * (len(C(train + test)) - len(C(train)))`` bits (Mahoney's method for enwik8): zlib
   level 9, bz2 level 9, lzma preset 9 | PRESET_EXTREME, and PPMd (``pyppmd.Ppmd7Encoder``,
-  the 7-Zip variant H, 256 MB of model memory) of orders 4, 6 and 8.
+  the 7-Zip variant H, 256 MB of model memory) of orders 4, 6 and 8. A compressor knows the
+  training text only as far as it reaches back (:data:`REACH`): zlib's window is 32 KB and
+  bz2 compresses blocks of 900 KB independently, so on a longer training text they know only
+  its end (:data:`END_ADAPTS`, :func:`compressor_knows`).
+
+The ladder (:data:`LADDER_COMPRESSORS`, ``Yardstick.on_ladder``) holds one setting of each
+kind, fixed without looking at a test file: the n-gram of the order chosen on validation, and
+each compressor at its strongest preset, PPMd at 7-Zip's default order 6. The other n-gram
+orders and PPMd orders are kept for the appendix's table.
 
 The models with per-character bits (uniform, unigram, n-grams) score characters 2..N of a test
 text of N characters given the characters before them, exactly the N - 1 positions that
@@ -47,6 +55,10 @@ VALID_FRAC = 0.05  # the validation split the neural models are tuned on (charlm
 NOTHING = "nothing"
 TRAINING = "the training text"
 ADAPTS = "the training text, and adapts to the test text as it reads it"
+END_ADAPTS = "only the end of the training text, and adapts to the test text as it reads it"
+# The same, short: a table's column and the ladder's legend.
+KNOWS_SHORT = {NOTHING: "nothing", TRAINING: "training text", END_ADAPTS: "end of training text, adapts",
+               ADAPTS: "training text, adapts"}
 
 
 def _indices(text: str | torch.Tensor | np.ndarray, what: str = "text") -> np.ndarray:
@@ -291,14 +303,58 @@ def _ppmd(order: int, mem_mb: int = 256) -> Callable[[bytes], bytes]:
     return compress
 
 
+PPMD_MEMORY = 256 << 20  # bytes of model memory (the model restarts when it is full)
+LZMA_PRESET = 9 | lzma.PRESET_EXTREME
+BZ2_LEVEL = 9  # blocks of 100,000 x level bytes
+
+
+def _lzma_dictionary(preset: int = LZMA_PRESET) -> int:
+    """The dictionary size (bytes) that lzma's ``preset`` sets, read back from liblzma."""
+    props = lzma._encode_filter_properties({"id": lzma.FILTER_LZMA2, "preset": preset})
+    return int(lzma._decode_filter_properties(lzma.FILTER_LZMA2, props)["dict_size"])
+
+
 COMPRESSORS: dict[str, Callable[[bytes], bytes]] = {
     "zlib -9": lambda b: zlib.compress(b, 9),
-    "bz2 -9": lambda b: bz2.compress(b, 9),
-    "lzma -9e": lambda b: lzma.compress(b, preset=9 | lzma.PRESET_EXTREME),
+    "bz2 -9": lambda b: bz2.compress(b, BZ2_LEVEL),
+    "lzma -9e": lambda b: lzma.compress(b, preset=LZMA_PRESET),
     "PPMd order 4": _ppmd(4),
     "PPMd order 6": _ppmd(6),
     "PPMd order 8": _ppmd(8),
 }
+# How far back each compressor reaches, in bytes: zlib's window (deflate looks for repeats in
+# the last 32 KB), bz2's block (each block of 100,000 x level bytes is compressed on its own),
+# lzma's dictionary, PPMd's model memory.
+REACH: dict[str, int] = {
+    "zlib -9": 1 << zlib.MAX_WBITS,
+    "bz2 -9": 100_000 * BZ2_LEVEL,
+    "lzma -9e": _lzma_dictionary(),
+    "PPMd order 4": PPMD_MEMORY,
+    "PPMd order 6": PPMD_MEMORY,
+    "PPMd order 8": PPMD_MEMORY,
+}
+# One setting of each compressor on the ladder, fixed in advance: the strongest preset of zlib,
+# bz2 and lzma, and PPMd at 7-Zip's default order (6). PPMd's other orders are appendix rows.
+LADDER_COMPRESSORS = ("zlib -9", "bz2 -9", "lzma -9e", "PPMd order 6")
+
+
+def training_seen(name: str, train_len: int) -> int:
+    """At most how many characters of a training text of ``train_len`` characters compressor
+    ``name`` can draw on when it starts coding the test text that follows it: its window
+    (zlib), dictionary (lzma) or memory (PPMd) if shorter than the text; for bz2, whose blocks
+    are independent, what the test text's block holds of the training text (at most: bz2 first
+    shortens runs of 4 or more equal bytes, so a block may hold a little more text)."""
+    reach = REACH[name]
+    if name.startswith("bz2") and train_len > reach:
+        return train_len % reach
+    return min(reach, train_len)
+
+
+def compressor_knows(name: str, train_len: int) -> str:
+    """What compressor ``name`` knows when it codes a test text after a training text of
+    ``train_len`` characters: :data:`ADAPTS` if it reaches back over all of it, else
+    :data:`END_ADAPTS`."""
+    return ADAPTS if training_seen(name, train_len) >= train_len else END_ADAPTS
 
 
 def conditional_bits(compress: Callable[[bytes], bytes], train: str, test: str,
@@ -350,6 +406,7 @@ class Yardstick:
     seconds: float  # wall time to compute the row on all test files (shared rows: the whole pass)
     bits: dict[str, np.ndarray] | None = field(default=None, repr=False, compare=False)
     note: str = ""  # e.g. "order chosen on validation"
+    on_ladder: bool = True  # False: an n-gram order not chosen, a PPMd order other than the default
 
     def interval(self, test: str, block: int = 200, n_boot: int = 2000, level: float = 0.95,
                  seed: int = 0) -> tuple[float, float, float] | None:
@@ -378,7 +435,8 @@ def yardsticks(train: str, tests: Mapping[str, str], max_order: int = 8,
     part, every order 1..``max_order`` scored on its validation part, the lowest BPC wins. For
     the test numbers the n-grams are refitted on the whole of ``train``, the text every other
     yardstick knows. Rows: uniform, unigram, the n-gram orders in ``ngram_orders`` (default:
-    all, the chosen one marked), then ``compressors`` (default: all of :data:`COMPRESSORS`;
+    all, the chosen one marked and the only one ``on_ladder``), then ``compressors`` (default:
+    all of :data:`COMPRESSORS`, each knowing what :func:`compressor_knows` says;
     PPMd needs ``pyppmd``). The n-gram rows come from one pass (choice, refit, scoring at every
     order), and each shows that pass's time. Returns the rows and how the order was chosen.
     """
@@ -416,10 +474,13 @@ def yardsticks(train: str, tests: Mapping[str, str], max_order: int = 8,
             raise ConfigError(f"n-gram order {k} is outside 1..{max_order}")
         bits = {n: b[k - 1] for n, b in all_bits.items()}
         rows.append(Yardstick(ngram_name(k), TRAINING, _means(bits), secs, bits,
-                              note="order chosen on validation" if k == order else ""))
+                              note="order chosen on validation" if k == order else "order not chosen",
+                              on_ladder=k == order))
     for name in names:
         bpc, secs = timed(lambda: compressor_bpc(COMPRESSORS[name], train, tests))
-        rows.append(Yardstick(name, ADAPTS, bpc, secs))
+        rows.append(Yardstick(name, compressor_knows(name, len(train)), bpc, secs,
+                              on_ladder=name in LADDER_COMPRESSORS,
+                              note="" if name in LADDER_COMPRESSORS else "not the default order"))
     return rows, NgramChoice(order, table, n_valid)
 
 

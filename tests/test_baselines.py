@@ -8,9 +8,11 @@ import random
 import numpy as np
 import pytest
 
-from charlm.baselines import (ADAPTS, COMPRESSORS, NOTHING, TRAINING, KneserNey, choose_order,
-                              compressor_bpc, conditional_bits, format_table, modified_discounts,
-                              ngram_name, ngram_order, uniform_char_bits, unigram_char_bits, yardsticks)
+from charlm.baselines import (ADAPTS, COMPRESSORS, END_ADAPTS, KNOWS_SHORT, LADDER_COMPRESSORS, NOTHING,
+                              REACH, TRAINING, KneserNey, choose_order, compressor_bpc,
+                              compressor_knows, conditional_bits, format_table, modified_discounts,
+                              ngram_name, ngram_order, training_seen, uniform_char_bits,
+                              unigram_char_bits, yardsticks)
 from charlm.data import VOCAB
 from charlm.errors import ConfigError, DataError
 
@@ -131,8 +133,12 @@ def test_yardstick_table_on_small_texts():
     rows, choice = yardsticks(train, tests, max_order=4)
     names = [r.name for r in rows]
     assert names[:2] == ["uniform", "unigram (add-one)"]
-    assert [r.name for r in rows if r.note] == [f"Kneser-Ney {choice.order}-gram"]
+    # one setting of each kind on the ladder: the n-gram order chosen on validation, PPMd order 6
+    assert [r.name for r in rows if r.note == "order chosen on validation"] == [f"Kneser-Ney {choice.order}-gram"]
+    assert [r.name for r in rows if not r.on_ladder] == [
+        ngram_name(k) for k in range(1, 5) if k != choice.order] + ["PPMd order 4", "PPMd order 8"]
     assert choice.order == min(choice.valid_bpc, key=choice.valid_bpc.get)
+    # a training text of 25 KB fits even zlib's window: every compressor knows all of it
     assert {r.knows for r in rows} == {NOTHING, TRAINING, ADAPTS}
     for r in rows:
         assert set(r.bpc) == set(tests) and r.seconds >= 0
@@ -142,6 +148,7 @@ def test_yardstick_table_on_small_texts():
             assert low - 1e-12 <= bpc <= high + 1e-12
         else:
             assert r.knows == ADAPTS and r.interval("a.txt") is None
+    assert "(order not chosen)" in format_table(rows)
     assert rows[0].bpc["a.txt"] == pytest.approx(math.log2(100))
     text = format_table(rows, intervals=True)
     assert all(n in text for n in names) and "a.txt" in text
@@ -154,3 +161,27 @@ def test_yardstick_table_on_small_texts():
 def test_an_ngram_name_gives_back_its_order():
     assert ngram_name(8) == "Kneser-Ney 8-gram" and ngram_order(ngram_name(12)) == 12
     assert ngram_order("PPMd order 6") is None and ngram_order("Kneser-Ney 8-gram, dynamic") is None
+
+
+def test_what_a_compressor_knows_follows_how_far_back_it_reaches():
+    assert REACH["zlib -9"] == 32_768 and REACH["bz2 -9"] == 900_000
+    assert REACH["lzma -9e"] == 64 << 20  # xz's preset 9: a 64 MiB dictionary
+    train = 1_136_673
+    assert training_seen("zlib -9", train) == 32_768
+    assert training_seen("bz2 -9", train) == train - 900_000  # the test's block holds the rest
+    assert training_seen("bz2 -9", 500_000) == 500_000 and training_seen("lzma -9e", train) == train
+    assert compressor_knows("zlib -9", train) == compressor_knows("bz2 -9", train) == END_ADAPTS
+    assert compressor_knows("lzma -9e", train) == compressor_knows("PPMd order 6", train) == ADAPTS
+    assert compressor_knows("zlib -9", 30_000) == ADAPTS  # a short text fits the window
+    assert set(LADDER_COMPRESSORS) <= set(COMPRESSORS) == set(REACH)
+    assert set(KNOWS_SHORT) == {NOTHING, TRAINING, END_ADAPTS, ADAPTS}
+
+
+def test_zlib_knows_only_the_end_of_a_long_training_text():
+    """What the class says, measured: past zlib's window, the start of the training text no
+    longer helps it code a repeat of that start."""
+    start, filler = word_salad(3000, 11)[:5000], word_salad(30000, 12)[:60_000]
+    near = conditional_bits(COMPRESSORS["zlib -9"], filler + start, start)
+    far = conditional_bits(COMPRESSORS["zlib -9"], start + filler, start)
+    lz = conditional_bits(COMPRESSORS["lzma -9e"], start + filler, start)
+    assert near < 0.2 * far and lz < 0.2 * far

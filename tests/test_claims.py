@@ -10,7 +10,7 @@ import pytest
 
 from charlm import TrainConfig
 from charlm.errors import CharlmError
-from charlm.report.claims import default_run_checks, lr_checks, temperature_checks, verdict
+from charlm.report.claims import lr_checks, temperature_checks, verdict
 from charlm.studies.summary import curve_stats, format_value, param_effects, varied_label, varied_params
 from charlm.studies.temperature import summarise, temperature_grid
 
@@ -32,16 +32,6 @@ def test_curve_stats_reads_start_final_and_jumpiness():
     calm, jumpy = curve_stats(_curve(4.6, 2.0), 10), curve_stats(_curve(4.6, 2.0, wobble=0.3), 10)
     assert jumpy["roughness"] > 3 * calm["roughness"]
     assert math.isnan(curve_stats([], 10)["final"])
-
-
-def test_default_run_checks_agree_disagree_or_say_not_comparable():
-    good = default_run_checks(_curve(4.6, 1.75), 10, 3000)
-    assert [c.agrees for c in good] == [True, True]
-    bad = default_run_checks(_curve(4.6, 2.3), 10, 3000)
-    assert bad[1].agrees is False and "2.3" in bad[1].observed
-    assert "disagrees with 1 of 2" in verdict(bad)
-    quick = default_run_checks(_curve(4.6, 3.0, n=10), 3, 30)
-    assert all(c.agrees is None for c in quick) and "not comparable" in quick[0].observed
 
 
 def test_lr_checks_follow_the_data_not_the_reference():

@@ -1,5 +1,5 @@
-"""The sentences and tables of the setting (notebook 00: the data, the vocabulary, a chunk,
-the model's parameters, the machine), on small made-up inputs: no training and no data files."""
+"""The setting's tables (notebook 00 and Appendix A) and the facts its prose states, on small
+made-up inputs: no training and no data files."""
 
 from __future__ import annotations
 
@@ -10,6 +10,8 @@ import torch
 
 from charlm.model import CharRNN
 from charlm.report.sections import setting
+from charlm.studies.data_origin import origin_facts
+from charlm.studies.setting import Example, example_chunk, model_size, vocabulary_facts
 
 
 def test_files_frame_names_each_files_role():
@@ -18,55 +20,59 @@ def test_files_frame_names_each_files_role():
     frame = setting.files_frame(files)
     assert list(frame.columns) == ["file", "role", "bytes", "characters", "sha256"]
     assert list(frame["role"]) == ["training", ""]
-    html = setting.files_table(files).data
-    assert setting.FILES_CAPTION in html and "other.txt" in html
-
-
-def test_the_data_origin_is_checked_on_the_texts():
-    train = "".join(chr(97 + i % 26) * 7 for i in range(400))
-    large = "x" * 700 + train[:600]
-    text = setting.data_origin(train, large[:300], large)
-    # passages start at 0, 500 and 1000: the last lies inside the training text
-    assert "Of 3 passages of 100 characters" in text and "1 of them are also in the training" in text
-    assert "dickens_test.txt is exactly the first 300 characters of dickens_test_large.txt" in text
-    text = setting.data_origin(train, "other", "x" * 1200)
-    assert "none of them is in the training file" in text and "is not a part of" in text
-    assert setting.shared_passages("abc" * 100, "zzz", window=10, stride=50) == 0
+    assert "other.txt" in setting.files_table(files).data
 
 
 def test_vocabulary_counts_each_class_of_symbol():
-    text = setting.vocabulary(string.printable)
-    assert text.startswith("The vocabulary has **100 symbols**: 10 digits, 52 lower- and upper-case "
-                           "letters, 32 punctuation marks and 6 whitespace characters")
-    assert text.endswith("; a character is encoded as its position among them.")
-    assert setting.vocabulary("0123").startswith("The vocabulary has **4 symbols**: 4 digits; ")
-    assert "2 digits and 1 other symbols" in setting.vocabulary("01\u00e9")
+    v = vocabulary_facts(string.printable)
+    assert (v.size, v.digits, v.letters, v.punctuation, v.whitespace, v.other) == (100, 10, 52, 32, 6, 0)
+    odd = vocabulary_facts("01\u00e9")
+    assert (odd.size, odd.digits, odd.other) == (3, 2, 1)
 
 
 def test_example_chunk_target_is_the_input_shifted_by_one():
     data = torch.arange(20) % 10  # indices of "0123456789" repeated
-    ex = setting.example_chunk(data, 5, seed=3)
+    ex = example_chunk(data, 5, seed=3)
     assert len(ex.input) == len(ex.target) == 5 and ex.input[1:] == ex.target[:-1]
-    assert setting.example_chunk(data, 5, seed=3) == ex  # the seed fixes it
-    assert setting.example_intro(ex, 3, head=4) == (
-        "The first 4 of the 5 characters of input and target of a chunk drawn at random (seed 3), "
-        "one above the other, so that the shift by one is visible:")
-    text = setting.example_text(setting.Example("abcdef", "bcdefg"), head=2)
+    assert example_chunk(data, 5, seed=3) == ex  # the seed fixes it
+    assert (ex.seed, ex.length, ex.shown) == (3, 5, 5)  # never more shown than there is
+    text = setting.example_text(Example("abcdef", "bcdefg", 1, 6, 2))
     assert text == "input  'ab'\ntarget 'bc'"
 
 
-@pytest.mark.parametrize("layers, word", [(1, "1 layer"), (2, "2 layers")])
-def test_parameters_table_lists_tensors_and_totals_them(layers, word):
+@pytest.mark.parametrize("layers", [1, 2])
+def test_parameters_table_lists_tensors_and_the_formula_counts_them(layers):
     model = CharRNN(hidden_size=4, n_layers=layers, vocab_size=5)
     frame = setting.parameters_frame(model)
     assert frame["parameters"].sum() == model.n_params()
     assert frame.loc[frame["tensor"] == "rnn.weight_ih_l0", "shape"].item() == "16 x 4"  # 4 x hidden
-    assert setting.parameters_caption(model) == f"{model.n_params():,} trainable parameters with hidden_size 4 and {word}"
+    m = model_size(model)
     # the formula of the notebook's text: V h + L (8 h^2 + 8 h) + (V h + V)
-    assert model.n_params() == 5 * 4 + layers * (8 * 16 + 8 * 4) + 5 * 4 + 5
-    assert setting.parameters_caption(model) in setting.parameters_table(model).data
+    assert m.parameters == m.formula == model.n_params()
+    assert (m.hidden_size, m.n_layers, m.vocab_size) == (4, layers, 5)
+    assert "rnn.weight_hh_l0" in setting.parameters_table(model).data
 
 
 def test_environment_table_shows_items_and_values():
     html = setting.environment_table({"Python": "3.11", "CPU": "x"}).data
-    assert "What this report ran on" in html and "3.11" in html and "CPU" in html
+    assert "3.11" in html and "CPU" in html
+
+
+def test_the_origin_table_has_a_row_per_part_with_its_novel_in_the_training_file():
+    train = ("CHAPTER 1\n\n" + "Peggotty said yes. " * 40 + "\n\n"
+             + "CHAPTER I - THE DAWN\n\n" + "Jasper said no . \n" * 40)
+    test = "Peggotty said yes. " * 10 + "\n" + "Jasper said no . \n" * 10
+    o = origin_facts(train, test[:30], test)
+    frame = setting.origin_frame(o)
+    assert list(frame["novel"]) == ["David Copperfield", "The Mystery of Edwin Drood"]
+    assert frame["in the training file"][0].startswith("1-")
+    assert frame["part"][0] == f"1-{o.parts[0].chars}"
+    assert "Jasper" in setting.origin_table(o).data
+
+
+def test_the_note_under_the_title_says_only_what_a_build_changed():
+    from charlm.report.build import build_note
+    assert build_note({}, quick=False) is None
+    note = build_note({"n_epochs": 500}, quick=False)
+    assert "`n_epochs = 500`" in note and "make report" not in note
+    assert "QUICK build" in build_note({}, quick=True)

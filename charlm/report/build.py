@@ -43,18 +43,18 @@ from .timings import TimingsFile, cache_entries, models_kind, record, report_ent
 REPORT_DIR = paths.ROOT / "report"
 
 
-def build_note(params: dict[str, Any], quick: bool) -> str:
-    """The markdown note placed under the report's title: how it was built."""
+def build_note(params: dict[str, Any], quick: bool) -> str | None:
+    """The markdown note placed under the report's title: the parameters changed from the
+    notebooks' defaults, and a warning for a QUICK build; None when there is nothing to say
+    (how the report is built is Appendix A's)."""
+    lines = []
     if params:
         listed = ", ".join(f"`{k} = {v!r}`" for k, v in sorted(params.items()))
-        changed = f"Parameters changed from the notebooks' defaults: {listed}."
-    else:
-        changed = "All parameters at the notebooks' defaults (the coursework's settings)."
-    text = f"*Built by `make report` (`python -m charlm.report`). {changed}*"
+        lines.append(f"*Parameters changed from the notebooks' defaults: {listed}.*")
     if quick:
-        text += ("\n\n**QUICK build: tiny budgets to check that every step works. The numbers "
-                 "are not results; run `make report` for the real ones.**")
-    return text
+        lines.append("**QUICK build: tiny budgets to check that every step works. The numbers "
+                     "are not results; run `make report` for the real ones.**")
+    return "\n\n".join(lines) or None
 
 
 @dataclass

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from ..studies.sanity import binomial_tail
-from ..studies.summary import curve_stats, tied_end
+from ..studies.summary import tied_end
 
 
 @dataclass(frozen=True)
@@ -37,38 +37,6 @@ def verdict(checks: Sequence[Check]) -> str:
         return f"This run agrees with all {len(known)} checkable claims."
     return (f"This run disagrees with {len(bad)} of {len(known)} checkable claims: "
             + "; ".join(f"“{c.claim}” (here: {c.observed})" for c in bad) + ".")
-
-
-def default_run_checks(history: Sequence[float], plot_every: int, n_epochs: int,
-                       initial_loss: float | None = None, reference_epochs: int = 3000,
-                       initial_bpc: float | None = None) -> list[Check]:
-    """The reference write-up's default-training figures against this run.
-
-    ``initial_loss``: the untrained model's loss in nats (the start of training), or
-    ``initial_bpc`` the same in bits per character; without either the first history point is
-    used, which already averages ``plot_every`` iterations.
-    """
-    st = curve_stats(history, plot_every)
-    if initial_loss is None and initial_bpc is not None:
-        initial_loss = initial_bpc * math.log(2)
-    later = f"after {reference_epochs} iterations it is about 1.7-1.8 nats"
-    if n_epochs != reference_epochs:
-        note = (f"not comparable: this run trained {n_epochs} iterations, the reference "
-                f"{reference_epochs}")
-        return [Check("the loss starts at about 4.6 nats (ln 100: a uniform guess)", note, None),
-                Check(later, note, None)]
-    if initial_loss is not None:
-        start, where = initial_loss, (f"{initial_loss:.2f} for the untrained model; the mean of "
-                                      f"the first {plot_every} iterations is already {st['start']:.2f}")
-    else:
-        start, where = st["start"], f"{st['start']:.2f} (mean of the first {plot_every} iterations)"
-    return [
-        Check("the loss starts at about 4.6 nats (ln 100: a uniform guess); "
-              "agreement = within 0.3", where, abs(start - 4.6) <= 0.3),
-        Check(later + "; agreement = 1.6 to 1.9",
-              f"{st['final']:.2f} (mean of the last tenth, {st['tail_iterations']} iterations)",
-              1.6 <= st["final"] <= 1.9),
-    ]
 
 
 def lr_checks(runs: Sequence[Mapping[str, Any]], reference_epochs: int = 3000) -> list[Check]:
@@ -288,5 +256,5 @@ def _real_text(ref, columns: Sequence[str]) -> str:
     return "; real held-out text: " + " and ".join(f"{ref.iloc[0][c]:.0%}" for c in columns)
 
 
-__all__ = ["Check", "default_run_checks", "lr_checks", "sanity_checks", "temperature_checks",
+__all__ = ["Check", "lr_checks", "sanity_checks", "temperature_checks",
            "truncation_checks", "verdict"]

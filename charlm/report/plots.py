@@ -17,6 +17,8 @@ from matplotlib.ticker import NullLocator  # noqa: E402
 import numpy as np  # noqa: E402
 
 from ..atomic import atomic_write  # noqa: E402
+from ..baselines import KNOWS_SHORT  # noqa: E402
+from ..studies.ladder import KNOWS  # noqa: E402
 from ..studies.summary import smooth  # noqa: E402
 from ..studies.temperature import METRIC_LABELS as TEMPERATURE_LABELS  # noqa: E402
 from ..studies.temperature import METRICS, summarise  # noqa: E402
@@ -303,15 +305,16 @@ def plot_cut_metrics(df, path: str | Path | None = None, title: str | None = Non
     return fig
 
 
-LADDER_COLOURS = {"nothing": "0.6", "the training text": "C0",
-                  "the training text, and adapts to the test text as it reads it": "C2"}
+# One colour per class of what a model knows (charlm.studies.ladder.KNOWS, in that order).
+LADDER_COLOURS = dict(zip(KNOWS, ("0.6", "C0", "C1", "C2")))
 
 
 def plot_ladder(frame, tests: Sequence[str], path: str | Path | None = None,
                 title: str | None = None, highlight: Sequence[str] = ()):
     """The ladder (:func:`charlm.studies.ladder.ladder_frame`, worst first) as horizontal bars,
     one panel per test file: BPC with its 95% interval where there is one, coloured by what
-    the model knows; the names in ``highlight`` (the report's own models) in bold. Saved with
+    the model knows (the legend names the classes present); the names in ``highlight`` (the
+    report's own models) in bold. Saved with
     :func:`save_figure` when ``path`` is given. Returns the figure."""
     fig, axes = plt.subplots(1, len(tests), figsize=(5.2 * len(tests), 0.32 * len(frame) + 1.6),
                              sharey=True)
@@ -333,10 +336,10 @@ def plot_ladder(frame, tests: Sequence[str], path: str | Path | None = None,
     for label in axes[0].get_yticklabels():
         if label.get_text() in highlight:
             label.set_fontweight("bold")
-    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in LADDER_COLOURS.values()]
-    fig.legend(handles, ["knows nothing", "knows the training text",
-                         "knows the training text and adapts to the test text"],
-               loc="lower center", ncol=3, fontsize=8, bbox_to_anchor=(0.5, -0.01))
+    shown = [k for k in LADDER_COLOURS if k in set(frame.knows)]  # the classes present, in order
+    handles = [plt.Rectangle((0, 0), 1, 1, color=LADDER_COLOURS[k]) for k in shown]
+    fig.legend(handles, [f"knows: {KNOWS_SHORT[k]}" for k in shown],
+               loc="lower center", ncol=len(shown), fontsize=8, bbox_to_anchor=(0.5, -0.01))
     fig.suptitle(title or "The ladder: every model and yardstick on the same files")
     fig.tight_layout(rect=(0, 0.05, 1, 1))
     if path is not None:
@@ -368,12 +371,27 @@ def plot_sample_measures(measures, path: str | Path | None = None, title: str | 
 
 def plot_default_loss(history: Sequence[float], cfg: Any, path: str | Path,
                       diverged_at: int | None = None,
-                      title: str = "Training loss with the default settings") -> list[tuple[Path, Any]]:
+                      title: str = "Training loss with the default settings",
+                      untrained: float | None = None, uniform: float | None = None
+                      ) -> list[tuple[Path, Any]]:
     """The loss curve of the 4.1 run (``cfg``: its TrainConfig), labelled with its learning
-    rate; see :func:`plot_loss_curves`."""
-    return plot_loss_curves([{"label": f"default settings (lr={cfg.lr:g})", "history": history,
-                              "plot_every": cfg.plot_every, "diverged_at": diverged_at}],
-                            path, title=title)
+    rate; see :func:`plot_loss_curves`. ``untrained`` (nats: the untrained model's loss) is
+    drawn at iteration 0 and ``uniform`` (nats: a uniform guess) as a dashed line, so the
+    axis shows where training starts."""
+    out = plot_loss_curves([{"label": f"default settings (lr={cfg.lr:g})", "history": history,
+                             "plot_every": cfg.plot_every, "diverged_at": diverged_at}],
+                           path, title=title)
+    path_out, fig = out[0]
+    ax = fig.axes[0]
+    if uniform is not None:
+        ax.axhline(uniform, color="0.5", linestyle="--", linewidth=1, label="uniform guess")
+    if untrained is not None:
+        ax.plot([0], [untrained], "o", color="C3", label="untrained model (iteration 0)")
+    if uniform is not None or untrained is not None:
+        ax.set_xlim(left=-cfg.plot_every * 2)
+        ax.legend(fontsize=8)
+        save_figure(fig, path_out)
+    return out
 
 
 def plot_lr_curves(runs: Sequence[dict[str, Any]], path: str | Path, smooth_window: int = 1,

@@ -1,39 +1,22 @@
-"""The setting (notebook 00): the corpus files, the vocabulary, one training example, the
-model's parameters and the environment, as tables and sentences computed from the run."""
+"""The setting's tables (notebook 00 and Appendix A): the corpus files, where the test file's
+parts come from, one training example, the model's parameters and the environment. The
+facts and the prose are in :mod:`charlm.studies.setting`, :mod:`charlm.studies.data_origin`
+and the notebooks' markdown; the captions are the notebooks' too."""
 
 from __future__ import annotations
 
-import string
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-import torch
 from torch import nn
 
 from ...corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE
-from ...data import decode, random_chunks
-from ..display import plural, table
+from ...studies.data_origin import DataOrigin
+from ...studies.setting import Example
+from ..display import table
 
-FILE_ROLES = {TRAIN_FILE: "training", TEST_FILE: "test (scored for every run)",
-              TEST_LARGE_FILE: "larger held-out test"}
-FILES_CAPTION = ("The three text files (characters counted after transliteration; the SHA-256 "
-                 "checksum of each verified when it was copied in)")
-ENVIRONMENT_CAPTION = "What this report ran on"
-# Where the test files come from (the data's own README): a fact about the files, not a result.
-TEST_NOVELS = "David Copperfield and A Tale of Two Cities"
-WINDOW = 100  # characters of a test passage looked up in the training text
-STRIDE = 500  # characters between the starts of the passages looked up
-
-# The classes of string.printable, in the order the sentence names them.
-_CLASSES = (
-    ("digits", string.digits),
-    ("lower- and upper-case letters", string.ascii_letters),
-    ("punctuation marks", string.punctuation),
-    ("whitespace characters (space, tab, newline, carriage return, vertical tab, form feed)",
-     string.whitespace),
-)
+FILE_ROLES = {TRAIN_FILE: "training", TEST_FILE: "test", TEST_LARGE_FILE: "larger test"}
 
 
 def files_frame(files: Sequence[Mapping[str, Any]], roles: Mapping[str, str] = FILE_ROLES) -> pd.DataFrame:
@@ -44,78 +27,39 @@ def files_frame(files: Sequence[Mapping[str, Any]], roles: Mapping[str, str] = F
     return frame
 
 
-def files_table(files: Sequence[Mapping[str, Any]], caption: str = FILES_CAPTION):
-    """:func:`files_frame` as a captioned table."""
-    return table(files_frame(files), caption=caption)
+def files_table(files: Sequence[Mapping[str, Any]]):
+    """:func:`files_frame` as a table."""
+    return table(files_frame(files))
 
 
-def shared_passages(test: str, train: str, window: int = WINDOW, stride: int = STRIDE) -> int:
-    """How many of the ``window``-character passages of ``test`` that start every ``stride``
-    characters occur word for word in ``train``."""
-    return sum(test[i:i + window] in train for i in _starts(len(test), window, stride))
+def origin_frame(origin: DataOrigin) -> pd.DataFrame:
+    """One row per part of the large test file: its novel, the characters that novel spans in
+    the training file and the part in the test file (first to last, counting from 1), the
+    part's share of the file and chapter headings, the bits per character of its own novel's
+    n-gram and of the best other novel's, and the names it shares with its novel only."""
+    novels = {n.title: n for n in origin.novels}
+    rows = []
+    for p in origin.parts:
+        novel = novels.get(p.novel)
+        rows.append({"novel": p.novel,
+                     "in the training file": f"{novel.start + 1:,}-{novel.end:,}" if novel else "",
+                     "part": f"{p.first:,}-{p.first + p.chars - 1:,}", "share": str(p.share),
+                     "chapter headings": p.chapters,
+                     "bits: own novel / other": f"{p.bpc} / {p.other_bpc}",
+                     "names found only in its novel": p.names})
+    return pd.DataFrame(rows)
 
 
-def _starts(length: int, window: int = WINDOW, stride: int = STRIDE) -> range:
-    """Where the looked-up passages of a text of ``length`` characters start."""
-    return range(0, max(length - window, 0) + 1, stride)
+def origin_table(origin: DataOrigin):
+    """:func:`origin_frame` as a table."""
+    return table(origin_frame(origin))
 
 
-def data_origin(train: str, test: str, large: str) -> str:
-    """What the test files are, checked on the texts: whether the small file is the start of
-    the large one, and how many sampled passages of the large one the training text holds."""
-    n = len(_starts(len(large)))
-    shared = shared_passages(large, train)
-    prefix = (f"{TEST_FILE} is exactly the first {len(test):,} characters of {TEST_LARGE_FILE}"
-              if large.startswith(test) else f"{TEST_FILE} is not a part of {TEST_LARGE_FILE}")
-    overlap = ("none of them is in the training file" if not shared
-               else f"{shared} of them are also in the training file")
-    return (f"The two test files are later chapters of two of the training novels "
-            f"({TEST_NOVELS}): the same writer, characters and names, but other passages. Of "
-            f"{n:,} passages of {WINDOW} characters taken every {STRIDE} characters of "
-            f"{TEST_LARGE_FILE}, {overlap}. {prefix}, so the two test scores are not "
-            "independent.")
-
-
-def vocabulary(vocab: str) -> str:
-    """The sentence introducing the vocabulary: its size and how many symbols of each class
-    (digits, letters, punctuation, whitespace, anything else) it holds."""
-    counts = [(name, sum(ch in members for ch in vocab)) for name, members in _CLASSES]
-    known = "".join(members for _, members in _CLASSES)
-    other = sum(ch not in known for ch in vocab)
-    if other:
-        counts.append(("other symbols", other))
-    parts = [f"{n} {name}" for name, n in counts if n]
-    listed = parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-    return (f"The vocabulary has **{len(vocab)} symbols**: {listed}; a character is encoded as "
-            "its position among them.")
-
-
-@dataclass(frozen=True)
-class Example:
-    """One training example as text: ``input`` and ``target`` (the input shifted by one)."""
-
-    input: str
-    target: str
-
-
-def example_chunk(data: torch.Tensor, chunk_len: int, seed: int) -> Example:
-    """The first chunk the training data loader draws with a generator seeded with ``seed``."""
-    inputs, targets = random_chunks(data, chunk_len, 1, torch.Generator().manual_seed(seed))
-    return Example(decode(inputs[0]), decode(targets[0]))
-
-
-def example_intro(example: Example, seed: int, head: int = 60) -> str:
-    """The sentence above :func:`example_text`."""
-    return (f"The first {head} of the {len(example.input)} characters of input and target of a "
-            f"chunk drawn at random (seed {seed}), one above the other, so that the shift by one "
-            "is visible:")
-
-
-def example_text(example: Example, head: int = 60) -> str:
-    """The first ``head`` characters of input and target as Python literals, one above the
-    other."""
-    x, y = example.input, example.target
-    return f"input  {x[:head]!r}\ntarget {y[:head]!r}"
+def example_text(example: Example) -> str:
+    """The first ``example.shown`` characters of input and target as Python literals, one
+    above the other."""
+    head = int(example.shown)
+    return f"input  {example.input[:head]!r}\ntarget {example.target[:head]!r}"
 
 
 def parameters_frame(model: nn.Module) -> pd.DataFrame:
@@ -125,36 +69,15 @@ def parameters_frame(model: nn.Module) -> pd.DataFrame:
                         columns=["tensor", "shape", "parameters"])
 
 
-def parameters_caption(model: nn.Module) -> str:
-    """``'289,892 trainable parameters with hidden_size 128 and 2 layers'``."""
-    total = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    return (f"{total:,} trainable parameters with hidden_size {model.hidden_size} and "
-            f"{plural(model.n_layers, 'layer')}")
-
-
 def parameters_table(model: nn.Module):
-    """:func:`parameters_frame` with :func:`parameters_caption`."""
-    return table(parameters_frame(model), caption=parameters_caption(model))
+    """:func:`parameters_frame` as a table."""
+    return table(parameters_frame(model))
 
 
-def environment_table(env: Mapping[str, str], caption: str = ENVIRONMENT_CAPTION):
+def environment_table(env: Mapping[str, str]):
     """:func:`charlm.machine.environment` as a two-column table."""
-    return table(pd.DataFrame({"item": list(env), "value": list(env.values())}), caption=caption)
+    return table(pd.DataFrame({"item": list(env), "value": list(env.values())}))
 
 
-__all__ = [
-    "ENVIRONMENT_CAPTION",
-    "FILES_CAPTION",
-    "FILE_ROLES",
-    "Example",
-    "environment_table",
-    "example_chunk",
-    "example_intro",
-    "example_text",
-    "files_frame",
-    "files_table",
-    "parameters_caption",
-    "parameters_frame",
-    "parameters_table",
-    "vocabulary",
-]
+__all__ = ["FILE_ROLES", "environment_table", "example_text", "files_frame", "files_table",
+           "origin_frame", "origin_table", "parameters_frame", "parameters_table"]

@@ -1,5 +1,6 @@
-"""The ladder (:mod:`charlm.studies.ladder`): its table, the sentences that read it, the
-dynamic-evaluation grid and the target's check."""
+"""The ladder (:mod:`charlm.studies.ladder`): its table, the validation table of the n-gram
+orders, the sentences that read it (notebook 06), the dynamic-evaluation grid and the target's
+check."""
 
 from __future__ import annotations
 
@@ -8,33 +9,33 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from ...baselines import ADAPTS, NOTHING, TRAINING, NgramChoice
+from ...baselines import ADAPTS, KNOWS_SHORT, TRAINING, NgramChoice
 from ...corpora import TEST_LARGE_FILE
 from ...dynamic import DynamicTuning
 from ...studies.ladder import KIND_COMPRESSOR, KIND_MODEL, rung
 from ..claims import Check
 from ..display import bullets, table
 
-KNOWS_SHORT = {NOTHING: "nothing", TRAINING: "training text",
-               ADAPTS: "training text + adapts to the test text"}
+LADDER_CAPTION = ("Bits per character on both test files, worst first; in brackets the 95% "
+                  "block-bootstrap interval where the model gives each character's probability "
+                  "(a compressor gives only a total code length)")
 
 
-def ladder_table(frame: pd.DataFrame, tests: Sequence[str], compact: bool = False):
+def ladder_table(frame: pd.DataFrame, tests: Sequence[str], compact: bool = False,
+                 caption: str | None = LADDER_CAPTION):
     """One row per rung, worst first: BPC (and 95% interval) on each test file, what it knows
     and the seconds it took; ``compact`` keeps only the model and its scores (the ladder's
-    figure shows what each knows)."""
-    shown = {"model": frame.name}
+    figure shows what each knows). A rung's note (``"order not chosen"``) follows its name.
+    ``caption=None`` leaves the caption to the notebook's markdown."""
+    notes = frame.note if "note" in frame else pd.Series([""] * len(frame))
+    shown = {"model": [f"{n} ({note})" if note else n for n, note in zip(frame.name, notes)]}
     if not compact:
         shown["knows"] = frame.knows.map(KNOWS_SHORT)
     for t in tests:
         shown[t] = [f"{b:.3f}" if math.isnan(lo) else f"{b:.3f} ({lo:.3f}-{hi:.3f})"
                     for b, lo, hi in zip(frame[t], frame[f"{t} low"], frame[f"{t} high"])]
-    caption = ("Bits per character on both test files, worst first; in brackets the 95% "
-               "block-bootstrap interval where the model gives each character's probability "
-               "(a compressor gives only a total code length)")
     if not compact:
         shown["seconds"] = frame.seconds.map(lambda s: f"{s:.1f}")
-        caption += ". 'seconds' is the time to fit and score, not counting a neural model's training"
     return table(pd.DataFrame(shown), caption=caption)
 
 
@@ -91,18 +92,11 @@ def ladder_reading(frame: pd.DataFrame, coursework: str, test: str = TEST_LARGE_
     return bullets(lines)
 
 
-def order_sentence(choice: NgramChoice) -> str:
-    """Which n-gram order the validation split chose, against its neighbours."""
-    table = choice.valid_bpc
-    near = [k for k in (choice.order - 1, choice.order + 1) if k in table]
-    if choice.order == max(table):
-        why = (" It is the highest order tried, and the gain over the next lower one is small: "
-               "most contexts that long occur too rarely in 1 MB of text to be counted.")
-    else:
-        why = " Longer contexts occur too rarely in 1 MB of text to be counted reliably."
-    return (f"The n-gram order chosen on the validation split ({choice.valid_chars:,} characters) "
-            f"is **{choice.order}**: {table[choice.order]:.3f} bits per character there, against "
-            + ", ".join(f"{table[k]:.3f} for order {k}" for k in near) + "." + why)
+def order_table(choice: NgramChoice):
+    """The validation BPC of every n-gram order tried, the chosen one marked."""
+    return table(pd.DataFrame({"order": list(choice.valid_bpc),
+                               "validation BPC": list(choice.valid_bpc.values()),
+                               "chosen": ["yes" if k == choice.order else "" for k in choice.valid_bpc]}))
 
 
 def tuning_table(tuning: DynamicTuning, top: int = 6):
@@ -132,4 +126,5 @@ def dynamic_check(frame: pd.DataFrame, dynamic: str, yardstick: str, target: flo
                  f"{yardstick} ({y[test]:.3f})", ok)
 
 
-__all__ = ["dynamic_check", "ladder_reading", "ladder_table", "order_sentence", "tuning_table"]
+__all__ = ["LADDER_CAPTION", "dynamic_check", "ladder_reading", "ladder_table", "order_table",
+           "tuning_table"]
