@@ -152,10 +152,10 @@ def direction(difference: float) -> str:
     return "more" if difference > 0 else "fewer"
 
 
-def lead(weakest_saving: float) -> str:
-    """Where the best model stands against the n-gram on the kind it gains least on:
-    ``"ahead of"`` when it still saves bits there (a positive saving), else ``"behind"``."""
-    return "ahead of" if weakest_saving > 0 else "behind"
+def lead(saving: float) -> str:
+    """Where the best model stands against the n-gram on one kind of character: ``"ahead
+    of"`` when it saves bits there (a positive saving, n-gram minus best), else ``"behind"``."""
+    return "ahead of" if saving > 0 else "behind"
 
 
 def verdict(found: bool) -> str:
@@ -194,8 +194,8 @@ class KindFacts:
     against the default model (where the largest part of it is, and the steepest fall per
     character among kinds of at least ``min_share`` of the text); against the n-gram, the
     kinds it saves most and least on, per character among those kinds (``*_by``: n-gram minus
-    best model; ``*_lead``: :func:`lead`), and how many characters
-    before the one it predicts the n-gram sees (``ngram_context``)."""
+    best model; ``*_lead``: :func:`lead`), and how many characters before the one it predicts
+    the n-gram sees (``ngram_context``)."""
 
     first_chars: Num
     first_bits: Num
