@@ -25,7 +25,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .baselines import ngram_name, yardsticks
 from .data import encode
 from .errors import DataError, ModelError
 from .evaluate import char_bits
@@ -49,6 +48,11 @@ KIND_RULES = {
     "punctuation and other": "everything else: punctuation, quotation marks, apostrophes, "
                              "dashes and other symbols",
 }
+# Each kind as the prose names many of them ("the saving is largest on letters inside words").
+KIND_PLURALS = {"first letter of a word": "first letters of words",
+                "letter inside a word": "letters inside words", "capital": "capitals",
+                "digit": "digits", "space": "spaces", "newline": "newlines",
+                "punctuation and other": "punctuation and other symbols"}
 
 
 def _codes(text: str) -> np.ndarray:
@@ -78,16 +82,6 @@ def surprisal(model: CharRNN, text: str) -> np.ndarray:
     """Bits paid for each character of ``text`` (length ``len(text)``): NaN for the first,
     which has no prediction, then :func:`charlm.evaluate.char_bits`."""
     return np.concatenate([[np.nan], char_bits(model, text)])
-
-
-def ngram_bits(train: str, text: str, max_order: int = 8) -> tuple[str, np.ndarray]:
-    """The strongest n-gram yardstick on ``text``: Kneser-Ney of the order chosen on the
-    validation split, refitted on the whole of ``train``, as :func:`charlm.baselines.yardsticks`
-    chooses and scores it. Returns its name (``"Kneser-Ney 8-gram"``) and its bits per
-    character (``len(text) - 1`` values)."""
-    rows, choice = yardsticks(train, {"text": text}, max_order, compressors=[])
-    row = next(r for r in rows if r.name == ngram_name(choice.order))
-    return row.name, row.bits["text"]
 
 
 def bits_by_kind(bits: Mapping[str, np.ndarray], kinds: np.ndarray) -> pd.DataFrame:
@@ -121,17 +115,30 @@ def bits_by_kind(bits: Mapping[str, np.ndarray], kinds: np.ndarray) -> pd.DataFr
 # ---------------------------------------------------------------- the states
 
 
+def unit_name(j: int, n_cell: int, hidden_size: int) -> str:
+    """``"cell 2.37"``: the name of unit ``j`` of a recording with ``n_cell`` cell units (then
+    as many hidden ones), ``hidden_size`` per layer: the kind of state, the layer (from 1) and
+    the unit in the layer (from 0)."""
+    if not 0 <= j < 2 * n_cell:
+        raise DataError(f"unit {j} is outside 0..{2 * n_cell - 1}")
+    kind, k = ("cell", j) if j < n_cell else ("hidden", j - n_cell)
+    return f"{kind} {k // hidden_size + 1}.{k % hidden_size}"
+
+
 @dataclass
 class States:
     """The LSTM's states after each character of a text: ``cell`` and ``hidden``, each
     ``(len(text), n_layers * hidden_size)`` float32, layer 1's units first, and ``bits``, the
     bits paid for each character (as :func:`surprisal`: NaN first). Unit ``j`` of
-    :meth:`column` counts the cell units first (``0 .. n - 1``), then the hidden ones."""
+    :meth:`column` counts the cell units first (``0 .. n - 1``), then the hidden ones.
+    ``cell_check``: the largest difference between the rebuilt cell state after the last
+    character and the one the LSTM itself returns (float rounding; NaN if not checked)."""
 
     cell: np.ndarray
     hidden: np.ndarray
     bits: np.ndarray
     hidden_size: int
+    cell_check: float = math.nan
 
     @property
     def n_units(self) -> int:
@@ -143,15 +150,11 @@ class States:
 
     def name(self, j: int) -> str:
         """``"cell 2.37"``: the kind of state, the layer (from 1) and the unit in the layer."""
-        n = self.cell.shape[1]
-        if not 0 <= j < self.n_units:
-            raise DataError(f"unit {j} is outside 0..{self.n_units - 1}")
-        kind, k = ("cell", j) if j < n else ("hidden", j - n)
-        return f"{kind} {k // self.hidden_size + 1}.{k % self.hidden_size}"
+        return unit_name(j, self.cell.shape[1], self.hidden_size)
 
     def slice(self, start: int, stop: int) -> States:
         return States(self.cell[start:stop], self.hidden[start:stop], self.bits[start:stop],
-                      self.hidden_size)
+                      self.hidden_size, self.cell_check)
 
 
 def _lstm_layers(model: nn.Module) -> list[nn.LSTM]:
@@ -186,7 +189,9 @@ def record_states(model: CharRNN, text: str, slice_len: int = 8192) -> States:
     each layer's hidden states come from its own fused pass, and the cell states are rebuilt
     from them: the gates at t follow from the layer's input at t and its hidden state at t - 1
     (one matrix product for all t), and ``c_t = f_t * c_{t-1} + i_t * g_t`` is then a cheap
-    element-wise recurrence. The text is fed in slices of ``slice_len`` to bound memory."""
+    element-wise recurrence, checked at the end against the last cell state the LSTM itself
+    returns (:attr:`States.cell_check`). The text is fed in slices of ``slice_len`` to bound
+    memory."""
     data = encode(text, what="text")
     if len(data) < 2:
         raise DataError(f"recording states needs a text of at least 2 characters, got {len(data)}")
@@ -227,7 +232,8 @@ def record_states(model: CharRNN, text: str, slice_len: int = 8192) -> States:
         model.train(was_training)
     if not np.isfinite(bits[1:]).all():
         raise ModelError("the model gives non-finite scores")
-    return States(cell, hidden, bits, h_size)
+    returned = torch.cat([s[1].reshape(-1) for s in states]).numpy()  # the LSTM's own last cell state
+    return States(cell, hidden, bits, h_size, float(np.abs(cell[-1] - returned).max()))
 
 
 def untrained_like(model: CharRNN, seed: int = 0) -> CharRNN:
@@ -372,7 +378,7 @@ def found_units(trained: pd.DataFrame, control: pd.DataFrame, margin: float = FO
     return merged[["property", "unit", "name", "r", "control name", "control r", "found"]]
 
 
-__all__ = ["FOUND_MARGIN", "KINDS", "KIND_RULES", "PROPERTIES", "States", "bits_by_kind",
+__all__ = ["FOUND_MARGIN", "KINDS", "KIND_PLURALS", "KIND_RULES", "PROPERTIES", "States", "bits_by_kind",
            "char_kinds", "correlations", "found_units", "in_parentheses", "in_quotation",
-           "in_word", "label", "ngram_bits", "record_states", "since_newline", "surprisal", "unit_search",
-           "untrained_like"]
+           "in_word", "label", "record_states", "since_newline", "surprisal", "unit_name",
+           "unit_search", "untrained_like"]

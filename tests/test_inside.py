@@ -1,10 +1,9 @@
-"""Inside the model (notebook 07): the coloured text, the kinds of character, the labellers, the
-recorded states and the unit search."""
+"""Inside the model (notebook 07 and Appendix G): the coloured text, the kinds of character, the
+labellers, the recorded states, the unit search, the results kept and the facts the prose states."""
 
 from __future__ import annotations
 
 import html
-import re
 from html.parser import HTMLParser
 
 import numpy as np
@@ -13,10 +12,15 @@ import pytest
 import torch
 
 from charlm import inside
+from charlm.baselines import TRAINING, ADAPTS, NgramChoice, Yardstick
+from charlm.checkpoint import Checkpoint
+from charlm.config import TrainConfig
+from charlm.corpora import TEST_FILE, corpus_text
 from charlm.data import encode
 from charlm.evaluate import char_bits
 from charlm.model import CharRNN
 from charlm.report.sections import inside as say
+from charlm.studies import inside as study
 
 
 class _Spans(HTMLParser):
@@ -89,9 +93,9 @@ def test_views_come_with_their_style_legend_and_no_script_or_outside_reference()
 
 
 def test_passage_fits_inside_a_short_text():
-    assert say.passage("x" * 1000, 100, 400) == (100, 500)
-    assert say.passage("x" * 300, 100, 400) == (0, 300)
-    assert say.passage("x" * 1000, 900, 400) == (600, 1000)
+    assert study.passage("x" * 1000, 100, 400) == (100, 500)
+    assert study.passage("x" * 300, 100, 400) == (0, 300)
+    assert study.passage("x" * 1000, 900, 400) == (600, 1000)
 
 
 # ---------------------------------------------------------------- kinds of character
@@ -132,7 +136,7 @@ def test_bits_by_kind_shares_add_up_and_the_total_is_the_bpc():
 def _kinds_frame() -> pd.DataFrame:
     chars = np.array([160, 570, 25, 1, 175, 22, 47])
     bpc = {"default": [4.1, 2.3, 5.8, 13, 0.75, 3.3, 4.4], "best": [3.8, 1.5, 4.8, 7.4, 0.53, 0.9, 3.4],
-           "n-gram": [4.0, 1.6, 5.0, 9.0, 0.6, 3.2, 3.5]}
+           "Kneser-Ney 5-gram": [4.0, 1.6, 5.0, 9.0, 0.6, 3.2, 3.5]}
     cols = {"kind": [*inside.KINDS, "all"], "chars": [*chars, chars.sum()],
             "share of chars": [*(chars / chars.sum()), 1.0]}
     for name, b in bpc.items():
@@ -142,19 +146,31 @@ def _kinds_frame() -> pd.DataFrame:
     return pd.DataFrame(cols)
 
 
-def test_the_kinds_paragraph_is_computed_from_the_table():
-    text = say.kinds_paragraph(_kinds_frame(), "default", "best", "n-gram")
-    assert text.startswith("The bits go where a word begins: a word's first letter is 16% of the "
-                           "characters but 33% of the best's bits (3.80 bits each)")
-    # the saving: inside-word letters 570 * 0.8 = 456 of 570*0.8+160*0.3+25+5.6+38.5+52.8+47 bits
-    assert "the largest part of the saving" in text and "is on letters inside words (2.30 to 1.50" in text
-    assert "steepest fall per character among kinds of at least 1% of the text is on newlines" in text
-    assert "gains most on newlines (+2.30 bits each" in text  # the 1-char digit row is left out
-    assert "least on spaces (+0.07, ahead of the n-gram there)" in text
-    cheap = _kinds_frame()
-    cheap.loc[0, "best share of bits"] = 0.1
-    assert say.kinds_paragraph(cheap, "default", "best", "n-gram").startswith(
-        "A word's first letter is 16% of the characters and 10% of the best's bits")
+def test_the_kind_facts_are_read_from_the_table():
+    a = study.kind_facts(_kinds_frame(), "Kneser-Ney 5-gram", "default", "best")
+    assert (repr(a.first_chars), repr(a.first_bits), repr(a.first_bpc)) == ("16%", "33%", "3.80")
+    assert a.first_ratio == pytest.approx(a.first_bits / a.first_chars) and repr(a.inner_bpc) == "1.50"
+    # the saving: inside-word letters 570 * 0.8 = 456 of the 672.9 bits saved in all
+    assert a.top == "letters inside words" and a.top_share == pytest.approx(456 / 672.9)
+    assert (repr(a.top_from), repr(a.top_to)) == ("2.30", "1.50")
+    assert a.steep == "newlines" and (repr(a.steep_from), repr(a.steep_to)) == ("3.30", "0.90")
+    # against the n-gram: the 1-character digit row (7.4 against 9.0) is too rare to count
+    assert (a.ahead, repr(a.ahead_by), a.ahead_lead) == ("newlines", "+2.30", "ahead of")
+    assert (a.behind, repr(a.behind_by), a.behind_lead) == ("spaces", "+0.07", "ahead of")
+    assert a.ngram == "Kneser-Ney 5-gram" and int(a.ngram_context) == 4 and repr(a.digits) == "1" and repr(a.min_share) == "1%"
+    assert a.saving == pytest.approx(672.9 / 1000)
+
+
+def test_the_verdicts_of_the_prose_on_each_branch():
+    assert (study.direction(0.3), study.direction(-0.3), study.direction(0.0)) == ("more", "fewer", "fewer")
+    assert (study.lead(0.07), study.lead(-0.1), study.lead(0.0)) == ("ahead of", "behind", "behind")
+    assert (study.verdict(True), study.verdict(False)) == ("found", "not found")
+    rising, falling = study.line_course(0.9, True), study.line_course(-0.97, True)
+    assert rising.startswith("rises") and falling.startswith("falls") and rising != falling
+    assert study.line_course(-0.97, False) == study.line_course(0.9, False) not in (rising, falling)
+    behind = _kinds_frame()
+    behind.loc[4, "Kneser-Ney 5-gram BPC"] = 0.4  # the n-gram beats the best model on spaces
+    assert study.kind_facts(behind, "Kneser-Ney 5-gram", "default", "best").behind_lead == "behind"
 
 
 # ---------------------------------------------------------------- the labellers
@@ -214,17 +230,50 @@ def test_correlations_match_numpy_and_give_zero_for_constant_columns():
     assert r[1] == pytest.approx(np.corrcoef(acts[:, 1], y)[0, 1], abs=1e-6)
 
 
-def test_units_sentence_says_what_was_and_was_not_found():
-    found = pd.DataFrame({"property": ["inside a quotation", "inside a word"], "unit": [3, 9],
-                          "name": ["cell 2.3", "hidden 1.9"], "r": [-0.7, 0.7],
-                          "control name": ["cell 1.1", "hidden 2.2"], "control r": [0.1, -0.65],
-                          "found": [True, False]})
-    text = say.units_sentence(found)
-    assert text.startswith("Found, a unit at least 0.2 above the control: inside a quotation "
-                           "(cell 2.3, r = -0.70; the control's best +0.10).")
-    assert "Not found: inside a word (hidden 1.9, r = +0.70; the control's best -0.65): no unit" in text
-    assert "follows it clearly" in text
-    assert say.units_sentence(found.assign(found=False)).startswith("No property has a unit")
+def _found() -> pd.DataFrame:
+    return pd.DataFrame({"property": ["inside a quotation", "characters since newline", "inside a word",
+                                      "inside parentheses"], "unit": [3, 245, 9, 1],
+                         "name": ["cell 2.3", "cell 2.245", "hidden 1.9", "cell 1.1"],
+                         "r": [-0.7, -0.97, 0.7, 0.3], "control name": ["cell 1.1", "cell 1.2", "hidden 2.2", "cell 1.0"],
+                         "control r": [0.1, 0.5, -0.65, 0.25], "found": [True, True, False, False]})
+
+
+def test_the_unit_facts_give_each_propertys_verdict_and_what_its_name_says():
+    u = study.unit_facts(_found())
+    assert (int(u.n_found), int(u.n_properties), repr(u.margin)) == (2, 4, "0.2")
+    assert (u.line.state, int(u.line.layer), int(u.line.index)) == ("cell", 2, 245)
+    assert (repr(u.line.r), u.line.sign, u.line.verdict, repr(u.line.control_r)) == ("-0.97", "-1", "found", "+0.50")
+    assert u.line.course == study.line_course(-0.97, True)
+    assert (u.word.verdict, u.word.found, u.word.sign, u.word.state) == ("not found", False, "+1", "hidden")
+    assert u.quotation.name == "cell 2.3" and u.parentheses.control_name == "cell 1.0"
+    with pytest.raises(Exception, match="unit facts need the properties"):
+        study.unit_facts(_found().iloc[:3])
+
+
+def test_passage_facts_find_the_largest_differences_and_their_direction():
+    text = "Oh no, he said\nwell.\n"
+    default = np.concatenate([[np.nan], np.ones(len(text) - 1)])
+    best = default.copy()
+    best[text.index("s")] = 4.0  # +3: the best model pays more on the "s" of "said"
+    best[text.index("\n")] = 0.5  # -0.5 on the first line break
+    best[len(text) - 1] = -1.0  # -2 on the last
+    p = study.passage_facts(text, 0, len(text), default, best)
+    assert (int(p.start), int(p.stop), int(p.length), int(p.line_breaks)) == (0, len(text), len(text), 2)
+    assert (p.largest.where, repr(p.largest.size), p.largest.direction) == ("\u201cs\u201d of \u201csaid\u201d", "3.00", "more")
+    assert (p.second.where, repr(p.second.size), p.second.direction) == ("the line break after \u201cwell\u201d", "2.00", "fewer")
+    assert (repr(p.newline_size), p.newline_direction) == ("1.25", "fewer")
+    # first letters of words (the capital O is a kind of its own): n, h, s, w
+    assert (repr(p.first_default), repr(p.first_best)) == ("1.00", "1.75")
+    assert repr(p.default_mean) == "1.00" and repr(p.best_mean) == f"{np.nanmean(best):.2f}"
+
+
+def test_where_names_a_character_by_its_word():
+    text = "'I don't,' (said) he\n"
+    assert study.where(text, text.index("t")) == "\u201ct\u201d of \u201cdon't\u201d"
+    assert study.where(text, text.index(",")) == "\u201c,\u201d after \u201cdon't\u201d"
+    assert study.where(text, text.index("\n")) == "the line break after \u201che\u201d"
+    assert study.where(text, 2) == "the space after \u201cI\u201d"
+    assert study.where(text, 0) == "\u201c'\u201d"  # nothing before it
 
 
 # ---------------------------------------------------------------- the recorded states
@@ -244,6 +293,7 @@ def test_recorded_states_are_the_lstms_and_its_bits_are_char_bits(masks):
         _, (h, c) = model(encode(text)[None, :])
     assert states.hidden[-1] == pytest.approx(h[:, 0].reshape(-1).numpy(), abs=1e-5)
     assert states.cell[-1] == pytest.approx(c[:, 0].reshape(-1).numpy(), abs=1e-5)
+    assert 0 <= states.cell_check < 1e-5  # the same check, made by every recording
     assert states.name(0) == "cell 1.0" and states.name(13) == "cell 2.1" and states.name(24) == "hidden 1.0"
     assert np.array_equal(states.column(30), states.hidden[:, 6])
 
@@ -266,13 +316,14 @@ def test_unit_views_and_the_surprisal_views_render_a_small_model(tmp_path):
     text = 'He said, "Yes (quite)."\nShe & I <said> no.\n' * 4
     states = inside.record_states(model, text)
     labels = inside.label(text)
-    found = inside.found_units(inside.unit_search(states, labels), inside.unit_search(states, labels))
+    rec = study.keep(states, labels, states.bits)
+    found = inside.found_units(rec.search, inside.unit_search(states, labels))
     assert not found["found"].any()  # a model is never clearly better than itself
-    views = say.unit_views(text, 5, 60, states, found).data
+    views = say.unit_views(text, 5, 60, rec, found).data
     assert views.count('class="charlm-inside-label"') == 4 and "not found" in views
     surprisal = say.surprisal_views(text, 5, 60, states.bits, states.bits).data
     assert surprisal.count("<pre") == 3 and ">&lt;</i>" in surprisal and "<said>" not in surprisal
-    assert re.search(r"mean \d\.\d\d over the passage", html.unescape(surprisal))
+    assert "best model minus default model" in html.unescape(surprisal)
 
 
 def test_live_box_colours_the_typed_text_and_shows_errors_as_text():
@@ -284,7 +335,7 @@ def test_live_box_colours_the_typed_text_and_shows_errors_as_text():
     found = inside.found_units(inside.unit_search(states, inside.label(text)),
                                inside.unit_search(inside.record_states(inside.untrained_like(model), text),
                                                   inside.label(text)))
-    box = say.live_box(model, found, states, "It was")
+    box = say.live_box(model, found, study.keep(states, inside.label(text), states.bits), "It was")
     text_box, (pick, number), out = box.children[0], box.children[1].children, box.children[2]
     first = out.value
     assert first.startswith("<style>") and first.count("<pre") == 2 and "title=" in first
@@ -300,17 +351,68 @@ def test_live_box_colours_the_typed_text_and_shows_errors_as_text():
     assert out.value.startswith('<p style="color:#a00">') and "not in the vocabulary" in out.value
 
 
-def test_recording_sentence_says_whether_the_pass_kept_to_the_limit():
-    rec = say.Recording(None, np.zeros(180_415), {}, 33.64, 3.7, 1)
-    text = say.recording_sentence(rec)
-    assert "all 180,415 characters" in text and "took 33.6 s with 1 torch thread (within the 60 s" in text
-    slow = say.recording_sentence(say.Recording(None, np.zeros(10), {}, 61.0, 1.0, 2))
-    assert "2 torch threads (**over** the 60 s allowed)" in slow
-
-
 def test_consecutive_views_on_one_scale_share_one_legend():
     v = np.ones(3)
     snippet = say.views_html([("a", "abc", v, say.BITS), ("b", "abc", v, say.BITS),
                               ("c", "abc", v, say.UNIT), ("d", "abc", v, say.BITS)])
     assert snippet.count('class="charlm-legend"') == 3  # after b, after c, after d
     assert snippet.index('class="charlm-legend"') > snippet.index(">b<")
+
+
+# ---------------------------------------------------------------- the results kept
+
+
+def test_what_a_recording_keeps_is_what_the_views_need():
+    torch.manual_seed(0)
+    model = CharRNN(hidden_size=8, n_layers=2)
+    text = 'He said, "Yes (quite)."\nShe & I <said> no.\n' * 4
+    states = inside.record_states(model, text)
+    rec = study.keep(states, inside.label(text), states.bits * 2)
+    assert rec.n_units == states.n_units == 32 and rec.name(20) == states.name(20) == "hidden 1.4"
+    assert rec.scales == pytest.approx([np.quantile(np.abs(states.column(j)), 0.99) for j in range(32)])
+    for j in rec.search["unit"]:
+        assert np.array_equal(rec.traces[j], states.column(j))
+    assert len(rec.traces) <= len(inside.PROPERTIES) and np.array_equal(rec.default_bits[1:], states.bits[1:] * 2)
+    assert rec.cell_check == states.cell_check
+    silent = inside.States(np.zeros((5, 2), np.float32), np.zeros((5, 2), np.float32), np.zeros(5), 1)
+    assert list(study.unit_scales(silent)) == [1.0] * 4  # a unit that never moves keeps its values
+
+
+def _checkpoint(seed: int) -> Checkpoint:
+    torch.manual_seed(seed)
+    cfg = TrainConfig(hidden_size=8, n_layers=2, seed=seed)
+    return Checkpoint(CharRNN(hidden_size=8, n_layers=2), cfg, meta={"key": f"tiny-{seed}"})
+
+
+def _yardsticks(corpus: str):
+    n = len(corpus_text(corpus))
+    rows = [Yardstick("Kneser-Ney 2-gram", TRAINING, {corpus: 3.1}, 0.1, {corpus: np.full(n - 1, 3.1)}),
+            Yardstick("Kneser-Ney 3-gram", TRAINING, {corpus: 2.9}, 0.1, {corpus: np.full(n - 1, 2.9)}),
+            Yardstick("PPMd order 4", ADAPTS, {corpus: 2.5}, 0.1),
+            Yardstick("zlib -9", ADAPTS, {corpus: 3.3}, 0.1)]
+    return rows, NgramChoice(order=2, valid_bpc={2: 3.0, 3: 3.05}, valid_chars=100)
+
+
+def test_the_study_is_computed_once_and_read_by_both_notebooks(monkeypatch):
+    monkeypatch.setattr(study, "report_yardsticks", lambda: _yardsticks(TEST_FILE))
+    best, default = _checkpoint(1), _checkpoint(2)
+    models = type("Models", (), {"best": best, "coursework": default})()
+    first = study.inside_study(models, seed=0, corpus=TEST_FILE)
+    for fn, args in ((study.recording, (best, default, TEST_FILE)), (study.control_search, (best, 0, TEST_FILE)),
+                     (study.kinds_table, (best, default, TEST_FILE))):
+        assert fn.entry(*args).is_file()  # kept, under the key of these models and corpus
+    monkeypatch.setattr(study, "record_states", None)  # a second reader records nothing
+    again = study.inside_study(models, seed=0, corpus=TEST_FILE)
+    assert np.array_equal(first.recording.best_bits, again.recording.best_bits, equal_nan=True)
+    assert again.ngram == "Kneser-Ney 2-gram" and list(again.kinds.columns)[3:] == [
+        "default model BPC", "default model share of bits", "best model BPC", "best model share of bits",
+        "Kneser-Ney 2-gram BPC", "Kneser-Ney 2-gram share of bits"]
+    assert first.recording.best_bits[1:] == pytest.approx(char_bits(best.model, corpus_text(TEST_FILE)), abs=1e-5)
+    g = study.detail_facts(again)
+    assert (g.ngram, int(g.ngram_order), repr(g.ngram_valid), repr(g.ngram_bpc)) == ("Kneser-Ney 2-gram", 2, "3.000", "3.100")
+    assert (g.file_best, repr(g.file_best_bpc), g.compressor, repr(g.compressor_bpc)) == (
+        "Kneser-Ney 3-gram", "2.900", "PPMd order 4", "2.500")
+    text = corpus_text(TEST_FILE)
+    assert int(g.line_width) == max(map(len, text.split("\n"))) and int(g.chars) == len(text)
+    assert g.parentheses == pytest.approx(inside.in_parentheses(text).mean()) and g.cell_check < 1e-5
+    assert repr(g.scale_quantile) == "99%" and repr(g.margin) == "0.2"
