@@ -35,6 +35,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
+import inspect
 import json
 import math
 import os
@@ -123,8 +124,11 @@ def results_dir() -> Path:
 
 
 def _describe(fn: Callable, args: tuple, kwargs: dict) -> dict[str, Any]:
+    # bound to the parameters, defaults filled in: f(x), f(x=x) and f() with x the default agree
+    bound = inspect.signature(fn).bind(*args, **kwargs)
+    bound.apply_defaults()
     return {"function": f"{fn.__module__}.{fn.__qualname__}",
-            "arguments": canonical([list(args), dict(sorted(kwargs.items()))]),
+            "arguments": canonical(dict(bound.arguments)),
             "code": _code(fn.__module__), "data": _data(),
             "torch": torch.__version__, "threads": torch.get_num_threads()}
 

@@ -45,13 +45,16 @@ def test_a_result_is_computed_once_and_read_back():
     assert CALLS == [(3, "a")]
     assert double(4, label="a")["x"] == 8 and len(CALLS) == 2  # another argument, another key
     assert double.entry(3, label="a").is_file()
+    assert double(x=3, label="a") == {"x": 6, "label": "a"} and len(CALLS) == 2  # the same call
+    assert double.entry(5) == double.entry(5, "") == double.entry(x=5, label="")
 
 
 def test_the_entry_says_what_its_key_is_made_of():
     double(5)
     (info,) = [e for e in entries() if e["function"].endswith("double")]
     assert len(info["code"]) == 64 and info["function"] == f"{__name__}.double"
-    assert info["arguments"] == [[5], {"mapping": {}}] and info["threads"] == torch.get_num_threads()
+    assert info["arguments"] == {"mapping": {"x": 5, "label": ""}}
+    assert info["threads"] == torch.get_num_threads()
     assert json.loads(Path(info["path"]).with_suffix(".json").read_text())["seconds"] >= 0
 
 
