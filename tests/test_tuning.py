@@ -230,7 +230,8 @@ def test_tuning_facts_when_the_base_is_chosen_or_nothing_is_repeated():
     assert a.chosen == "base" and math.isnan(a.seed_gain) and a.gain_verdict == UNMEASURED
     assert a.chosen_range == a.base_range
     b = tuning_facts(_results(n_seeds=1))
-    assert b.n_extra == 0 and b.n_seeds == 1
+    assert b.n_extra == 0 and b.n_seeds == 1 and b.outside == 1.0
+    assert repr(tuning_facts(_results()).outside) == "50%"  # a 4th run: highest or lowest of 4
 
 
 def test_tables_of_the_study():

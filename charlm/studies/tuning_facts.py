@@ -121,6 +121,7 @@ class TuningFacts:
     # run-to-run variation, on the large test file
     n_seeds: Int
     n_extra: Int
+    outside: Num  # the chance that one more run falls outside the range of n_seeds runs
     base_low: Num
     base_high: Num
     base_range: Num
@@ -210,6 +211,7 @@ def tuning_facts(r: TuningResults) -> TuningFacts:
         split_block=count(SPLIT_BLOCK),
         untested=listing([name for field, name in UNTESTED.items() if field not in r.varied]),
         n_seeds=count(r.plan.n_seeds), n_extra=count(max(0, r.plan.n_seeds - 1)),
+        outside=share(2 / (r.plan.n_seeds + 1)),
         base_low=base_low, base_high=base_high, base_range=base_range,
         chosen_low=ch_low, chosen_high=ch_high, chosen_range=ch_range,
         replicate=bits(replicate), replicate_gap=bits(abs(replicate - large.get("base", math.nan))),
