@@ -214,12 +214,14 @@ def repeated_runs(base: TrainConfig, chosen: TrainConfig | None, n_seeds: int
 
 def _seed_table(base: TrainConfig, repeated: Sequence[tuple[TrainConfig, list[TrainConfig]]],
                 varied: Sequence[str], known: Mapping[str, float]) -> pd.DataFrame:
-    """Every finished run of ``repeated``, and 4.1's model after the base's, with its BPC on the
-    validation split and on the large test file (``known``: that BPC of runs already scored,
-    by run key)."""
+    """Every finished run of ``repeated`` (and the base's own run, if it is not among them), and
+    4.1's model after the base's, with its BPC on the validation split and on the large test
+    file (``known``: that BPC of the runs already scored, by run key)."""
+    if not any(c == base for c, _ in repeated):  # the near-replicate pairs with the base's run
+        repeated = [*repeated, (base, [base])]
     runs = [(c, f"seed {r.seed}", r) for c, members in repeated for r in members]
     replicate = replicate_config(base)
-    if replicate != base and any(c == base for c, _ in repeated):
+    if replicate != base:
         runs.append((base, REPLICATE, replicate))
     rows = log_rows([r for _, _, r in runs])
     keep = [i for i in range(len(runs)) if rows["status"].iloc[i] == "ok"]
