@@ -1,6 +1,6 @@
-"""Summaries of runs and studies: loss-curve statistics, the study table, the best run, and
-the effect of each varied parameter (the sentences about them are in
-:mod:`charlm.report.sections.tuning`)."""
+"""Summaries of runs and studies: loss-curve statistics, the paired comparison of two curves,
+the study table, the best run, and the effect of each varied parameter (4.2 and 4.3 use them
+through :mod:`charlm.studies.tuning` and :mod:`charlm.studies.learning_rates`)."""
 
 from __future__ import annotations
 
