@@ -147,22 +147,6 @@ def test_choosing_on_validation_when_every_run_has_it():
     assert valid_bpc_at(curve, 1.0) == 2.2 and valid_bpc_at(curve, 0.4) is None
 
 
-def test_a_gap_below_the_curves_jumpiness_is_a_tie():
-    from charlm.studies.summary import tied_end
-
-    def curve(lr, final, rough):
-        return {"lr": lr, "final": final, "roughness": rough}
-
-    runs = [curve(0.0001, 2.355, 0.062), curve(0.005, 1.708, 0.066), curve(0.01, 1.733, 0.069),
-            curve(0.1, 2.342, 0.079)]
-    top, second, gap, jump = tied_end(runs)
-    assert (top["lr"], second["lr"], jump) == (0.0001, 0.1, 0.079) and gap == pytest.approx(0.013)
-    low, nxt, gap, _ = tied_end(runs, highest=False)
-    assert (low["lr"], nxt["lr"]) == (0.005, 0.01) and gap == pytest.approx(0.025)
-    apart = [curve(0.0001, 2.6, 0.01), curve(0.1, 2.3, 0.05)]
-    assert tied_end(apart) is None and tied_end(apart[:1]) is None
-
-
 def test_torch_threads_sets_and_restores():
     from charlm.runs import torch_threads
 

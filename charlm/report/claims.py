@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
 from ..studies.sanity import binomial_tail
-from ..studies.summary import tied_end
 
 
 @dataclass(frozen=True)
@@ -39,83 +38,6 @@ def verdict(checks: Sequence[Check]) -> str:
             + "; ".join(f"“{c.claim}” (here: {c.observed})" for c in bad) + ".")
 
 
-def lr_checks(runs: Sequence[Mapping[str, Any]], reference_epochs: int = 3000) -> list[Check]:
-    """The learning-rate claims of the coursework and the reference write-up, checked.
-
-    ``runs``: one mapping per learning rate with ``lr``, ``status``, ``n_epochs`` and the
-    :func:`curve_stats` keys. Runs that diverged count as worst.
-    """
-    ok = [r for r in runs if r["status"] == "ok" and math.isfinite(r["final"])]
-    by_lr = {float(r["lr"]): r for r in runs}
-    checks: list[Check] = []
-    if len(ok) >= 2:
-        small, large = min(ok, key=lambda r: r["lr"]), max(ok, key=lambda r: r["lr"])
-        slowest = max(ok, key=lambda r: r["early"])
-        checks.append(Check(
-            "the coursework: a too-small learning rate learns slowly (the smallest lr has the "
-            "highest loss a quarter of the way in)",
-            f"highest at that point: lr={slowest['lr']:g} ({slowest['early']:.2f}); "
-            f"smallest lr={small['lr']:g} ({small['early']:.2f})",
-            slowest is small))
-        others = [r for r in ok if r is not large]
-        rough = float(np.median([r["roughness"] for r in others])) if others else math.nan
-        other_rise = max((r["rise"] for r in others), default=math.nan)
-        unstable = large["rise"] > 0.1 or large["roughness"] > 1.5 * rough
-        checks.append(Check(
-            "the coursework: a too-large learning rate makes the loss oscillate (after the first "
-            "quarter the largest lr's smoothed curve climbs back up by more than 0.1 nats, or its "
-            "point-to-point spread is over 1.5x the others' median)",
-            f"lr={large['lr']:g}: largest climb {large['rise']:.2f} nats (the others at most "
-            f"{other_rise:.2f}); spread {large['roughness']:.3f} vs median {rough:.3f}",
-            bool(unstable)))
-    diverged = [r for r in runs if r["status"] != "ok"]
-    for r in diverged:
-        checks.append(Check(f"lr={r['lr']:g} trains", f"{r['status']}", False))
-
-    comparable = all(int(r["n_epochs"]) == reference_epochs for r in runs)
-    note = (f"not comparable: this run trained {runs[0]['n_epochs'] if runs else '?'} "
-            f"iterations per run, the reference {reference_epochs}")
-
-    def ref(claim: str, needed: Sequence[float], test) -> None:
-        if not comparable:
-            checks.append(Check(claim, note, None))
-        elif any(lr not in by_lr for lr in needed):
-            checks.append(Check(claim, "not in this run's grid", None))
-        else:
-            observed, agrees = test()
-            checks.append(Check(claim, observed, agrees))
-
-    ranked = sorted(ok, key=lambda r: r["final"])
-
-    def best_two():
-        names = ", ".join(f"lr={r['lr']:g} ({r['final']:.2f})" for r in ranked[:2])
-        return f"lowest final loss: {names}", {float(r["lr"]) for r in ranked[:2]} == {0.005, 0.01}
-
-    def smallest_highest():
-        worst = max(runs, key=lambda r: r["final"] if r["status"] == "ok" else math.inf)
-        if worst["status"] != "ok":
-            return f"highest: lr={worst['lr']:g} ({worst['status']})", float(worst["lr"]) == 0.0001
-        tie = tied_end(ok)  # a gap below the curves' own jumpiness is a tie, not an order
-        if tie:
-            top, second, gap, jump = tie
-            return (f"a tie: lr={top['lr']:g} ({top['final']:.3f}) and "
-                    f"lr={second['lr']:g} ({second['final']:.3f}) differ by {gap:.3f} nats, "
-                    f"less than their curves' spread from point to point ({jump:.3f})", None)
-        return f"highest: lr={worst['lr']:g} ({worst['final']:.2f})", float(worst["lr"]) == 0.0001
-
-    def value(lr: float, target: float):
-        r = by_lr[lr]
-        if r["status"] != "ok":
-            return f"lr={lr:g} {r['status']}", False
-        return f"{r['final']:.2f}", abs(r["final"] - target) <= 0.25
-
-    ref("the reference: lr 0.005 and 0.01 did best", (0.005, 0.01), best_two)
-    ref("the reference: lr 0.0001 ended highest", (0.0001,), smallest_highest)
-    ref("the reference: lr 0.0001 ended at about 2.4 nats (agreement = within 0.25)", (0.0001,),
-        lambda: value(0.0001, 2.4))
-    ref("the reference: lr 0.1 plateaued around 2.3 nats (agreement = within 0.25)", (0.1,),
-        lambda: value(0.1, 2.3))
-    return checks
 
 
 def _spearman(x: Sequence[float], y: Sequence[float]) -> float:
@@ -256,5 +178,5 @@ def _real_text(ref, columns: Sequence[str]) -> str:
     return "; real held-out text: " + " and ".join(f"{ref.iloc[0][c]:.0%}" for c in columns)
 
 
-__all__ = ["Check", "lr_checks", "sanity_checks", "temperature_checks",
+__all__ = ["Check", "sanity_checks", "temperature_checks",
            "truncation_checks", "verdict"]

@@ -112,10 +112,12 @@ def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str
 
     ``df`` is a study table (see :func:`charlm.studies.runner.run_study`). The panel titles name
     the best value by ``metric``; when the runs have a validation BPC it is drawn beside the
-    test BPC. Returns the figure.
+    test BPC. The panels share one BPC axis, so that their effects compare by eye, and a
+    parameter of whole numbers has its ticks at the values tried. Returns the figure.
     """
     shown = [m for m in ("bpc_valid", "bpc_test") if df[m].notna().any()]
-    fig, axes = plt.subplots(1, len(params), figsize=(3.6 * len(params), 3.4), squeeze=False)
+    fig, axes = plt.subplots(1, len(params), figsize=(3.6 * len(params), 3.4), squeeze=False,
+                             sharey=True)
     for ax, name in zip(axes[0], params):
         others = [p for p in params if p != name]
         mask = np.ones(len(df), dtype=bool)
@@ -127,10 +129,16 @@ def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str
         for _, row in sub.iterrows():
             if row["status"] != "ok":
                 ax.annotate(row["status"], (float(row[name]), ax.get_ylim()[1]), fontsize=8)
+        tried = sorted({float(v) for v in sub[name]})
         if name == "lr":
             ax.set_xscale("log")
+            ax.set_xticks(tried, [f"{v:g}" for v in tried])
+            ax.minorticks_off()
+        elif all(v.is_integer() for v in tried):
+            ax.set_xticks([int(v) for v in tried])
         ax.set_xlabel(name)
-        ax.set_ylabel("BPC")
+        if ax is axes[0][0]:
+            ax.set_ylabel("BPC")
         ax.grid(alpha=0.3)
         if len(shown) > 1:
             ax.legend(fontsize=8)

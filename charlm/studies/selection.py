@@ -23,6 +23,7 @@ from ..errors import DataError
 from ..corpora import TEST_FILE, TEST_LARGE_FILE, corpus
 from ..evaluate import bits_interval, block_sums, char_bits, paired_difference_interval
 from ..runs import cached_run
+from .runner import COLUMNS, FLOAT_COLUMNS, INT_COLUMNS, evaluate_row
 from .summary import varied_label, varied_params
 
 
@@ -91,6 +92,18 @@ def run_bits(configs: Sequence[TrainConfig], texts: Sequence[str]) -> dict[str, 
     each corpus file of ``texts``: ``{text: [bits of run 0, bits of run 1, ...]}``."""
     models = [cached_run(c).model for c in configs]
     return {name: [char_bits(m, corpus(name)) for m in models] for name in texts}
+
+
+def log_rows(configs: Sequence[TrainConfig]) -> pd.DataFrame:
+    """The experiment-log rows of ``configs`` (from the run cache; trained if missing), typed as
+    :func:`~charlm.studies.runner.run_study` returns them."""
+    df = pd.DataFrame([evaluate_row(cached_run(c)) for c in configs], columns=COLUMNS)
+    for col in INT_COLUMNS:
+        df[col] = pd.to_numeric(df[col]).astype("Int64")
+    for col in FLOAT_COLUMNS:
+        df[col] = pd.to_numeric(df[col])
+    return df
+
 
 
 @dataclass(frozen=True)
@@ -205,51 +218,5 @@ def seed_configs(base: TrainConfig, chosen: TrainConfig | None, n_seeds: int) ->
     return [c.replace(seed=base.seed + k) for c in settings for k in range(1, n_seeds)]
 
 
-@dataclass(frozen=True)
-class SeedSpread:
-    """How much the seed moves a setting's BPC (see :func:`seed_spread`)."""
-
-    # one row per setting trained with several seeds: setting (its label), seeds, mean, low,
-    # high (the range over the seeds) and std (sample standard deviation), of ``metric``
-    table: pd.DataFrame
-    metric: str  # the BPC column compared (bpc_valid or bpc_test)
-    base: str  # the base setting's label
-    chosen: str  # the chosen setting's label (== base when the base was chosen)
-    gain: float  # mean over the seeds of the base minus that of the chosen (0 when the same)
-    gain_single: float  # the same difference in the study's single-seed runs
-    spread: float  # the largest range over the seeds among the settings
-
-    @property
-    def compared(self) -> bool:
-        """Whether a chosen setting other than the base has several seeds, and the base too."""
-        have = set(self.table["setting"])
-        return self.chosen != self.base and {self.chosen, self.base} <= have
-
-
-def seed_spread(study: pd.DataFrame, seeds: pd.DataFrame, base: TrainConfig,
-                chosen: TrainConfig | None, varied: Sequence[str], metric: str) -> SeedSpread:
-    """The base and the chosen setting over all their seeds: the study's rows (``study``, from
-    :func:`~charlm.studies.runner.run_study`) with those of the runs of :func:`seed_configs`
-    (``seeds``); finished runs only. Settings are told apart by ``varied`` (the seed is not one
-    of them)."""
-    rows = pd.concat([study, seeds], ignore_index=True)
-    rows = rows[(rows["status"] == "ok") & rows[metric].notna()]
-    labels = [varied_label(r, base.to_dict(), varied) for _, r in rows.iterrows()]
-    base_label = varied_label(base.to_dict(), base.to_dict(), varied)
-    chosen_label = base_label if chosen is None else varied_label(chosen.to_dict(), base.to_dict(), varied)
-    groups = rows.assign(setting=labels).groupby("setting", sort=False)[metric]
-    table = groups.agg(seeds="count", mean="mean", low="min", high="max", std="std").reset_index()
-    table = table[table["seeds"] > 1].sort_values(  # the chosen setting first
-        "setting", key=lambda names: names != chosen_label, kind="stable").reset_index(drop=True)
-    mean = dict(zip(table["setting"], table["mean"]))
-    single = {varied_label(r, base.to_dict(), varied): r[metric] for _, r in study.iterrows()
-              if r["status"] == "ok"}
-    return SeedSpread(
-        table=table, metric=metric, base=base_label, chosen=chosen_label,
-        gain=float(mean.get(base_label, np.nan) - mean.get(chosen_label, np.nan)),
-        gain_single=float(single.get(base_label, np.nan) - single.get(chosen_label, np.nan)),
-        spread=float((table["high"] - table["low"]).max()) if len(table) else float("nan"))
-
-
-__all__ = ["Optimism", "SeedSpread", "SelectionAnalysis", "analyse_selection", "run_bits",
-           "seed_configs", "seed_spread", "selection_analysis", "selection_optimism"]
+__all__ = ["Optimism", "SelectionAnalysis", "analyse_selection", "log_rows", "run_bits", "seed_configs",
+           "selection_analysis", "selection_optimism"]

@@ -1,16 +1,18 @@
-"""Summaries of runs and studies: loss-curve statistics, the study table, the best run, and
-the effect of each varied parameter (the sentences about them are in
-:mod:`charlm.report.sections.tuning`)."""
+"""Summaries of runs and studies: loss-curve statistics, the paired comparison of two curves,
+the study table, the best run, and the effect of each varied parameter (4.2 and 4.3 use them
+through :mod:`charlm.studies.tuning` and :mod:`charlm.studies.learning_rates`)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping, Sequence
 
 import numpy as np
 
 import pandas as pd
 
+from ..errors import DataError
 from ..runs import run_key
 
 
@@ -37,13 +39,14 @@ def curve_stats(history: Sequence[float], plot_every: int, smooth_window: int = 
     above its lowest point so far, after the first quarter (a curve that keeps falling scores
     about 0, one that swings back up scores the height of the swing); ``roughness`` the standard
     deviation of point-to-point changes over the second half (larger = more jumpy); ``early``
-    the moving average a quarter of the way in.
+    the moving average a quarter of the way in; ``rise_at`` the iteration where that climb
+    peaks.
     """
     h = np.asarray(history, dtype=float)
     nan = math.nan
     if len(h) == 0:
         return dict(start=nan, final=nan, min_smoothed=nan, rise=nan, roughness=nan,
-                    early=nan, points=0, tail_iterations=0)
+                    early=nan, points=0, tail_iterations=0, rise_at=nan)
     tail = max(1, len(h) // 10)
     s = smooth(h, smooth_window)
     half = h[len(h) // 2:]
@@ -57,24 +60,78 @@ def curve_stats(history: Sequence[float], plot_every: int, smooth_window: int = 
         early=float(s[min(len(s) - 1, len(s) // 4)]),
         points=len(h),
         tail_iterations=tail * plot_every,
+        rise_at=(len(s) // 4 + int(np.argmax(climb)) + 1) * plot_every if len(climb) else nan,
     )
 
 
-def tied_end(stats: Sequence[Mapping[str, Any]], highest: bool = True
-             ) -> tuple[Mapping[str, Any], Mapping[str, Any], float, float] | None:
-    """The two curves that end highest (or lowest), when they are a tie:
-    ``(first, runner_up, gap, jump)``.
+# Student's t: the two-sided 95% point for 1 to 30 degrees of freedom (beyond: the normal's)
+T95 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160,
+       2.145, 2.131, 2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056,
+       2.052, 2.048, 2.045, 2.042)
 
-    ``stats``: :func:`curve_stats` mappings (of finished runs). The gap between the two
-    ``final`` losses is a tie when it is smaller than the larger of the two curves' own
-    point-to-point jumpiness (``roughness``): a difference below the noise of the curves is not
-    an order. None with fewer than two curves, or when the gap is not a tie.
+
+def t95(dof: int) -> float:
+    """The two-sided 95% point of Student's t with ``dof`` degrees of freedom (NaN below 1)."""
+    if dof < 1:
+        return math.nan
+    return T95[dof - 1] if dof <= len(T95) else 1.960
+
+
+@dataclass(frozen=True)
+class PairedGap:
+    """Two loss curves of runs that read the same chunks, compared over their last tenth (see
+    :func:`paired_gap`); losses in nats."""
+
+    gap: float  # mean of (curve a - curve b) over the tail: a's final loss minus b's
+    se: float  # its standard error, from the means of ``batches`` consecutive batches
+    batches: int
+    points: int  # points of the tail
+
+    @property
+    def dof(self) -> int:
+        return self.batches - 1
+
+    @property
+    def t(self) -> float:
+        """The 95% point the gap is measured against, in standard errors."""
+        return t95(self.dof)
+
+    @property
+    def ratio(self) -> float:
+        """The gap in standard errors (its size, whichever curve is higher); NaN without a
+        standard error."""
+        if math.isnan(self.se):
+            return math.nan
+        return abs(self.gap) / self.se if self.se > 0 else math.inf
+
+    @property
+    def tie(self) -> bool:
+        """Whether the gap is within the 95% point: two curves the noise cannot tell apart (so
+        too when there is no standard error to tell them apart with)."""
+        return not self.ratio > self.t
+
+
+def paired_gap(a: Sequence[float], b: Sequence[float], batches: int = 5) -> PairedGap:
+    """Curve ``a`` minus curve ``b`` over the last tenth of their points (the points of the
+    report's final loss, :func:`curve_stats`), with a standard error by batch means.
+
+    Two runs with the same seed read the same chunks in the same order, so each point of their
+    difference cancels the chunks' own difficulty, which both curves share. Neighbouring points
+    still move together (the models change slowly), so the standard error is not that of
+    independent points: the tail is cut into ``batches`` consecutive batches and the error
+    is the standard deviation of the batch means over the square root of their number.
     """
-    if len(stats) < 2:
-        return None
-    first, second = sorted(stats, key=lambda s: s["final"], reverse=highest)[:2]
-    gap, jump = abs(first["final"] - second["final"]), max(first["roughness"], second["roughness"])
-    return (first, second, gap, jump) if gap < jump else None
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if len(a) != len(b):
+        raise DataError(f"paired curves must have the same length, got {len(a)} and {len(b)}")
+    tail = max(1, len(a) // 10)
+    diff = (a - b)[len(a) - tail:]
+    size = len(diff) // batches
+    if size < 1 or batches < 2:
+        return PairedGap(float(diff.mean()) if len(diff) else math.nan, math.nan, batches, len(diff))
+    means = diff[len(diff) - size * batches:].reshape(batches, size).mean(axis=1)
+    return PairedGap(float(diff.mean()), float(means.std(ddof=1) / math.sqrt(batches)), batches,
+                     len(diff))
 
 
 def final_losses(configs: Sequence[Any], histories: Mapping[str, Sequence[float]],
@@ -189,4 +246,4 @@ def format_value(v: Any) -> str:
 
 
 __all__ = ["best_row", "chosen_config", "curve_stats", "final_losses", "format_value", "param_effects", "selection_metric", "smooth",
-           "study_table", "tied_end", "valid_bpc_at", "varied_label", "varied_params", "zoom_ylim"]
+           "study_table", "T95", "PairedGap", "paired_gap", "t95", "valid_bpc_at", "varied_label", "varied_params", "zoom_ylim"]
