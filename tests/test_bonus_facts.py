@@ -73,7 +73,7 @@ def test_direction_and_the_two_domains():
 
 def test_kernel_phrase_says_which_cell_ran_fused():
     assert facts.kernel_phrase({"lstm": 2, "gru": 0, "rnn": 0}).startswith(
-        "each LSTM layer runs as the fused kernel")
+        "each LSTM layer runs as one fused kernel")
     assert "the GRU and the RNN step" in facts.kernel_phrase({"lstm": 2, "gru": 0, "rnn": 0})
     assert facts.kernel_phrase({"lstm": 2, "gru": 1, "rnn": 0}) == "every cell runs as a fused kernel here"
     assert "does not run as the fused kernel" in facts.kernel_phrase({"lstm": 0, "gru": 0, "rnn": 0})

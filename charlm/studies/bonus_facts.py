@@ -81,8 +81,8 @@ def kernel_phrase(fused: Mapping[str, int], first: str = "lstm") -> Phrase:
     not."""
     others = [c.upper() for c in fused if c != first]
     if fused.get(first) and not any(fused[c] for c in fused if c != first):
-        return Phrase(f"each {first.upper()} layer runs as the fused kernel, called once per layer, "
-                      f"while the {' and the '.join(others)} step through the characters")
+        return Phrase(f"each {first.upper()} layer runs as one fused kernel, while the "
+                      f"{' and the '.join(others)} step through the characters")
     if fused.get(first):
         return Phrase("every cell runs as a fused kernel here")
     return Phrase(f"the {first.upper()} does not run as the fused kernel in this PyTorch build")
