@@ -10,11 +10,10 @@ import torch
 from pandas.testing import assert_frame_equal
 
 from charlm import TrainConfig, bpc, read_text
-from charlm.studies import cells
 from charlm.corpora import (build_python_corpus, python_corpus, python_corpus_config, SkipFile, source_text, stdlib_files)
-from charlm.studies.cells import (SUMMARY_COLUMNS, cell_comparison_configs, compare_cells, equal_time_configs, hidden_for_params, iteration_times, n_params, time_per_iteration, timing_path)
+from charlm.studies.cells import (SUMMARY_COLUMNS, cell_comparison_configs, compare_cells, equal_time_configs, hidden_for_params, measure_cells, n_params)
 from charlm.studies.operators import operator_calls
-from charlm.studies.python_corpus import score_domains
+from charlm.studies.python_corpus import python_samples, score_domains, shared_tail
 from charlm.errors import ConfigError, DataError
 from charlm.report.plots import plot_cells_equal_data, plot_cells_equal_time, plot_loss_by_time, plot_two_corpora
 from charlm.corpora import corpus
@@ -52,52 +51,14 @@ def test_cell_comparison_differs_only_in_cell_and_width():
     assert cfgs[1].hidden_size > 128 and cfgs[2].hidden_size > cfgs[1].hidden_size
 
 
-def test_equal_time_scales_iterations_by_the_time_per_iteration():
+def test_equal_time_gives_every_cell_the_same_budget_instead_of_iterations():
     base = TrainConfig(n_epochs=3000)
-    cfgs = equal_time_configs(base, seconds_per_iteration={"lstm": 0.01, "gru": 0.08, "rnn": 0.04})
-    assert [(c.cell, c.n_epochs) for c in cfgs] == [("lstm", 3000), ("gru", 380), ("rnn", 750)]
-    assert [c.hidden_size for c in cfgs] == [c.hidden_size for c in cell_comparison_configs(base)]
-    tiny = TrainConfig(hidden_size=8, n_layers=1, chunk_len=20)
-    assert 0 < time_per_iteration(tiny, n=5) < 1.0
-
-
-def test_iteration_times_are_measured_once_per_config_and_machine(monkeypatch):
-    cfgs = cell_comparison_configs(TrainConfig(hidden_size=8, n_layers=1, chunk_len=20))
-    measured = []
-
-    def fake(cfg, n=20, threads=1):
-        measured.append(cfg.cell)
-        return {"lstm": 0.01, "gru": 0.08, "rnn": 0.04}[cfg.cell] * (1 + len(measured) / 100)
-
-    monkeypatch.setattr(cells, "time_per_iteration", fake)
-    first = iteration_times(cfgs, n=7)
-    assert measured == ["lstm", "gru", "rnn"] and first["gru"] == pytest.approx(0.0816)
-    assert iteration_times(cfgs, n=7) == first and len(measured) == 3  # read back, not measured
-    record = json.loads(timing_path(cfgs[1], n=7).read_text())
-    assert record["seconds_per_iteration"] == first["gru"] and record["torch_version"]
-    # the equal-time iteration counts therefore repeat, and so do the runs' cache keys
-    assert (equal_time_configs(cfgs[0], seconds_per_iteration=iteration_times(cfgs, n=7))
-            == equal_time_configs(cfgs[0], seconds_per_iteration=first))
-    assert iteration_times(cfgs, n=8)["lstm"] != first["lstm"]  # another n: measured anew
-    assert iteration_times(cfgs, n=7, refresh=True)["lstm"] != first["lstm"]
-    # another torch (or CPU) than the one that measured: measured again; a damaged file too
-    record["torch_version"] = "0.0"
-    timing_path(cfgs[1], n=7).write_text(json.dumps(record))
-    timing_path(cfgs[2], n=7).write_text("{not json")
-    count = len(measured)
-    iteration_times(cfgs, n=7)
-    assert measured[count:] == ["gru", "rnn"]
-    with pytest.raises(ConfigError, match="one config per cell"):
-        iteration_times([cfgs[0], cfgs[0]])
-
-
-def test_real_iteration_times_are_positive_and_feed_equal_time_configs():
-    base = TrainConfig(n_epochs=30, hidden_size=8, n_layers=1, chunk_len=20, plot_every=3)
-    times = iteration_times(cell_comparison_configs(base), n=3)
-    assert set(times) == {"lstm", "gru", "rnn"} and all(0 < t < 1.0 for t in times.values())
-    cfgs = equal_time_configs(base, seconds_per_iteration=times)
-    assert cfgs[0].n_epochs == 30
-    assert all(c.n_epochs > 0 and c.n_epochs % 3 == 0 for c in cfgs)
+    cfgs = equal_time_configs(base, 0.3)
+    assert [(c.cell, c.budget_minutes) for c in cfgs] == [("lstm", 0.3), ("gru", 0.3), ("rnn", 0.3)]
+    assert [c.replace(budget_minutes=0.0) for c in cfgs] == cell_comparison_configs(base)
+    for bad in (0, -1.0):
+        with pytest.raises(ConfigError, match="positive number of minutes"):
+            equal_time_configs(base, bad)
 
 
 def test_operator_calls_show_the_fused_lstm_and_the_step_by_step_cells():
@@ -229,53 +190,68 @@ def test_a_model_trains_on_the_source_corpus_and_scores_the_held_out_files():
     assert 2.0 < bpc(ckpt.model, held[:5000]) < 6.0  # learnt something, far from log2(100)
 
 
-def test_compare_cells_trains_both_comparisons_once_and_scores_them(isolated_outputs, monkeypatch):
-    # timings fixed by hand, so the equal-time iteration counts are known
-    monkeypatch.setattr(cells, "time_per_iteration",
-                        lambda cfg, n=20, threads=1: {"lstm": 0.01, "gru": 0.02, "rnn": 0.015}[cfg.cell])
+def test_compare_cells_trains_both_comparisons_once_and_scores_them(isolated_outputs):
     base = TrainConfig(n_epochs=20, hidden_size=8, n_layers=1, chunk_len=20, plot_every=5,
                        print_every=1000)
     py = python_corpus_config(base)
-    runs = compare_cells(base, isolated_outputs / "log.csv", timing_iterations=3, workers=1,
+    runs = compare_cells(base, isolated_outputs / "log.csv", 0.01, workers=1,
                          test_large_chars=2000, extra=[py])
-    assert [(c.cell, c.n_epochs) for c in runs.equal_time] == [("lstm", 20), ("gru", 10), ("rnn", 15)]
-    assert runs.equal_time[0] is runs.equal_data[0] or runs.equal_time[0] == runs.equal_data[0]
-    assert len(runs.summary) == 6 and list(runs.summary.columns) == list(SUMMARY_COLUMNS)  # each run once
-    assert runs.seconds == {"lstm": 0.01, "gru": 0.02, "rnn": 0.015} and runs.timing_iterations == 3
+    # at equal time every cell trained for its budget: equal times, iterations of its own
+    assert all(c.budget_minutes == 0.01 for c in runs.equal_time) and runs.minutes == 0.01
+    for cfg in runs.equal_time:
+        row = runs.row(cfg)
+        assert row["seconds"] == pytest.approx(0.6, abs=0.3) and row["iterations"] > 0
+        assert row["ms per iteration"] == pytest.approx(1000 * row["seconds"] / row["iterations"])
+        assert row["characters read"] == row["iterations"] * 20
+    assert runs.equal_time[0] != runs.equal_data[0]  # a budget run is a run of its own
+    assert len(runs.summary) == 7 and list(runs.summary.columns) == list(SUMMARY_COLUMNS)  # each run once
     assert runs.n_large == 2000 < runs.n_large_total and runs.n_test == len(corpus("dickens_test.txt"))
-    gru = runs.row(runs.equal_time[1])
-    assert (gru["cell"], gru["iterations"], gru["characters read"]) == ("GRU", 10, 200)
-    assert gru["ms per iteration"] == pytest.approx(1000 * gru["seconds"] / 10)
+    gru = runs.row(runs.equal_data[1])
+    assert (gru["cell"], gru["iterations"], gru["characters read"]) == ("GRU", 20, 400)
     # the Python run is trained and in the table, but not scored on Dickens
     assert runs.row(py)["status"] == "ok" and runs.row(py)["BPC (test_large)"] != runs.row(py)["BPC (test_large)"]
-    assert len(runs.large_bits) == 5 and all(len(b) == 1999 for b in runs.large_bits.values())
     lstm = runs.row(runs.equal_data[0])
-    assert lstm["BPC (test_large)"] == pytest.approx(bpc(runs.model(runs.equal_data[0]), runs.large_text))
+    assert lstm["BPC (test_large)"] == pytest.approx(bpc(runs.model(runs.equal_data[0]), corpus("dickens_test_large.txt")[:2000]))
     assert len(runs.history(runs.equal_data[0])) == 4
     assert sum(runs.operators["gru"].values()) > sum(runs.operators["lstm"].values())
     assert set(runs.fused) == {"lstm", "gru", "rnn"} and not runs.fused["gru"]
-    r = runs.ranking(runs.equal_data)
-    assert r.order == sorted(r.order, key=lambda c: r.rows.loc[c, "BPC (test_large)"])
-    assert set(r.gaps) == set(r.order[1:]) and all(lo <= g <= hi for g, lo, hi in r.gaps.values())
-    # compared again: nothing is trained, the same numbers come back
-    again = compare_cells(base, isolated_outputs / "log.csv", timing_iterations=3, workers=1,
+    for r in (runs.equal_data_ranking, runs.equal_time_ranking):
+        assert r.order == sorted(r.order, key=lambda c: r.rows.loc[c, "BPC (test_large)"])
+        assert set(r.gaps) == set(r.order[1:]) and all(lo <= g <= hi for g, lo, hi in r.gaps.values())
+    # compared again: nothing is trained or measured, the same result is read back
+    entry = measure_cells.entry(runs.equal_data, runs.equal_time, runs.extra, 2000)
+    assert entry.is_file()
+    again = compare_cells(base, isolated_outputs / "log.csv", 0.01, workers=1,
                           test_large_chars=2000, extra=[py])
-    assert_frame_equal(again.summary, runs.summary)  # the log keeps rounded times: close, not equal
+    assert_frame_equal(again.summary, runs.summary)
 
-    d = score_domains(runs, python_corpus(), py)
+    d = score_domains(runs.equal_data[0], py, 2000)
     assert sorted(set(d.scores["text"])) == ["dickens_test.txt", "dickens_test_large.txt", "held-out Python"]
     assert len(d.scores) == 6 and (d.scores["low"] <= d.scores["bpc"]).all()
     assert d.bpc("Dickens", "dickens_test_large.txt") == pytest.approx(lstm["BPC (test_large)"])
     assert d.python_chars > 80 and d.dickens_chars > 60 and d.uniform == pytest.approx(6.6439, abs=1e-4)
-    assert d.run["status"] == "ok"
+    assert (d.n_large, d.n_large_total) == (runs.n_large, runs.n_large_total)
+
+    s = python_samples(py, ["def ", "class "], [0.8], 30, 5)
+    assert [(p, t, seed) for p, t, seed, _ in s.samples] == [("def ", 0.8, 5), ("class ", 0.8, 6)]
+    assert all(len(text) == 30 for *_, text in s.samples) and 0 <= s.shared[0.8] <= 30
+    assert python_samples(py, ("def ", "class "), (0.8,), 30, 5).samples == s.samples  # kept
 
     # the figures of the section
     figs = isolated_outputs / "figures"
     assert plot_cells_equal_data(runs, figs / "a.png", smooth_window=2)[0][0].is_file()
     fig = plot_cells_equal_time(runs, figs / "b.png")
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
-        "LSTM, 20 iterations", "GRU, 10 iterations", "RNN, 15 iterations"]
+        f"{c.cell.upper()}, {runs.row(c)['iterations']:,} iterations" for c in runs.equal_time]
+    ends = [line.get_xdata()[-1] for line in fig.axes[0].get_lines()]  # all end near the budget
+    assert max(ends) - min(ends) < 0.5
     (path, fig), = plot_two_corpora(runs, py, figs / "c.png", smooth_window=3)
     assert [t.get_text() for t in fig.axes[0].get_legend().get_texts()] == [
         "Dickens (dickens_train.txt)", "Python source (python_stdlib.txt)"]
     assert "moving average of 3 points" in fig.axes[0].get_title()
+
+
+def test_shared_tail_counts_the_common_end():
+    assert shared_tail(["abcxyz", "qqxyz", "xyz"]) == 3
+    assert shared_tail(["abc", "abd"]) == 0
+    assert shared_tail(["same", "same"]) == 4

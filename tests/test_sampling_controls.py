@@ -10,10 +10,10 @@ import torch
 from charlm import CharRNN, TrainConfig, generate, train
 from charlm.corpora import corpus, corpus_text
 from charlm.errors import ConfigError
-from charlm.report.claims import truncation_checks
 from charlm.report.plots import plot_cut_metrics
-from charlm.report.sections.temperature import cut_caption, cut_rows, cut_sentence, cut_table
+from charlm.report.sections.temperature import cut_rows, cut_table
 from charlm.sample import check_top_k, check_top_p, sampling_probs
+from charlm.studies.sampling_facts import cut_facts
 from charlm.studies.temperature import (sampling_entropy, summarise, temperature_table,
                                         truncation_samples, word_vocabulary)
 from conftest import run_cli
@@ -157,25 +157,33 @@ def test_the_report_pieces_of_the_cuts(cut_table_df, isolated_outputs):
     assert rows.decoding.tolist() == ["sample", "top_k", "top_k", "top_p", "top_p"]
     html = cut_table(summ).data
     assert "no cut" in html and "top-k = 2" in html and "top-p = 0.9" in html
-    assert "samples of 60 characters per row" in cut_caption(summ, 60)
-    text = cut_sentence(summ)
-    assert text.startswith("Uncut at T = 1, ") and "top-k = 2 gives" in text and "top-p" in text
-    checks = truncation_checks(summ)
-    assert checks == []  # two cuts of each kind: too few to rank
+    c = cut_facts(summ)
+    assert (c.k_tight.cut, c.k_loose.cut, c.p_tight.cut, c.n_k) == (2, 20, 0.5, 2)
+    assert c.k_holds == "cannot be checked"  # two cuts of each kind: too few to rank
     fig = plot_cut_metrics(cut_table_df, isolated_outputs / "cut.png")
     assert len(fig.axes) == 6 and (isolated_outputs / "cut.png").is_file()
+    for row in fig.axes[2:4]:  # the repeated 4-grams: from 0, one axis for both panels
+        assert row.get_ylim()[0] == 0 and row.get_ylim()[1] >= 0.1
+    assert fig.axes[2].get_ylim() == fig.axes[3].get_ylim()
 
 
-def test_truncation_checks_rank_the_cuts():
+def test_cut_facts_rank_the_cuts():
     import pandas as pd
-    summ = pd.DataFrame({"decoding": ["sample"] + ["top_k"] * 3 + ["top_p"] * 3,
-                         "temperature": [1.0] * 7, "cut": [np.nan, 2, 10, 40, 0.5, 0.8, 0.95],
-                         "bpc_mean": [2.4, 1.5, 2.0, 2.3, 1.9, 1.6, 1.8],
-                         "in_vocab_mean": [0.7, 0.95, 0.8, 0.72, 0.9, 0.85, 0.8]})
-    k, p = truncation_checks(summ)
-    assert k.agrees is True and "known words -1.00" in k.observed and "95% at 2" in k.observed
-    assert p.agrees is False and "own BPC -0.50" in p.observed  # 0.5 scores above 0.8
-    assert truncation_checks(summ[summ.decoding == "sample"]) == []
+    base = {"n_seeds": 3, "entropy_bits_mean": 1.0, "distinct_chars_mean": 30}
+    summ = pd.DataFrame([dict(base, decoding=d, temperature=1.0, cut=c, bpc_mean=b, in_vocab_mean=v,
+                              **{f"{m}_{s}": 0.0 for m in ("in_vocab", "distinct_words", "repeat_4gram")
+                                 for s in ("min", "max")},
+                              distinct_words_mean=0.8, repeat_4gram_mean=0.0)
+                         for d, c, b, v in [("sample", np.nan, 2.4, 0.7), ("top_k", 2, 1.5, 0.95),
+                                            ("top_k", 10, 2.0, 0.8), ("top_k", 40, 2.3, 0.72),
+                                            ("top_p", 0.5, 1.9, 0.9), ("top_p", 0.8, 1.6, 0.85),
+                                            ("top_p", 0.95, 1.8, 0.8)]])
+    c = cut_facts(summ)
+    assert c.k_holds == "holds" and repr(c.k_rho_known) == "-1.00" and repr(c.k_tight.known) == "95%"
+    assert c.p_holds == "does not hold" and repr(c.p_rho_bpc) == "-0.50"  # 0.5 scores above 0.8
+    assert c.loosening.endswith("for top-p") and repr(c.ks) == "2, 10, 40"
+    with pytest.raises(ValueError, match="both kinds of cut"):
+        cut_facts(summ[summ.decoding != "top_p"])
 
 
 @pytest.mark.slow

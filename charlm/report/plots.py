@@ -269,6 +269,7 @@ def plot_temperature_metrics(df, path: str | Path | None = None, title: str | No
 
 
 CUT_METRICS = ("in_vocab", "repeat_4gram", "bpc")
+FROM_ZERO = ("repeat_4gram",)  # cut measures drawn from 0: near 0, and often exactly 0
 CUT_AXES = {"top_k": "top-k: characters kept", "top_p": "top-p: probability mass kept"}
 
 
@@ -276,12 +277,14 @@ def plot_cut_metrics(df, path: str | Path | None = None, title: str | None = Non
     """Top-k and top-p against uncut sampling: one column per cut (``top_k``, ``top_p`` rows of a
     :func:`charlm.studies.temperature.temperature_table`), one row per measure of
     :data:`CUT_METRICS`; the mean across seeds as a line with each seed as a faint dot, uncut
-    sampling at T = 1 as a dotted line and real held-out text as a dashed one. Saved with
+    sampling at T = 1 as a dotted line and real held-out text as a dashed one. Both panels of a
+    row share their y axis, and the repeated 4-grams start at 0, so a measure that is 0 for every
+    sample of one cut lies on the axis of the other instead of a range of rounding error. Saved with
     :func:`save_figure` when ``path`` is given. Returns the figure."""
     summary = summarise(df)
     uncut = summary[(summary.decoding == "sample") & np.isclose(summary.temperature, 1.0)]
     ref = summary[summary.decoding == "reference"]
-    fig, axes = plt.subplots(len(CUT_METRICS), 2, figsize=(10, 8), sharex="col")
+    fig, axes = plt.subplots(len(CUT_METRICS), 2, figsize=(10, 8), sharex="col", sharey="row")
     for col, kind in enumerate(CUT_AXES):
         rows = summary[summary.decoding == kind].sort_values("cut")
         dots = df[df.decoding == kind]
@@ -302,6 +305,10 @@ def plot_cut_metrics(df, path: str | Path | None = None, title: str | None = Non
                 ax.xaxis.set_minor_locator(NullLocator())
             ax.grid(alpha=0.3)
         axes[-1, col].set_xlabel(CUT_AXES[kind])
+    for row, metric in enumerate(CUT_METRICS):
+        if metric in FROM_ZERO:  # from 0, and not a sliver of axis around a constant 0
+            top = np.nanmax([0.0, *df[df.decoding.isin(list(CUT_AXES))][metric]])
+            axes[row, 0].set_ylim(0, max(0.1, 1.1 * top))
     handles, labels = axes[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
                bbox_to_anchor=(0.5, -0.01))
@@ -427,10 +434,10 @@ def plot_cells_equal_data(runs, path: str | Path, smooth_window: int = 1, title:
 
 def plot_cells_equal_time(runs, path: str | Path, smooth_window: int = 1, title: str | None = None):
     """Loss curves of the equal-time runs of a :class:`charlm.studies.cells.CellComparison`
-    against training seconds (each run's time in the study spread evenly over its iterations;
-    see :func:`plot_loss_by_time`)."""
-    curves = [{"label": f"{c.cell.upper()}, {c.n_epochs:,} iterations", "history": runs.history(c),
-               "plot_every": c.plot_every,
+    against training seconds (each run's training time spread evenly over its iterations;
+    see :func:`plot_loss_by_time`), labelled with the iterations each reached."""
+    curves = [{"label": f"{c.cell.upper()}, {runs.row(c)['iterations']:,} iterations",
+               "history": runs.history(c), "plot_every": c.plot_every,
                "seconds_per_iteration": runs.row(c)["ms per iteration"] / 1000}
               for c in runs.equal_time]
     title = title or f"Training loss at equal training time (moving average of {smooth_window} points)"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+from pathlib import Path
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -27,40 +28,13 @@ from ..errors import CharlmError
 from ..model import CharRNN
 from ..sample import generate
 
+TEMPLATES = Path(__file__).parent / "templates"
 
-_STYLE = """<style>
-.charlm-slider { border: 1px solid #ccc; border-radius: 4px; padding: 0.6em 0.8em; margin: 0.5em 0; }
-.charlm-slider label { font-weight: bold; margin-right: 0.6em; }
-.charlm-slider input[type=range] { width: 22em; max-width: 100%; vertical-align: middle; }
-.charlm-slider pre { white-space: pre-wrap; word-break: break-word; background: #f7f7f7;
-  padding: 0.5em; margin: 0.5em 0 0 0; min-height: 6em; }
-.charlm-slider pre[hidden] { display: none; }
-.charlm-slider .charlm-prime { color: #1a5fb4; font-weight: bold; }
-@media print {
-  .charlm-slider input, .charlm-slider .charlm-controls { display: none; }
-  .charlm-slider pre[hidden] { display: block; }
-  .charlm-slider pre::before { content: attr(data-symbol) " = " attr(data-value) ":  "; font-weight: bold; }
-}
-</style>"""
 
-_SCRIPT = """<script>
-(function () {
-  var root = document.getElementById("%(uid)s");
-  if (!root) { return; }
-  var range = root.querySelector("input[type=range]");
-  var value = root.querySelector("output");
-  var samples = root.querySelectorAll("pre[data-value]");
-  function show() {
-    var i = Number(range.value);
-    for (var j = 0; j < samples.length; j++) { samples[j].hidden = (j !== i); }
-    value.textContent = samples[i].getAttribute("data-value");
-    range.setAttribute("aria-valuetext", "%(name)s " + value.textContent);
-  }
-  range.addEventListener("input", show);
-  range.addEventListener("change", show);
-  show();
-})();
-</script>"""
+# The slider's stylesheet and script (package data beside the report's template): a
+# ``<style>`` block, and a ``<script>`` formatted with ``%(uid)s`` (the element) and ``%(name)s``.
+_STYLE = (TEMPLATES / "slider.css.j2").read_text()
+_SCRIPT = (TEMPLATES / "slider.js.j2").read_text()
 
 
 # What a static slider can run over: (label, symbol) of each control.

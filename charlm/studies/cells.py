@@ -9,18 +9,19 @@ per weight per character; the embedding and decoder are the same for all three),
 ``n_epochs`` would be about equal time *if the kernels were equally good*. On the CPU they need
 not be: PyTorch can run an LSTM layer as one fused oneDNN kernel, while for the GRU and the RNN
 it computes the input projection of all time steps in one matrix product and only the
-recurrence (the hidden-to-hidden part) step by step. :func:`iteration_times` measures the
-difference and :func:`~charlm.studies.operators.operator_calls` counts the operators behind it.
-So there are two fair comparisons: equal data (:func:`cell_comparison_configs`, which compares the architectures) and
-equal time (:func:`equal_time_configs`, which compares what each cell achieves on this software
-and hardware in the LSTM's time).
+recurrence (the hidden-to-hidden part) step by step; :func:`~charlm.studies.operators.operator_calls`
+counts the operators behind the difference. So there are two fair comparisons: equal data
+(:func:`cell_comparison_configs`, which compares the architectures) and equal time
+(:func:`equal_time_configs`, which compares what each cell achieves on this software and
+hardware in the same training time).
 
-:func:`iteration_times` measures the time per iteration once per config and machine and keeps
-it under ``runs/timings/``, so the equal-time runs keep their iteration counts, and so their
-cache keys, from one report build to the next. :func:`compare_cells` trains (or finds in the
-cache) both comparisons in one study and gathers what the report shows of them
-(:class:`CellComparison`); :meth:`CellComparison.ranking` orders the cells with paired bootstrap
-gaps. The same setting on Python source is :mod:`charlm.studies.python_corpus`.
+The equal-time runs are timed as they run: each gets the same ``budget_minutes``, which the
+training loop counts on its own clock (training steps only) and stops at, so their times are
+equal by construction and their iterations are what each cell reached.
+:func:`compare_cells` trains (or finds in the cache) both comparisons in one study, then
+:func:`measure_cells` (kept on disk, :mod:`charlm.memo`) gathers what the report shows of them
+(:class:`CellComparison`), each comparison ranked with paired bootstrap gaps (:class:`Ranking`).
+The same setting on Python source is :mod:`charlm.studies.python_corpus`.
 
 Measured values (times, operator counts, BPC) are never written here: the report computes and
 states them.
@@ -28,29 +29,23 @@ states them.
 
 from __future__ import annotations
 
-import json
 import math
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-import torch
 
-from .. import paths
-from ..atomic import atomic_write_text
 from ..config import CELLS, TrainConfig
 from ..corpora import TEST_FILE, TEST_LARGE_FILE, corpus
 from ..errors import ConfigError
 from ..evaluate import char_bits, paired_difference_interval
-from ..machine import cpu_model
 from ..model import CharRNN
-from ..runs import cached_run, run_key, torch_threads
-from ..train import train
+from ..memo import memo
+from ..runs import cached_run, run_key
 from .operators import FUSED_KERNEL, operator_calls
-from .runner import load_histories, run_study
+from .runner import evaluate_row, run_study
 from .summary import curve_stats
 
 # ---------------------------------------------------------------------------------------------
@@ -102,89 +97,13 @@ def cell_comparison_configs(base: TrainConfig | None = None,
             for cell in cells]
 
 
-def time_per_iteration(cfg: TrainConfig, n: int = 20, threads: int = 1) -> float:
-    """Seconds per training iteration of ``cfg`` on this machine.
-
-    Trains ``n`` iterations (on the training corpus of ``cfg``) with ``threads`` torch threads,
-    as a study runs each run with one, and returns the loop's wall time over ``n``.
-    """
-    with torch_threads(threads):
-        probe = cfg.replace(n_epochs=n, print_every=10**9, plot_every=min(cfg.plot_every, n))
-        result = train(probe, data=corpus(cfg.corpus), verbose=False, progress=False)
-    return result.wall_time / max(1, result.iterations)
-
-
-def equal_time_configs(base: TrainConfig | None = None, cells: Sequence[str] = CELLS,
-                       seconds_per_iteration: dict[str, float] | None = None,
-                       n: int = 20) -> list[TrainConfig]:
-    """:func:`cell_comparison_configs` with ``n_epochs`` scaled to equal training time.
-
-    The first cell keeps ``base.n_epochs``; every other cell gets the iterations that take the
-    same time by ``seconds_per_iteration`` (per cell; measured with :func:`time_per_iteration`
-    when not given), rounded to two significant digits and to a multiple of ``plot_every``.
-    Measured times depend on the machine, so print the resulting ``n_epochs`` and pin them
-    (e.g. as notebook parameters) when the runs must be found in the cache again.
-    """
-    cfgs = cell_comparison_configs(base, cells)
-    if seconds_per_iteration is None:
-        seconds_per_iteration = {c.cell: time_per_iteration(c, n) for c in cfgs}
-    budget = cfgs[0].n_epochs * seconds_per_iteration[cfgs[0].cell]
-    out = [cfgs[0]]
-    for cfg in cfgs[1:]:
-        iters = float(f"{budget / seconds_per_iteration[cfg.cell]:.2g}")
-        iters = max(cfg.plot_every, round(iters / cfg.plot_every) * cfg.plot_every)
-        out.append(cfg.replace(n_epochs=iters))
-    return out
-
-
-TIMINGS_DIR = "timings"  # under runs/: measured seconds per iteration, one JSON file per config
-
-
-def timing_path(cfg: TrainConfig, n: int = 20, threads: int = 1) -> Path:
-    """Where :func:`iteration_times` keeps the measurement of ``cfg`` (under ``runs/timings``)."""
-    return paths.runs_dir() / TIMINGS_DIR / f"{run_key(cfg)}_n{n}_t{threads}.json"
-
-
-def _machine() -> dict[str, str]:
-    """What a timing depends on besides the config: torch, the CPU and its core count."""
-    return {"torch_version": str(torch.__version__), "cpu": cpu_model(),
-            "cpu_count": str(os.cpu_count())}
-
-
-def iteration_times(configs: Sequence[TrainConfig], n: int = 20, threads: int = 1,
-                    refresh: bool = False) -> dict[str, float]:
-    """Seconds per training iteration of each config (keyed by its cell), measured once.
-
-    Each config is timed with :func:`time_per_iteration` the first time and the result kept in
-    ``runs/timings/<run key>_n<n>_t<threads>.json`` with the torch version and the CPU it was
-    measured on; later calls on the same software and CPU read it back (``refresh=True``
-    measures again). Timings vary from one measurement to the next, and the iteration counts
-    of :func:`equal_time_configs` come from them: without this, rebuilding the report after a
-    prose edit could give a cell a slightly different iteration count, a new run key, and a
-    retrained run. The cells of ``configs`` must differ.
-    """
-    cells = [c.cell for c in configs]
-    if len(set(cells)) != len(cells):
-        raise ConfigError(f"iteration_times needs one config per cell, got cells {cells}")
-    machine = _machine()
-    out = {}
-    for cfg in configs:
-        path = timing_path(cfg, n, threads)
-        record = None
-        if path.is_file() and not refresh:
-            try:
-                record = json.loads(path.read_text())
-            except (OSError, ValueError):
-                record = None  # a damaged file is measured again
-            if not isinstance(record, dict) or any(record.get(k) != v for k, v in machine.items()):
-                record = None
-        if record is None or not isinstance(record.get("seconds_per_iteration"), (int, float)):
-            record = {"seconds_per_iteration": time_per_iteration(cfg, n, threads),
-                      "n": n, "threads": threads, "cell": cfg.cell,
-                      "hidden_size": cfg.hidden_size, **machine}
-            atomic_write_text(path, json.dumps(record, indent=1) + "\n")
-        out[cfg.cell] = float(record["seconds_per_iteration"])
-    return out
+def equal_time_configs(base: TrainConfig | None, minutes: float,
+                       cells: Sequence[str] = CELLS) -> list[TrainConfig]:
+    """:func:`cell_comparison_configs` trained for ``minutes`` of training time each
+    (``budget_minutes``) instead of ``n_epochs`` iterations."""
+    if not minutes > 0:
+        raise ConfigError(f"the equal-time budget must be a positive number of minutes, got {minutes}")
+    return [c.replace(budget_minutes=float(minutes)) for c in cell_comparison_configs(base, cells)]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -223,14 +142,15 @@ class Ranking:
 
 @dataclass(frozen=True, eq=False)
 class CellComparison:
-    """What :func:`compare_cells` trained and measured.
+    """What :func:`measure_cells` measured of the runs :func:`compare_cells` trained.
 
     ``summary`` has one row per distinct run, indexed by run key, with the columns of
-    :data:`SUMMARY_COLUMNS`; ``seconds`` is the timed seconds per iteration of each cell and
-    ``operators`` its operator calls per forward and backward pass (both keyed by cell, from the
-    equal-data configs); ``large_bits`` the per-character bits on the large test file of every
-    run of the two comparisons (keyed by run key; not of ``extra``). ``n_large`` characters of
-    the large test file, of ``n_large_total``, were scored; the small one has ``n_test``.
+    :data:`SUMMARY_COLUMNS` (``seconds``: the run's training time; ``ms per iteration``: that
+    over its iterations); ``equal_data_ranking`` and ``equal_time_ranking`` rank the cells of
+    each comparison on the large test file; ``operators`` holds each cell's operator calls per
+    forward and backward pass (keyed by cell, from the equal-data configs). ``n_large``
+    characters of the large test file, of ``n_large_total``, were scored; the small one has
+    ``n_test``. The models are not kept here: :meth:`model` loads one from the run cache.
     """
 
     base: TrainConfig
@@ -238,16 +158,18 @@ class CellComparison:
     equal_time: tuple[TrainConfig, ...]
     extra: tuple[TrainConfig, ...]
     summary: pd.DataFrame
-    seconds: Mapping[str, float]
     operators: Mapping[str, Mapping[str, int]]
-    timing_iterations: int
     histories: Mapping[str, list[float]]
-    models: Mapping[str, CharRNN]
-    large_bits: Mapping[str, np.ndarray]
-    large_text: torch.Tensor | None
+    equal_data_ranking: Ranking
+    equal_time_ranking: Ranking
     n_test: int
     n_large: int
     n_large_total: int
+
+    @property
+    def minutes(self) -> float:
+        """The training time each equal-time run was given, in minutes."""
+        return self.equal_time[0].budget_minutes
 
     def row(self, cfg: TrainConfig) -> dict[str, Any]:
         """The summary row of ``cfg``."""
@@ -262,18 +184,8 @@ class CellComparison:
         return list(self.histories.get(run_key(cfg), []))
 
     def model(self, cfg: TrainConfig) -> CharRNN:
-        """The trained model of ``cfg``."""
-        return self.models[run_key(cfg)]
-
-    def ranking(self, configs: Sequence[TrainConfig]) -> Ranking:
-        """``configs`` (one per cell) ranked by BPC on the large test file, gaps to the best."""
-        rows = self.table(configs).set_index(pd.Index([c.cell for c in configs]))
-        ranking = Ranking(rows, {c.cell: c for c in configs}, {})
-        by_cell = {c.cell: self.large_bits[run_key(c)] for c in configs}
-        best = ranking.best
-        gaps = {cell: paired_difference_interval(by_cell[cell], by_cell[best])
-                for cell in ranking.order[1:]}
-        return Ranking(rows, ranking.configs, gaps)
+        """The trained model of ``cfg``, from the run cache."""
+        return cached_run(cfg).model
 
     @property
     def fused(self) -> dict[str, int]:
@@ -288,10 +200,11 @@ SUMMARY_COLUMNS = ("cell", "hidden size", "parameters", "iterations", "character
 
 def _summary_row(cfg: TrainConfig, row: Mapping[str, Any], history: Sequence[float],
                  large: np.ndarray | None) -> dict[str, Any]:
-    """One run as the report's tables show it (``ms per iteration``: in the study)."""
+    """One run as the report's tables show it (``seconds``: its training time)."""
     return {
         "cell": cfg.cell.upper(), "hidden size": cfg.hidden_size, "parameters": row["n_params"],
-        "iterations": row["iterations"], "characters read": row["iterations"] * cfg.chunk_len,
+        "iterations": row["iterations"],
+        "characters read": row["iterations"] * cfg.chunk_len * cfg.batch_size,
         "minutes": row["wall_time_s"] / 60, "seconds": row["wall_time_s"],
         "ms per iteration": 1000 * row["wall_time_s"] / max(1, row["iterations"]),
         "final loss": curve_stats(history, cfg.plot_every)["final"],
@@ -300,45 +213,65 @@ def _summary_row(cfg: TrainConfig, row: Mapping[str, Any], history: Sequence[flo
         "status": row["status"]}
 
 
-def compare_cells(base: TrainConfig, log: str | Path, timing_iterations: int = 20,
-                  workers: int | None = None, test_large_chars: int = 0,
-                  extra: Sequence[TrainConfig] = (), study: str = "bonus") -> CellComparison:
+def _ranking(configs: Sequence[TrainConfig], summary: pd.DataFrame,
+             bits: Mapping[str, np.ndarray]) -> Ranking:
+    """``configs`` (one per cell) ranked by BPC on the large test file, gaps to the best."""
+    rows = summary.loc[[run_key(c) for c in configs]].set_index(pd.Index([c.cell for c in configs]))
+    ranked = Ranking(rows, {c.cell: c for c in configs}, {})
+    by_cell = {c.cell: bits[run_key(c)] for c in configs}
+    gaps = {cell: paired_difference_interval(by_cell[cell], by_cell[ranked.best])
+            for cell in ranked.order[1:]}
+    return Ranking(rows, ranked.configs, gaps)
+
+
+def compare_cells(base: TrainConfig, log: str | Path, minutes: float, workers: int | None = None,
+                  test_large_chars: int = 0, extra: Sequence[TrainConfig] = (),
+                  study: str = "bonus") -> CellComparison:
     """Train (or find in the cache) the cells at equal data and at equal time, and measure them.
 
-    The equal-data configs come from :func:`cell_comparison_configs`; each is timed with
-    :func:`iteration_times` (``timing_iterations`` iterations, one thread, kept in
-    ``runs/timings/``), which sets the equal-time configs (:func:`equal_time_configs`). Every
-    distinct run of both, and of ``extra`` (runs of the same study on other corpora), is trained
-    by :func:`~charlm.studies.runner.run_study` into the experiment log ``log`` with ``workers``
-    processes, then loaded from the cache. The runs of the two comparisons are scored character
-    by character on the large test file (its first ``test_large_chars`` characters; 0: all of
-    it). Last, the operators of one forward and backward pass of each cell are counted.
+    The equal-data configs come from :func:`cell_comparison_configs`, the equal-time ones from
+    :func:`equal_time_configs` (``minutes`` of training time each). Every distinct run of both,
+    and of ``extra`` (runs of the same study on other corpora), is trained by
+    :func:`~charlm.studies.runner.run_study` into the experiment log ``log`` with ``workers``
+    processes; then :func:`measure_cells` measures them (the first ``test_large_chars``
+    characters of the large test file; 0: all of it).
     """
     equal_data = cell_comparison_configs(base)
-    seconds = iteration_times(equal_data, n=timing_iterations)
-    equal_time = equal_time_configs(base, seconds_per_iteration=seconds)
+    equal_time = equal_time_configs(base, minutes)
+    configs = list(dict.fromkeys(equal_data + equal_time + list(extra)))  # each distinct run once
+    run_study(configs, log, study=study, workers=workers, say=None)
+    return measure_cells(tuple(equal_data), tuple(equal_time), tuple(extra), int(test_large_chars))
+
+
+@memo
+def measure_cells(equal_data: tuple[TrainConfig, ...], equal_time: tuple[TrainConfig, ...],
+                  extra: tuple[TrainConfig, ...] = (), test_large_chars: int = 0) -> CellComparison:
+    """What the report shows of the trained runs of a cell comparison, computed once: each
+    run's summary row (from its checkpoint; BPC on the small test file, and for the two
+    comparisons on the large one, character by character: its first ``test_large_chars``
+    characters, 0: all), both rankings with paired bootstrap gaps, and the operators of one
+    forward and backward pass of each cell (:func:`~charlm.studies.operators.operator_calls`).
+    The runs must be in the run cache (any missing is trained here, one at a time)."""
     compared = list(dict.fromkeys(equal_data + equal_time))
-    configs = list(dict.fromkeys(compared + list(extra)))  # each distinct run once
-    df = run_study(configs, log, study=study, workers=workers, say=None)
-    rows = {run_key(c): row for c, row in zip(configs, df.to_dict("records"))}
-    histories = load_histories(configs)
-    models = {run_key(c): cached_run(c).model for c in configs}
+    configs = list(dict.fromkeys(compared + list(extra)))
+    ckpts = {run_key(c): cached_run(c) for c in configs}
     full_large = corpus(TEST_LARGE_FILE)
     large_text = full_large[:test_large_chars or None]
-    large_bits = {run_key(c): char_bits(models[run_key(c)], large_text) for c in compared}
+    bits = {run_key(c): char_bits(ckpts[run_key(c)].model, large_text) for c in compared}
     summary = pd.DataFrame(
-        [_summary_row(c, rows[run_key(c)], histories.get(run_key(c), []), large_bits.get(run_key(c)))
-         for c in configs], index=pd.Index([run_key(c) for c in configs], name="key"),
-        columns=list(SUMMARY_COLUMNS))
-    operators = {c.cell: operator_calls(c) for c in equal_data}
+        [_summary_row(c, evaluate_row(ckpts[run_key(c)]), ckpts[run_key(c)].history,
+                      bits.get(run_key(c))) for c in configs],
+        index=pd.Index([run_key(c) for c in configs], name="key"), columns=list(SUMMARY_COLUMNS))
     return CellComparison(
-        base=base, equal_data=tuple(equal_data), equal_time=tuple(equal_time), extra=tuple(extra),
-        summary=summary, seconds=seconds, operators=operators,
-        timing_iterations=timing_iterations, histories=histories, models=models,
-        large_bits=large_bits, large_text=large_text, n_test=len(corpus(TEST_FILE)),
-        n_large=len(large_text), n_large_total=len(full_large))
+        base=equal_data[0], equal_data=tuple(equal_data), equal_time=tuple(equal_time),
+        extra=tuple(extra), summary=summary,
+        operators={c.cell: operator_calls(c) for c in equal_data},
+        histories={run_key(c): list(ckpts[run_key(c)].history) for c in configs},
+        equal_data_ranking=_ranking(equal_data, summary, bits),
+        equal_time_ranking=_ranking(equal_time, summary, bits),
+        n_test=len(corpus(TEST_FILE)), n_large=len(large_text), n_large_total=len(full_large))
 
 
 __all__ = ["CellComparison", "Ranking", "SUMMARY_COLUMNS", "cell_comparison_configs",
-           "compare_cells", "equal_time_configs", "hidden_for_params", "iteration_times",
-           "n_params", "time_per_iteration", "timing_path"]
+           "compare_cells", "equal_time_configs", "hidden_for_params", "measure_cells",
+           "n_params"]

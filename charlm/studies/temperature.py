@@ -92,17 +92,20 @@ import random
 import re
 import time
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import torch
 
+from ..config import TrainConfig
 from ..corpora import TEST_FILE, corpus_text
 from ..data import VOCAB, encode
 from ..errors import CharlmError, DataError
 from ..evaluate import bpc
+from ..memo import memo
 from ..model import CharRNN
-from ..runs import torch_threads
+from ..runs import cached_run, torch_threads
 from ..sample import check_temperature, check_top_k, check_top_p, generate, sampling_probs
 
 COURSEWORK_TEMPS: tuple[float, ...] = (0.1, 0.5, 1.0, 2.0)  # --diff_temp, as the reference write-up
@@ -521,7 +524,87 @@ def checkpoint_temperature_table(ckpt, prime_file: str | None = None,
                              reference=reference, **kwargs)
 
 
-__all__ = ["COLUMNS", "COURSEWORK_TEMPS", "DEFAULT_SEEDS", "MEASURED_TEMPS", "MEASURED_TOP_KS",
+# ---------------------------------------------------------------------------------------------
+# the report's results, computed once (4.4 and Appendix D read the same entries)
+
+
+@dataclass(frozen=True, eq=False)
+class MeasuredStudy:
+    """The measured study of the model of ``config``: one row per sample (``table``, as
+    :func:`temperature_table` makes it, with greedy and real-text rows and the cuts) and its
+    :func:`summarise` (``summary``); ``predict_len`` characters per sample."""
+
+    config: TrainConfig
+    table: pd.DataFrame
+    summary: pd.DataFrame
+    predict_len: int
+
+
+def measured_study(cfg: TrainConfig, temps: Sequence[float] = MEASURED_TEMPS,
+                   n_seeds: int = len(DEFAULT_SEEDS), predict_len: int = DEFAULT_PREDICT_LEN,
+                   top_ks: Sequence[int] = MEASURED_TOP_KS,
+                   top_ps: Sequence[float] = MEASURED_TOP_PS) -> MeasuredStudy:
+    """:func:`checkpoint_temperature_table` of the run of ``cfg`` (trained if the cache lacks
+    it) with seeds ``0 .. n_seeds - 1``, and its summary; kept on disk (:mod:`charlm.memo`), so
+    4.4 and Appendix D compute it once. The arguments are put in one form first (floats for
+    temperatures and p, ints for the rest), so that equal settings find the same entry."""
+    return _measured_study(cfg, tuple(float(t) for t in temps), int(n_seeds), int(predict_len),
+                           tuple(int(k) for k in top_ks), tuple(float(p) for p in top_ps))
+
+
+@memo
+def _measured_study(cfg, temps, n_seeds, predict_len, top_ks, top_ps) -> MeasuredStudy:
+    table = checkpoint_temperature_table(cached_run(cfg), temps=temps, seeds=range(n_seeds),
+                                         predict_len=predict_len, top_ks=top_ks, top_ps=top_ps)
+    return MeasuredStudy(cfg, table, summarise(table), predict_len)
+
+
+@dataclass(frozen=True, eq=False)
+class SampleSet:
+    """Samples of the model of ``config`` after one priming string, all with one seed, so what
+    differs between them is the setting alone: ``samples`` maps a temperature to its
+    continuation, and ``measures`` is their :func:`sample_measures`; ``top_k`` and ``top_p`` map
+    each cut (at T = 1) to its continuation (empty when none was asked for). ``prime`` is
+    :func:`pick_prime` of the test text with ``seed``: one of its ``n_chunks`` chunks of
+    ``chunk_len`` characters."""
+
+    config: TrainConfig
+    prime: str
+    seed: int
+    predict_len: int
+    n_chunks: int
+    chunk_len: int
+    samples: Mapping[float, str]
+    measures: pd.DataFrame
+    top_k: Mapping[int, str]
+    top_p: Mapping[float, str]
+
+
+def sample_set(cfg: TrainConfig, temps: Sequence[float], predict_len: int = 200,
+               top_ks: Sequence[int] = (), top_ps: Sequence[float] = (),
+               chunk_len: int = 200) -> SampleSet:
+    """One sample per temperature of ``temps`` (and per cut of ``top_ks`` and ``top_ps``, at
+    T = 1) after the priming string ``--diff_temp`` picks from the test text with the run's
+    seed, each ``predict_len`` characters long and drawn with that seed; measured. Kept on disk
+    like :func:`measured_study` (the samples of 4.4, and the sliders of Appendix D)."""
+    return _sample_set(cfg, tuple(float(t) for t in temps), int(predict_len),
+                       tuple(int(k) for k in top_ks), tuple(float(p) for p in top_ps),
+                       int(chunk_len))
+
+
+@memo
+def _sample_set(cfg, temps, predict_len, top_ks, top_ps, chunk_len) -> SampleSet:
+    model, text, seed = cached_run(cfg).model, corpus_text(TEST_FILE), cfg.seed
+    prime = pick_prime(text, seed=seed, chunk_len=chunk_len)
+    samples = samples_at(model, prime, temps, predict_len=predict_len, seed=seed)
+    cuts = {c: truncation_samples(model, prime, c, values, predict_len, seed) if values else {}
+            for c, values in (("top_k", top_ks), ("top_p", top_ps))}
+    measures = sample_measures(model, prime, samples, word_vocabulary(corpus_text(cfg.corpus)))
+    return SampleSet(cfg, prime, seed, predict_len, len(text) // chunk_len, chunk_len, samples,
+                     measures, cuts["top_k"], cuts["top_p"])
+
+
+__all__ = ["COLUMNS", "MeasuredStudy", "SampleSet", "measured_study", "sample_set", "COURSEWORK_TEMPS", "DEFAULT_SEEDS", "MEASURED_TEMPS", "MEASURED_TOP_KS",
            "MEASURED_TOP_PS", "MEASURES", "TRUNCATIONS", "truncation_samples",
            "METRICS", "checkpoint_temperature_table", "distribution_entropy", "entropy_of",
            "distinct_share", "generated_words", "in_vocab_share", "next_char_distribution", "open_context",
