@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -340,22 +340,25 @@ class _Step:
     def __init__(self, cfg: TrainConfig, model: CharRNN, optimizer: torch.optim.Optimizer,
                  averaged: AveragedModel | None, device: torch.device) -> None:
         self.cfg, self.model, self.optimizer, self.averaged = cfg, model, optimizer, averaged
-        self.device = device
-        self.autocast = resolve_precision(cfg, device)
+        dtype = resolve_precision(cfg, device)
+        # the context of the forward pass: bfloat16 autocast, or nothing at all in fp32
+        self.precision = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else nullcontext
+        self.lr: float | None = None  # the step size last set
         self.scored = averaged.module if averaged is not None else model  # evaluated and kept
         # As char-rnn does: a loss 3x that of guessing uniformly (3 ln 100 = 13.8 nats) is
         # exploding.
         self.explode_at = EXPLODE_FACTOR * math.log(model.vocab_size)
 
     def set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        if lr != self.lr:  # a constant rate is set once
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.lr = lr
 
     def __call__(self, batches: _Batches) -> float:
         """Train on ``batches``' next batch; returns its loss (raises :class:`Diverged`)."""
         inputs, targets, state = batches.next()
-        with torch.autocast(self.device.type, dtype=self.autocast or torch.bfloat16,
-                            enabled=self.autocast is not None):
+        with self.precision():
             logits, state = self.model(inputs, state)
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
                                    targets.reshape(-1))
@@ -422,7 +425,8 @@ class _Report:
         self.result.iterations = it
         self.plot_sum += value
         self.print_sum += value
-        self.bar.update(min(round(self.clock.total), int(self.clock.elapsed())) - self.bar.n)
+        if not self.bar.disable:
+            self.bar.update(min(round(self.clock.total), int(self.clock.elapsed())) - self.bar.n)
         if it % cfg.plot_every == 0:
             self.result.history.append(self.plot_sum / cfg.plot_every)
             self.plot_sum = 0.0
