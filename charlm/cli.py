@@ -1,6 +1,6 @@
 """The command line: the coursework's four flags plus ``generate`` and ``bpc``.
 
-    python -m charlm --default_train [--n_epochs N --hidden_size H ...] [--save PATH]
+    python -m charlm --default_train [--n_epochs N --hidden_size H ...] [--save PATH] [--threads N]
     python -m charlm --default_train --resume CHECKPOINT       # go on with an interrupted run
     python -m charlm --default_train --init_from CHECKPOINT [--corpus PATH ...]   # fine-tune
     python -m charlm --custom_train [--settings FILE] [--log experiment_logs.csv]
@@ -33,13 +33,14 @@ from .config import (TrainConfig, check_resumable, check_shape, parse_as, printi
                      shape_fields)
 from .dynamic import DynamicSettings
 from .errors import CharlmError, ConfigError, os_error_message
-from .machine import check_trainable
+from .machine import check_trainable, choose_threads
 from .presets import preset
-from .runs import check_resumable_checkpoint
+from .runs import check_resumable_checkpoint, torch_threads
 from .train import resolve_device
 
 MODES = ("default_train", "custom_train", "plot_loss", "diff_temp", "best_train")
 STARTING = ("default_train", "best_train")  # the modes that --resume and --init_from go with
+THREADED = ("default_train", "best_train", "diff_temp")  # one model in this process
 
 
 class _Parser(argparse.ArgumentParser):
@@ -96,6 +97,9 @@ def _train_parser() -> argparse.ArgumentParser:
                        help="a new run from the weights of CHECKPOINT (fine-tuning, on any "
                             "--corpus): the model's shape (" + ", ".join(shape_fields())
                             + ") comes from it, the optimiser and schedule start fresh")
+    io.add_argument("--threads", type=_typed("int"), default=None,
+                    help="torch threads for training (default: one unless the model's steps are "
+                         "large enough to gain from more; the choice is printed)")
     io.add_argument("--checkpoint", default=None,
                     help="model for --diff_temp (default runs/default.pt; trained if missing)")
     io.add_argument("--settings", default=None,
@@ -271,9 +275,18 @@ def _main(argv: Sequence[str] | None) -> int:
         cfg = config_from_args(args, start)
         resolve_device(cfg.device)  # what the machine can serve, before any work
         check_trainable(cfg)
-        if mode in STARTING:
-            return getattr(commands, f"cmd_{mode}")(args, cfg, start)
-        return getattr(commands, f"cmd_{mode}")(args, cfg)
+        if mode not in THREADED:  # the studies train with one thread per worker
+            if args.threads is not None:
+                raise ConfigError(f"--threads sets the threads of one run; --{mode} trains each "
+                                  f"of its runs with one")
+            return getattr(commands, f"cmd_{mode}")(args, cfg)
+        # the count, and why, printed by the command when it trains (after its checks)
+        args.threads, args.threads_reason = choose_threads(
+            cfg, args.threads, start.meta.get("threads") if args.resume else None)
+        with torch_threads(args.threads):
+            if mode in STARTING:
+                return getattr(commands, f"cmd_{mode}")(args, cfg, start)
+            return getattr(commands, f"cmd_{mode}")(args, cfg)
     except CharlmError as exc:
         print(f"charlm: error: {exc}", file=sys.stderr)
         return 2

@@ -103,6 +103,7 @@ def _train_command(args: argparse.Namespace, cfg: TrainConfig, default: Path, mo
     """Train ``cfg`` (from ``start``: the checkpoint of ``--resume`` or ``--init_from``) and
     save it to ``--save``, else to the resumed checkpoint, else to ``default``."""
     save = check_checkpoint_destination(Path(args.save or args.resume or default))
+    print_threads(args)
     resume = start if args.resume else None
     init_from = start if args.init_from else None
     if resume is not None:
@@ -118,6 +119,13 @@ def _train_command(args: argparse.Namespace, cfg: TrainConfig, default: Path, mo
     ckpt = train_and_save(cfg, save, progress=False if args.quiet else None,
                           init_from=init_from, resume=resume, mode=mode)
     return ckpt, save
+
+
+def print_threads(args: argparse.Namespace) -> None:
+    """The one line that says how many torch threads train, and why (chosen by the command
+    line: :func:`~charlm.machine.choose_threads`)."""
+    if getattr(args, "threads_reason", None):
+        print(f"threads: {args.threads} ({args.threads_reason})")
 
 
 def cmd_default_train(args: argparse.Namespace, cfg: TrainConfig,
@@ -202,6 +210,7 @@ def load_or_train_default(args: argparse.Namespace, cfg: TrainConfig) -> Checkpo
         return cached
     print(f"{path} not found: training the default model first")
     save = check_checkpoint_destination(path, "the default checkpoint")
+    print_threads(args)
     ckpt = train_and_save(cfg, save, progress=False if args.quiet else None)
     if ckpt.meta["status"] != "ok":
         raise ModelError(f"the default model diverged at iteration {ckpt.meta['diverged_at']}; "

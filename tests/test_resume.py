@@ -253,6 +253,7 @@ def test_ctrl_c_during_default_train_then_resume_ends_as_the_uninterrupted_run(t
     resumed = run_cli(*shlex.split(said[3])[3:], "--quiet")
     assert resumed.returncode == 0, resumed.stderr
     assert f"resuming {tmp_path / 'part.pt'} at iteration {said[1]} of 600" in resumed.stdout
+    assert "threads: 1 (as the run being resumed had" in resumed.stdout
     whole_out, whole_err = whole.communicate(timeout=300)
     assert whole.returncode == 0, whole_err
     bpc_lines = [re.findall(r"^BPC on .*$", o, re.M) for o in (whole_out, resumed.stdout)]
