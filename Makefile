@@ -62,7 +62,7 @@ diff_temp: setup data ## part 4.4: samples at several temperatures from runs/def
 best_train: setup data ## beyond the coursework: the best model in a 10-minute CPU budget (preset best) -> runs/best.pt
 	$(PYTHON) -m charlm --best_train $(ARGS)
 
-bench: setup data ## time charlm.train against the leanest nn.LSTM loop and the coursework's per-character loop
+bench: setup data ## time charlm.train against the leanest nn.LSTM loop (target: at most 1.10x) and the coursework's per-character loop
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)
 
 bench_threads: setup data ## time training with 1 and 2 torch threads, and next to a busy process (target: at most 1.5x idle)
