@@ -49,8 +49,9 @@ def _run(cfg: TrainConfig, **kw):
 
 
 @contextmanager
-def _interrupt_at(k: int, times: int = 1) -> Iterator[None]:
-    """Ctrl-C (a real SIGINT to this process) during iteration ``k`` of the run in the block."""
+def _interrupt_at(k: int, times: int = 1, sig: int = signal.SIGINT) -> Iterator[None]:
+    """Ctrl-C (a real SIGINT to this process, or ``sig``) during iteration ``k`` of the run in
+    the block."""
     tick, count = Clock.tick, [0]
 
     def ticked(self):
@@ -58,7 +59,7 @@ def _interrupt_at(k: int, times: int = 1) -> Iterator[None]:
         count[0] += 1
         if count[0] == k:
             for _ in range(times):
-                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), sig)
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(Clock, "tick", ticked)
@@ -122,6 +123,21 @@ def test_a_second_ctrl_c_stops_at_once_and_leaves_nothing_to_resume():
         result = _run(SETTINGS["default"])
     assert result.status == "interrupted" and result.resume is None
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # handlers restored
+
+
+def test_sigterm_mapped_to_ctrl_c_as_the_command_line_does_is_held_too(tmp_path):
+    def interrupt(*_):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)  # what charlm.cli installs
+    try:
+        with _interrupt_at(6, sig=signal.SIGTERM):
+            part = _run(SETTINGS["default"])
+        assert signal.getsignal(signal.SIGTERM) is interrupt
+    finally:
+        signal.signal(signal.SIGTERM, before)
+    assert part.status == "interrupted" and part.iterations == 6 and part.resume is not None
+    assert _run(SETTINGS["default"], resume=part.resume).history == _run(SETTINGS["default"]).history
 
 
 def test_resuming_with_other_settings_is_refused_naming_the_first_that_differs(tmp_path):
