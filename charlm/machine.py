@@ -124,7 +124,9 @@ def check_trainable(cfg) -> None:
 
 
 # Multiply-adds of the recurrent layers per training step from which a second torch thread may
-# pay, on free cores (see choose_threads and benchmarks/bench_threads.py).
+# pay, on free cores (see choose_threads). A cautious guess above the preset best (3.4 G), not yet
+# an idle measurement: benchmarks/bench_threads.py measures it (7 Dec 2026, two busy cores: two
+# threads made every setting's step 10 to 40 times slower).
 MULTI_THREAD_WORK = 5e9
 
 
