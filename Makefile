@@ -15,7 +15,7 @@ CHROMIUM ?= chromium
 KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data test test-fast lint default_train custom_train plot_loss diff_temp best_train bench report pdf kernel lab clean
+.PHONY: help setup data test test-fast lint default_train custom_train plot_loss diff_temp best_train bench bench_threads report pdf kernel lab clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -63,8 +63,11 @@ diff_temp: setup data ## part 4.4: samples at several temperatures from runs/def
 best_train: setup data ## beyond the coursework: the best model in a 10-minute CPU budget (preset best) -> runs/best.pt
 	$(PYTHON) -m charlm --best_train $(ARGS)
 
-bench: setup data ## time charlm.train against the leanest nn.LSTM loop and the coursework's per-character loop
+bench: setup data ## time charlm.train against the leanest nn.LSTM loop (target: at most 1.10x) and the coursework's per-character loop
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)
+
+bench_threads: setup data ## time training with 1 and 2 torch threads, and next to a busy process (target: at most 1.5x idle)
+	$(PYTHON) benchmarks/bench_threads.py $(ARGS)
 
 report: setup data ## build report/report.html, re-executing only out-of-date notebooks, one per core at a time (ONLY=04: just that one; FORCE=1: all; QUICK=1: tiny budgets; JOBS=1: one at a time; PARAMS=file.yaml; ARGS="-p n_epochs 500"); a full build records its time
 	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(foreach n,$(ONLY),--only $(n)) $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS)) $(ARGS)

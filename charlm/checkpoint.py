@@ -1,4 +1,5 @@
-"""The one checkpoint format: weights + config + vocabulary + loss history + run metadata.
+"""The one checkpoint format: weights + config + vocabulary + loss history + run metadata, and,
+for a run that was interrupted, what it needs to go on (optimiser, random states, position).
 
 Saved atomically; loaded with ``torch.load(weights_only=True)`` so a file can never run code
 while it is read, and with ``map_location`` so a GPU checkpoint loads on the CPU. Every way a
@@ -10,6 +11,7 @@ tries to run code, another program's checkpoint, another vocabulary or architect
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import re
 import time
@@ -29,7 +31,10 @@ from .errors import warn as _warn
 from .model import CharRNN, Ensemble, build_model
 
 FORMAT = "charlm.checkpoint"
-VERSION = 1
+# 2: version 1 and, optionally, the ``resume`` state of an interrupted run and, in the meta, the
+# ``init_from`` of a fine-tuned one. Version 1 files load as they are (they hold neither).
+VERSION = 2
+READS = (1, 2)
 
 
 @dataclass
@@ -40,6 +45,31 @@ class Checkpoint:
     config: TrainConfig
     history: list[float] = field(default_factory=list)  # average loss every plot_every iterations
     meta: dict[str, Any] = field(default_factory=dict)  # status, iterations, timings, versions...
+    # an interrupted run's state, to go on from (charlm.train.TrainResult.resume); None for a
+    # finished run. Tensors and plain data only, like the rest of the file
+    resume: dict[str, Any] | None = None
+
+
+def weights_sha256(model: torch.nn.Module) -> str:
+    """The SHA-256 of ``model``'s weights (names, dtypes, shapes and values, in state-dict order):
+    the identity of the model a run starts from, the same before a save and after a load."""
+    digest = hashlib.sha256()
+    for name, tensor in model.state_dict().items():
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}:{t.dtype}:{tuple(t.shape)};".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _on_cpu(value: Any) -> Any:
+    """``value`` (tensors in dicts, lists and tuples) with every tensor detached on the CPU."""
+    if isinstance(value, torch.Tensor):
+        return value.detach().cpu()
+    if isinstance(value, dict):
+        return {k: _on_cpu(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_on_cpu(v) for v in value)
+    return value
 
 
 def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
@@ -53,6 +83,8 @@ def save_checkpoint(path: str | Path, ckpt: Checkpoint) -> Path:
         "history": [float(x) for x in ckpt.history],
         "meta": dict(ckpt.meta),
     }
+    if ckpt.resume is not None:
+        payload["resume"] = _on_cpu(ckpt.resume)
     with atomic_write(path) as fh:  # the raw path: atomic_write refuses "folder/" itself
         torch.save(payload, fh)
     return Path(path)
@@ -144,9 +176,10 @@ def load_checkpoint(
     payload = _torch_load(path, map_location, zip_start)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is a torch file but not a charlm checkpoint")
-    if payload.get("version") != VERSION:
+    if payload.get("version") not in READS:
         raise CheckpointError(
-            f"checkpoint {path} has format version {payload.get('version')!r}; this charlm reads {VERSION}"
+            f"checkpoint {path} has format version {payload.get('version')!r}; this charlm reads "
+            f"{' and '.join(map(str, READS))}"
         )
     if payload.get("vocab") != VOCAB:
         raise CheckpointError(
@@ -171,7 +204,12 @@ def load_checkpoint(
             f"checkpoint {path} weights do not match its architecture ({detail})"
         ) from None
     model.to(map_location)
-    return Checkpoint(model, config, list(payload.get("history", [])), dict(payload.get("meta", {})))
+    resume = payload.get("resume")
+    if resume is not None and not (isinstance(resume, dict)
+                                   and {"config", "members", "loop"} <= resume.keys()):
+        raise CheckpointError(f"checkpoint {path} has a damaged resume state")
+    return Checkpoint(model, config, list(payload.get("history", [])), dict(payload.get("meta", {})),
+                      resume)
 
 
 # Checkpoints written before the model had one parameter layout named a regularised model's

@@ -1,6 +1,8 @@
 """The command line: the coursework's four flags plus ``generate`` and ``bpc``.
 
-    python -m charlm --default_train [--n_epochs N --hidden_size H ...] [--save PATH]
+    python -m charlm --default_train [--n_epochs N --hidden_size H ...] [--save PATH] [--threads N]
+    python -m charlm --default_train --resume CHECKPOINT       # go on with an interrupted run
+    python -m charlm --default_train --init_from CHECKPOINT [--corpus PATH ...]   # fine-tune
     python -m charlm --custom_train [--settings FILE] [--log experiment_logs.csv]
     python -m charlm --plot_loss [--lrs 0.0001,0.001,0.005,0.01,0.1]
     python -m charlm --diff_temp [--temps 0.1,0.5,1.0,2.0] [--checkpoint runs/default.pt]
@@ -26,14 +28,19 @@ from dataclasses import fields
 from typing import Sequence
 
 from . import commands, paths
-from .config import TrainConfig, parse_as
+from .checkpoint import Checkpoint, load_checkpoint
+from .config import (TrainConfig, check_resumable, check_shape, parse_as, printing_fields,
+                     shape_fields)
 from .dynamic import DynamicSettings
-from .errors import CharlmError, os_error_message
-from .machine import check_trainable
+from .errors import CharlmError, ConfigError, os_error_message
+from .machine import check_trainable, choose_threads
 from .presets import preset
+from .runs import check_resumable_checkpoint, torch_threads
 from .train import resolve_device
 
 MODES = ("default_train", "custom_train", "plot_loss", "diff_temp", "best_train")
+STARTING = ("default_train", "best_train")  # the modes that --resume and --init_from go with
+THREADED = ("default_train", "best_train", "diff_temp")  # one model in this process
 
 
 class _Parser(argparse.ArgumentParser):
@@ -78,8 +85,21 @@ def _train_parser() -> argparse.ArgumentParser:
         hp.add_argument(f"--{f.name}", type=_typed(getattr(f.type, "__name__", f.type)),
                         default=None,  # argparse reads % in a help text as a format
                         help=f"{f.metadata['help']} (default {f.default!r})".replace("%", "%%"))
-    io = p.add_argument_group("files and studies")
-    io.add_argument("--save", default=None, help="checkpoint to write (default runs/default.pt)")
+    io = p.add_argument_group("files, runs and studies")
+    io.add_argument("--save", default=None, help="checkpoint to write (default runs/default.pt; "
+                                                 "with --resume, the checkpoint resumed)")
+    start = io.add_mutually_exclusive_group()
+    start.add_argument("--resume", default=None, metavar="CHECKPOINT",
+                       help="go on with the interrupted run saved in CHECKPOINT (Ctrl-C saves one), "
+                            "exactly where it stopped; only " + ", ".join(
+                                f"--{n}" for n in printing_fields()) + " may change")
+    start.add_argument("--init_from", default=None, metavar="CHECKPOINT",
+                       help="a new run from the weights of CHECKPOINT (fine-tuning, on any "
+                            "--corpus): the model's shape (" + ", ".join(shape_fields())
+                            + ") comes from it, the optimiser and schedule start fresh")
+    io.add_argument("--threads", type=_typed("int"), default=None,
+                    help="torch threads for training (default: one unless the model's steps are "
+                         "large enough to gain from more; the choice is printed)")
     io.add_argument("--checkpoint", default=None,
                     help="model for --diff_temp (default runs/default.pt; trained if missing)")
     io.add_argument("--settings", default=None,
@@ -145,18 +165,52 @@ def _baselines_parser() -> argparse.ArgumentParser:
     return p
 
 
-def config_from_args(args: argparse.Namespace) -> TrainConfig:
+def config_from_args(args: argparse.Namespace, start: Checkpoint | None = None) -> TrainConfig:
     """The TrainConfig the flags describe: the defaults (or, for ``--best_train``, the preset
     ``best``) with every flag given applied on top. The preset trains for a time budget;
     ``--best_train --n_epochs N`` trains N iterations instead (unless ``--budget_minutes`` is
-    given too), since a budget would silently ignore ``--n_epochs``."""
+    given too), since a budget would silently ignore ``--n_epochs``.
+
+    With ``--resume``, ``start`` is the interrupted run's checkpoint and the config is that
+    run's: a flag may only repeat its value or change a printing field
+    (:func:`~charlm.config.check_resumable`). With ``--init_from``, ``start`` is the checkpoint
+    to start from: the model's shape comes from it, and a flag that asks for another is an
+    error (:func:`~charlm.config.check_shape`)."""
     given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)
              if getattr(args, f.name) is not None}
+    if getattr(args, "resume", None):
+        run = TrainConfig.from_dict(start.resume["config"], what=f"{args.resume} config")
+        wanted = run.replace(**given)
+        check_resumable(wanted, run, flag="--")
+        return wanted
+    if getattr(args, "init_from", None):
+        shape = {name: getattr(start.config, name) for name in shape_fields()}
+        given = shape | given
     if not getattr(args, "best_train", False):
-        return TrainConfig(**given)
-    if "n_epochs" in given and "budget_minutes" not in given:
-        given["budget_minutes"] = 0.0  # --n_epochs asks for iterations instead of the preset's budget
-    return preset("best", **given)
+        cfg = TrainConfig(**given)
+    else:
+        if "n_epochs" in given and "budget_minutes" not in given:
+            given["budget_minutes"] = 0.0  # --n_epochs asks for iterations instead of the preset's budget
+        cfg = preset("best", **given)
+    if getattr(args, "init_from", None):
+        check_shape(cfg, start.config, flag="--")
+    return cfg
+
+
+def starting_checkpoint(args: argparse.Namespace, mode: str) -> Checkpoint | None:
+    """The checkpoint of ``--resume`` (checked to hold a state to go on from) or of
+    ``--init_from``, or None."""
+    path = getattr(args, "resume", None) or getattr(args, "init_from", None)
+    if path is None:
+        return None
+    if mode not in STARTING:
+        flag = "--resume" if args.resume else "--init_from"
+        raise ConfigError(f"{flag} goes with {' or '.join(f'--{m}' for m in STARTING)}, "
+                          f"not --{mode}")
+    ckpt = load_checkpoint(path)
+    if args.resume:
+        check_resumable_checkpoint(ckpt, path)
+    return ckpt
 
 
 class PipeSafeOutput:
@@ -217,10 +271,22 @@ def _main(argv: Sequence[str] | None) -> int:
             return commands.cmd_baselines(_baselines_parser().parse_args(argv[1:]))
         args = _train_parser().parse_args(argv)
         mode = next(m for m in MODES if getattr(args, m))
-        cfg = config_from_args(args)
+        start = starting_checkpoint(args, mode)
+        cfg = config_from_args(args, start)
         resolve_device(cfg.device)  # what the machine can serve, before any work
         check_trainable(cfg)
-        return getattr(commands, f"cmd_{mode}")(args, cfg)
+        if mode not in THREADED:  # the studies train with one thread per worker
+            if args.threads is not None:
+                raise ConfigError(f"--threads sets the threads of one run; --{mode} trains each "
+                                  f"of its runs with one")
+            return getattr(commands, f"cmd_{mode}")(args, cfg)
+        # the count, and why, printed by the command when it trains (after its checks)
+        args.threads, args.threads_reason = choose_threads(
+            cfg, args.threads, start.meta.get("threads") if args.resume else None)
+        with torch_threads(args.threads):
+            if mode in STARTING:
+                return getattr(commands, f"cmd_{mode}")(args, cfg, start)
+            return getattr(commands, f"cmd_{mode}")(args, cfg)
     except CharlmError as exc:
         print(f"charlm: error: {exc}", file=sys.stderr)
         return 2

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import sys
 from pathlib import Path
 
 from . import paths
 from .atomic import atomic_write_text, check_destination
-from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_checkpoint_or_fallback
+from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint_or_fallback
 from .config import TrainConfig, check_seed
 from .baselines import format_table, yardsticks
 from .corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus, corpus_text
@@ -27,7 +28,7 @@ from .evaluate import bpc, bpc_interval
 from .model import check_finite
 from .studies.runner import read_log
 from .report.plots import plot_loss_curves
-from .runs import cache_path, load_cached, run_key, train_run
+from .runs import cache_path, load_cached, run_key, save_cached, train_run
 from .sample import check_predict_len, check_temperature, check_top_k, check_top_p, generate
 from .studies.runner import describe_run, load_histories, run_study
 from .studies.settings import DEFAULT_LRS, default_custom_grid, load_settings, one_at_a_time, parse_list
@@ -62,20 +63,28 @@ def check_log_destination(path: str | Path, what: str = "--log") -> Path:
     return Path(path)
 
 
-def train_and_save(cfg: TrainConfig, save: Path, progress: bool | None = None) -> Checkpoint:
+def train_and_save(cfg: TrainConfig, save: Path, progress: bool | None = None,
+                   init_from: Checkpoint | None = None, resume: Checkpoint | None = None,
+                   mode: str = "default_train") -> Checkpoint:
     """Train with the coursework's printing, save to ``save`` (and to the run cache when the run
-    finished). Ctrl-C saves where it got to, then re-raises. If ``save`` cannot be written
-    after all (a disk filled up meanwhile), the checkpoint goes to ``runs/`` and a line says so."""
-    result, ckpt = train_run(cfg, verbose=True, progress=progress)
+    finished). ``init_from`` and ``resume``: see :func:`~charlm.runs.train_run`. Ctrl-C saves
+    where it got to, says in one line the command (of ``mode``) that resumes it, then
+    re-raises. If ``save`` cannot be written after all (a disk filled up meanwhile), the
+    checkpoint goes to ``runs/`` and a line says so."""
+    result, ckpt = train_run(cfg, verbose=True, progress=progress, init_from=init_from,
+                             resume=resume)
     save = save_checkpoint_or_fallback(save, ckpt, paths.runs_dir())
     if result.interrupted:
         planned = (f" after {result.wall_time / 60:.1f} of {cfg.budget_minutes:g} minutes"
                    if cfg.budget_minutes else f"/{cfg.n_epochs}")
+        then = (f"; resume it with: python -m charlm --{mode} --resume {shlex.quote(str(save))}"
+                if ckpt.resume is not None else " (stopped in the middle of a step: it cannot "
+                                                "be resumed)")
         print(f"interrupted at iteration {result.iterations}{planned}; "
-              f"checkpoint of that point saved to {save}")
+              f"checkpoint of that point saved to {save}{then}")
         raise KeyboardInterrupt
     if result.status == "ok":
-        save_checkpoint(cache_path(cfg), ckpt)
+        save_cached(ckpt)
     print(f"saved {save} ({result.status}, {result.iterations} iterations, "
           f"{result.wall_time:.1f} s, mean loss of the last {cfg.plot_every} iterations "
           f"{result.final_loss:.4f})")
@@ -89,13 +98,39 @@ def _diverged(ckpt: Checkpoint, save: Path) -> int:
     return EXIT_DIVERGED
 
 
-def _train_command(args: argparse.Namespace, cfg: TrainConfig, default: Path) -> tuple[Checkpoint, Path]:
-    save = check_checkpoint_destination(Path(args.save) if args.save else default)
-    return train_and_save(cfg, save, progress=False if args.quiet else None), save
+def _train_command(args: argparse.Namespace, cfg: TrainConfig, default: Path, mode: str,
+                   start: Checkpoint | None) -> tuple[Checkpoint, Path]:
+    """Train ``cfg`` (from ``start``: the checkpoint of ``--resume`` or ``--init_from``) and
+    save it to ``--save``, else to the resumed checkpoint, else to ``default``."""
+    save = check_checkpoint_destination(Path(args.save or args.resume or default))
+    print_threads(args)
+    resume = start if args.resume else None
+    init_from = start if args.init_from else None
+    if resume is not None:
+        done = (f"{resume.meta.get('wall_time', 0) / 60:.1f} of {cfg.budget_minutes:g} minutes"
+                if cfg.budget_minutes else f"iteration {resume.meta.get('iterations')} of "
+                                           f"{cfg.n_epochs}")
+        print(f"resuming {args.resume} at {done}")
+    elif init_from is not None:
+        print(f"starting from the weights of {args.init_from} ({init_from.config.cell}, "
+              f"hidden_size {init_from.config.hidden_size} x n_layers "
+              f"{init_from.config.n_layers}, trained on {init_from.config.corpus}); "
+              f"training on {cfg.corpus}")
+    ckpt = train_and_save(cfg, save, progress=False if args.quiet else None,
+                          init_from=init_from, resume=resume, mode=mode)
+    return ckpt, save
 
 
-def cmd_default_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
-    ckpt, save = _train_command(args, cfg, default_checkpoint())
+def print_threads(args: argparse.Namespace) -> None:
+    """The one line that says how many torch threads train, and why (chosen by the command
+    line: :func:`~charlm.machine.choose_threads`)."""
+    if getattr(args, "threads_reason", None):
+        print(f"threads: {args.threads} ({args.threads_reason})")
+
+
+def cmd_default_train(args: argparse.Namespace, cfg: TrainConfig,
+                      start: Checkpoint | None = None) -> int:
+    ckpt, save = _train_command(args, cfg, default_checkpoint(), "default_train", start)
     if ckpt.meta["status"] != "ok":
         return _diverged(ckpt, save)
     for name in (TEST_FILE, TEST_LARGE_FILE):
@@ -103,8 +138,9 @@ def cmd_default_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
     return 0
 
 
-def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig) -> int:
-    ckpt, save = _train_command(args, cfg, paths.runs_dir() / "best.pt")
+def cmd_best_train(args: argparse.Namespace, cfg: TrainConfig,
+                   start: Checkpoint | None = None) -> int:
+    ckpt, save = _train_command(args, cfg, paths.runs_dir() / "best.pt", "best_train", start)
     if ckpt.meta["status"] != "ok":
         return _diverged(ckpt, save)
     budget = f" (budget {cfg.budget_minutes:g} min)" if cfg.budget_minutes else ""
@@ -173,8 +209,9 @@ def load_or_train_default(args: argparse.Namespace, cfg: TrainConfig) -> Checkpo
         print(f"{path} not found: using the cached run {cache_path(cfg)}")
         return cached
     print(f"{path} not found: training the default model first")
-    ckpt = train_and_save(cfg, check_checkpoint_destination(path, "the default checkpoint"),
-                          progress=False if args.quiet else None)
+    save = check_checkpoint_destination(path, "the default checkpoint")
+    print_threads(args)
+    ckpt = train_and_save(cfg, save, progress=False if args.quiet else None)
     if ckpt.meta["status"] != "ok":
         raise ModelError(f"the default model diverged at iteration {ckpt.meta['diverged_at']}; "
                          f"there is nothing to sample from")

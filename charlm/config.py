@@ -34,17 +34,19 @@ Check = Callable[[str, Any], None]  # raises ConfigError naming the field, or re
 
 
 def setting(default: Any, help: str, check: Check | None = None, *, key: bool = True,
-            logged: bool = False, searched: bool = False,
+            logged: bool = False, searched: bool = False, shape: bool = False,
             needs: tuple[str, str] | None = None) -> Any:
     """A :class:`TrainConfig` field: its ``default``, ``help`` text (the CLI's and the
     notebooks'), ``check`` (one of the checks below, called with the field's name and value),
     and its roles: ``key``: part of the cache key (False: it changes printing or placement,
-    not the weights); ``logged``: a column of the study log; ``searched``: a column of the
-    budget search; ``needs``: ``(other field, message)``: the other field must be set (not
-    zero or false) when this one is not at its default, else the message is the error."""
+    not the weights, and may change when a run is resumed); ``logged``: a column of the study
+    log; ``searched``: a column of the budget search; ``shape``: it fixes the model's parameter
+    layout (a run started from a checkpoint's weights takes it from the checkpoint);
+    ``needs``: ``(other field, message)``: the other field must be set (not zero or false)
+    when this one is not at its default, else the message is the error."""
     return field(default=default, metadata={"help": help, "check": check, "key": key,
                                             "logged": logged, "searched": searched,
-                                            "needs": needs})
+                                            "shape": shape, "needs": needs})
 
 
 # ---------------------------------------------------------------- checks (one line of error each)
@@ -111,9 +113,9 @@ class TrainConfig:
     n_epochs: int = setting(3000, "iterations; each is ONE random chunk (the coursework's "
                             "\"epoch\")", positive_int, logged=True)
     hidden_size: int = setting(128, "width of the embedding and of every recurrent layer",
-                               positive_int, logged=True, searched=True)
+                               positive_int, logged=True, searched=True, shape=True)
     n_layers: int = setting(2, "stacked recurrent layers", positive_int, logged=True,
-                            searched=True)
+                            searched=True, shape=True)
     lr: float = setting(0.005, "Adam's step size", number(0, low_open=True), logged=True,
                         searched=True)
     print_every: int = setting(100, "print elapsed time, progress, average loss and a sample "
@@ -126,7 +128,8 @@ class TrainConfig:
                               logged=True, searched=True)
     seed: int = setting(1234, "seeds weight init, chunk choice and printed samples",
                         seed_check, logged=True)
-    cell: str = setting("lstm", "recurrent layer: lstm, gru or rnn", one_of(CELLS), logged=True)
+    cell: str = setting("lstm", "recurrent layer: lstm, gru or rnn", one_of(CELLS), logged=True,
+                        shape=True)
     clip: float = setting(0.0, "max gradient norm; 0 = no clipping (the coursework)",
                           number(0, note="0 = off"), logged=True)
     dropout: float = setting(0.0, "dropout between stacked layers and before the decoder; "
@@ -162,7 +165,7 @@ class TrainConfig:
     weight_decay: float = setting(0.0, "decoupled weight decay (AdamW) per unit of lr; 0 = "
                                   "none", number(0, note="0 = off"), searched=True)
     ensemble: int = setting(1, "models trained one after another on shares of the budget, "
-                            "probabilities averaged", positive_int, searched=True)
+                            "probabilities averaged", positive_int, searched=True, shape=True)
     dropout_masks: str = setting("torch", "\"torch\", \"fast\" (the same, from fewer random "
                                  "draws) or \"locked\" (one per sequence)",
                                  one_of(DROPOUT_MASKS), searched=True,
@@ -250,6 +253,38 @@ def printing_fields() -> tuple[str, ...]:
     """The fields that change printing or placement but not the trained weights (left out of
     the cache key and of the report's table of changes)."""
     return tuple(f.name for f in fields(TrainConfig) if not f.metadata["key"])
+
+
+def shape_fields() -> tuple[str, ...]:
+    """The fields that fix the model's parameter layout (a fine-tuned run takes them from the
+    checkpoint it starts from)."""
+    return tuple(f.name for f in fields(TrainConfig) if f.metadata["shape"])
+
+
+def check_resumable(cfg: TrainConfig, run: TrainConfig, flag: str = "") -> None:
+    """``cfg`` continues ``run``, an interrupted run: they differ only in
+    :func:`printing_fields`, which change printing or placement but not the maths. Anything else
+    is a :class:`ConfigError` naming the first field that differs (``flag``: a prefix such as
+    ``--`` that makes it the command line's flag)."""
+    for f in fields(TrainConfig):
+        have, want = getattr(cfg, f.name), getattr(run, f.name)
+        if f.metadata["key"] and have != want:
+            other = ("; no run can change the model's shape" if f.metadata["shape"] else
+                     "; --init_from starts a new run from its weights with other settings")
+            raise ConfigError(f"{flag}{f.name} {have!r} differs from the run being resumed "
+                              f"({f.name} {want!r}): a resumed run continues exactly, and only "
+                              f"{', '.join(printing_fields())} may change{other}")
+
+
+def check_shape(cfg: TrainConfig, source: TrainConfig, flag: str = "") -> None:
+    """``cfg`` has the parameter layout of ``source``, the config of the model it starts from
+    (:func:`shape_fields`); else a :class:`ConfigError` naming the first field that differs."""
+    for name in shape_fields():
+        have, want = getattr(cfg, name), getattr(source, name)
+        if have != want:
+            raise ConfigError(f"{flag}{name} {have!r} conflicts with the model to start from "
+                              f"({name} {want!r}): a run started from a checkpoint's weights "
+                              f"takes its shape ({', '.join(shape_fields())}) from the checkpoint")
 
 
 def _field(name: str) -> dataclasses.Field:

@@ -123,9 +123,71 @@ def check_trainable(cfg) -> None:
                  f"{cfg.n_layers} on batch_size {cfg.batch_size} x chunk_len {cfg.chunk_len}")
 
 
+# Multiply-adds of the recurrent layers per training step from which a second torch thread may
+# pay, on free cores (see choose_threads). A cautious guess above the preset best (3.4 G), not yet
+# an idle measurement: benchmarks/bench_threads.py measures it (7 Dec 2026, two busy cores: two
+# threads made every setting's step 10 to 40 times slower).
+MULTI_THREAD_WORK = 5e9
+
+
+def step_work(cfg) -> int:
+    """Multiply-adds of the recurrent layers in one training step of ``cfg``, forward: each of
+    the ``batch_size x chunk_len`` positions multiplies, in each layer, the input and the state
+    by :data:`GATES` blocks of ``hidden_size x hidden_size`` weights. The backward pass costs
+    about twice that again; the rest of a step (embedding, decoder, optimiser) is small beside
+    it for any but the narrowest models."""
+    h = cfg.hidden_size
+    return cfg.batch_size * cfg.chunk_len * cfg.n_layers * GATES[cfg.cell] * 2 * h * h
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, else the machine's count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def choose_threads(cfg, given: int | None = None, resumed: int | None = None) -> tuple[int, str]:
+    """The number of torch threads to train ``cfg`` with, and why (for one printed line).
+
+    ``given`` (``--threads``) wins; then ``resumed``, the count an interrupted run had (a run
+    goes on exactly only with the same count); then ``OMP_NUM_THREADS`` when set. Otherwise
+    one thread, and two only for a step of at least :data:`MULTI_THREAD_WORK` multiply-adds
+    (:func:`step_work`) when two cores are free (the load average leaves them). torch's threads
+    spin while they wait for each other: a small step gains nothing from a second one, and next
+    to any other busy process every step waits for a thread that is not running (20 iterations
+    of the default model: 0.3 s with one thread, 3.4 s with one per core; a step of the preset
+    ``best`` took 20 times as long with two threads as with one on a busy 2-core machine).
+    More than two were never measured, so never chosen.
+    """
+    if given is not None:
+        if isinstance(given, bool) or not isinstance(given, int) or given < 1:
+            raise ConfigError(f"threads must be a positive integer, got {given!r}")
+        return given, "--threads"
+    if resumed:
+        return resumed, "as the run being resumed had; --threads N overrides"
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    if env.isdigit() and int(env) > 0:
+        return int(env), "OMP_NUM_THREADS; --threads N overrides"
+    work, cores = step_work(cfg), usable_cores()
+    if work < MULTI_THREAD_WORK or cores < 2:
+        return 1, (f"a step of this model ({work / 1e9:.2g} G multiply-adds) is too small to "
+                   f"gain from a second thread, which would slow it down next to any busy "
+                   f"process; --threads N overrides" if cores > 1 else "one core")
+    load = os.getloadavg()[0]
+    if load > cores - 1.5:
+        return 1, (f"a step of this model ({work / 1e9:.2g} G multiply-adds) could use a second "
+                   f"thread, but the cores are busy (load average {load:.1f} on {cores}) and "
+                   f"waiting threads would spin; --threads N overrides")
+    return 2, (f"a step of this model ({work / 1e9:.2g} G multiply-adds) is large enough to "
+               f"gain from a second thread, and two cores are free; --threads N overrides")
+
+
 def _gb(n: int) -> str:
     return f"{n / 1e9:,.1f} GB" if n < 1e15 else f"{n / 1e9:.2e} GB"
 
 
-__all__ = ["available_memory", "check_memory", "check_trainable", "cpu_model", "environment",
-           "git_commit", "parameter_count", "training_bytes"]
+__all__ = ["available_memory", "check_memory", "check_trainable", "choose_threads", "cpu_model",
+           "environment", "git_commit", "parameter_count", "step_work", "training_bytes",
+           "usable_cores"]

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
@@ -14,11 +16,11 @@ import torch.nn.functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from tqdm.auto import tqdm
 
-from .config import TrainConfig
+from .config import TrainConfig, check_resumable
 from .data import random_chunks, sequential_chunks
 from .errors import ConfigError
 from .evaluate import bpc
-from .model import CharRNN, Ensemble, build_model, finite_weights
+from .model import CharRNN, Ensemble, build_member, build_model, finite_weights
 from .progress import progress_enabled
 from .sample import generate
 
@@ -43,6 +45,9 @@ class TrainResult:
     # an ensemble's members: the iterations each trained (its valid_curve holds each member's
     # own points, counted from the start of the run, then the ensemble's at the end)
     member_iterations: list[int] = field(default_factory=list)
+    # what an interrupted run needs to go on exactly (``train(..., resume=)``): tensors and
+    # plain data, None when the run finished or was stopped in the middle of a step
+    resume: dict | None = None
 
     @property
     def valid_bpc(self) -> float:
@@ -172,6 +177,12 @@ class Clock:
     def tick(self) -> None:
         self.steps += 1
 
+    def resume(self, steps: int, seconds: float) -> None:
+        """Go on from ``steps`` iterations and ``seconds`` of training time (an interrupted
+        run's): a budget run then has what is left of its budget."""
+        self.steps = steps
+        self.start, self._paused = time.time() - seconds, 0.0
+
     @contextmanager
     def paused(self) -> Iterator[None]:
         """A block whose time is not training time (validation)."""
@@ -215,8 +226,11 @@ def train(
     verbose: bool = True,
     progress: bool | None = None,
     log: Callable[[str], None] | None = None,
+    *,
+    init_from: dict[str, torch.Tensor] | None = None,
+    resume: dict | None = None,
 ) -> TrainResult:
-    """Train a fresh model on ``data`` (encoded corpus, shape ``(N,)``) as ``cfg`` says.
+    """Train a model on ``data`` (encoded corpus, shape ``(N,)``) as ``cfg`` says.
 
     Each iteration draws ``batch_size`` random chunks of ``chunk_len + 1`` characters, runs
     the model from a zero state over the inputs, takes the cross-entropy averaged over every
@@ -246,21 +260,35 @@ def train(
     models are trained one after another this way, each on its share (:func:`member_config`),
     and returned as one :class:`~charlm.model.Ensemble` (:func:`_ensemble`).
 
+    ``init_from``: the weights to start from (the state dict of a model of ``cfg``'s shape)
+    instead of a random initialisation: fine-tuning; the optimiser and the schedule start
+    fresh. ``resume``: the :attr:`TrainResult.resume` of an interrupted run of ``cfg`` (only
+    :func:`~charlm.config.printing_fields` may differ): the run goes on where it stopped and
+    ends with the weights, history and log it would have had uninterrupted, bit for bit on the
+    same machine and thread count (a budget run gets what is left of its budget).
+
     A NaN or infinite loss, or one above 3 ln(100) (far worse than a uniform guess), stops
     the run: it is marked diverged at that iteration and keeps its history so far; so do
     weights that became non-finite (checked before the model is sampled or evaluated, and
-    after the last step). Ctrl-C stops it too and marks it interrupted; the caller decides
+    after the last step). Ctrl-C (or SIGTERM, where a handler for it is installed) stops it
+    too, at the end of the iteration under way (a second one stops it at once): it is marked
+    interrupted, ``result.resume`` holds what it needs to go on, and the caller decides
     whether to save it.
     """
     lines = _Lines(verbose, log)
+    if resume is not None:
+        check_resumable(cfg, TrainConfig.from_dict(resume["config"], "the run to resume"))
     if cfg.ensemble > 1:
-        return _ensemble(cfg, data, valid, lines, progress)
-    return _train_one(cfg, data, valid, lines, progress)
+        return _ensemble(cfg, data, valid, lines, progress, init_from, resume)
+    return _train_one(cfg, data, valid, lines, progress, init_from,
+                      resume["loop"] if resume is not None else None)
 
 
 def _train_one(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None,
-               lines: "_Lines", progress: bool | None) -> TrainResult:
-    """One model: set up, then step, record and report until the clock says done."""
+               lines: "_Lines", progress: bool | None, init: dict | None = None,
+               loop: dict | None = None) -> TrainResult:
+    """One model: set up (or restore an interrupted run's ``loop`` state), then step, record
+    and report until the clock says done."""
     device = resolve_device(cfg.device)
     if len(data) < cfg.chunk_len + 1:
         raise ConfigError(f"chunk_len {cfg.chunk_len} is larger than the corpus allows "
@@ -268,6 +296,8 @@ def _train_one(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None,
     torch.manual_seed(cfg.seed)  # weight init and dropout
     gen = torch.Generator().manual_seed(cfg.seed)  # chunk choice, independent of the model
     model = build_model(cfg).to(device)
+    if init is not None:
+        model.load_state_dict(init)
     optimizer = torch.optim.AdamW(decay_groups(model, cfg), lr=cfg.lr,
                                   weight_decay=cfg.weight_decay)
     averaged = (AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(cfg.ema), use_buffers=True)
@@ -277,18 +307,27 @@ def _train_one(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None,
     clock = Clock(cfg)
     result = TrainResult(model, cfg)
     report = _Report(cfg, result, clock, step.scored, valid, lines, progress)
+    run = _Run(model, optimizer, averaged, gen, batches, clock, report, result)
+    if loop is not None:
+        run.restore(loop, device)
     model.train()
+    signals = _HeldSignals()
     try:
-        while not clock.done():
-            step.set_lr(learning_rate(cfg, clock))
-            value = step(batches)  # one optimiser step on the next batch
-            clock.tick()
-            report(value)
+        with signals:
+            while not clock.done():
+                step.set_lr(learning_rate(cfg, clock))
+                value = step(batches)  # one optimiser step on the next batch
+                clock.tick()
+                report(value)
+                if signals.held:
+                    signals.deliver()  # Ctrl-C: here, between iterations
     except Diverged as stop:
         result.diverged_at = clock.steps + 1 if stop.in_step else clock.steps
         report.write(stop.message.format(it=result.diverged_at))
     except KeyboardInterrupt:
         result.interrupted = True
+        if signals.between_iterations:  # else a step was cut short: nothing to go on from
+            result.resume = {"config": cfg.to_dict(), "members": [], "loop": run.snapshot()}
         report.write(f"interrupted at iteration {clock.steps}"
                      + (f" after {clock.seconds() / 60:.1f} of {cfg.budget_minutes:g} minutes"
                         if clock.budget else f" of {cfg.n_epochs}"))
@@ -301,6 +340,103 @@ def _train_one(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None,
     result.model = step.scored  # the averaged weights, with ema, are the model from here on
     result.model.eval()
     return result
+
+
+class _HeldSignals:
+    """Ctrl-C (SIGINT) and SIGTERM held until the end of the iteration under way.
+
+    Inside the block, a signal whose handler is a Python function (Ctrl-C's KeyboardInterrupt,
+    the command line's SIGTERM) is only noted; :meth:`deliver`, called between iterations, then
+    runs that handler, so that a run stops with its weights, optimiser, random states and
+    history all at the same iteration, from which it can go on exactly. A second signal before
+    then runs the handler at once (a user who insists is not kept waiting). Outside the main
+    thread, where Python delivers no signals, nothing changes.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.held: list[int] = []
+        self.handlers: dict[int, Callable] = {}
+        self.between_iterations = False  # True while held signals are being delivered
+
+    def __enter__(self) -> "_HeldSignals":
+        if threading.current_thread() is threading.main_thread():
+            for sig in self.SIGNALS:
+                handler = signal.getsignal(sig)
+                if callable(handler):
+                    self.handlers[sig] = handler
+                    signal.signal(sig, self._hold)
+        return self
+
+    def _hold(self, sig: int, frame) -> None:
+        if self.held:
+            self.handlers[sig](sig, frame)
+        self.held.append(sig)
+
+    def deliver(self) -> None:
+        """Run the handlers of the signals held so far (a KeyboardInterrupt goes up from here)."""
+        self.between_iterations = True
+        while self.held:
+            sig = self.held.pop(0)
+            self.handlers[sig](sig, None)
+        self.between_iterations = False
+
+    def __exit__(self, *exc) -> None:
+        for sig, handler in self.handlers.items():
+            signal.signal(sig, handler)
+        if exc[0] is None:
+            self.deliver()  # one that came after the last iteration's check
+
+
+class _Run:
+    """The parts of a run whose state an interruption keeps: :meth:`snapshot` takes it between
+    iterations (tensors and plain data, for a checkpoint) and :meth:`restore` puts it back into
+    a freshly built run of the same config."""
+
+    def __init__(self, model: CharRNN, optimizer: torch.optim.Optimizer,
+                 averaged: AveragedModel | None, gen: torch.Generator, batches: "_Batches",
+                 clock: Clock, report: "_Report", result: TrainResult) -> None:
+        self.model, self.optimizer, self.averaged, self.gen = model, optimizer, averaged, gen
+        self.batches, self.clock, self.report, self.result = batches, clock, report, result
+
+    def snapshot(self) -> dict:
+        device = next(self.model.parameters()).device
+        return {
+            "model": self.model.state_dict(),  # the trained weights (not the average, with ema)
+            "averaged": self.averaged.state_dict() if self.averaged is not None else None,
+            "optimizer": self.optimizer.state_dict(),
+            "steps": self.clock.steps,
+            "seconds": self.clock.seconds(),
+            "data_rng": self.gen.get_state(),  # chunks and stream resets
+            "torch_rng": torch.get_rng_state(),  # dropout's masks
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "drawn": self.batches.drawn,
+            "carried": detach(self.batches.state),
+            "plot_sum": self.report.plot_sum,
+            "print_sum": self.report.print_sum,
+            "history": list(self.result.history),
+            "log": list(self.result.log),
+            "valid_curve": [list(point) for point in self.result.valid_curve],
+        }
+
+    def restore(self, loop: dict, device: torch.device) -> None:
+        self.model.load_state_dict(loop["model"])
+        self.optimizer.load_state_dict(loop["optimizer"])
+        if self.averaged is not None:
+            self.averaged.load_state_dict(loop["averaged"])
+        self.gen.set_state(loop["data_rng"].cpu())
+        torch.set_rng_state(loop["torch_rng"].cpu())
+        if device.type == "cuda" and loop["cuda_rng"] is not None:
+            torch.cuda.set_rng_state(loop["cuda_rng"].cpu(), device)
+        self.batches.drawn = loop["drawn"]
+        self.batches.state = to_device(loop["carried"], device)
+        self.clock.resume(loop["steps"], loop["seconds"])
+        self.report.plot_sum, self.report.print_sum = loop["plot_sum"], loop["print_sum"]
+        self.result.iterations = loop["steps"]
+        self.result.history = list(loop["history"])
+        self.result.log = list(loop["log"])
+        self.result.valid_curve = [tuple(point) for point in loop["valid_curve"]]
 
 
 class _Batches:
@@ -340,22 +476,25 @@ class _Step:
     def __init__(self, cfg: TrainConfig, model: CharRNN, optimizer: torch.optim.Optimizer,
                  averaged: AveragedModel | None, device: torch.device) -> None:
         self.cfg, self.model, self.optimizer, self.averaged = cfg, model, optimizer, averaged
-        self.device = device
-        self.autocast = resolve_precision(cfg, device)
+        dtype = resolve_precision(cfg, device)
+        # the context of the forward pass: bfloat16 autocast, or nothing at all in fp32
+        self.precision = (lambda: torch.autocast(device.type, dtype=dtype)) if dtype else nullcontext
+        self.lr: float | None = None  # the step size last set
         self.scored = averaged.module if averaged is not None else model  # evaluated and kept
         # As char-rnn does: a loss 3x that of guessing uniformly (3 ln 100 = 13.8 nats) is
         # exploding.
         self.explode_at = EXPLODE_FACTOR * math.log(model.vocab_size)
 
     def set_lr(self, lr: float) -> None:
-        for group in self.optimizer.param_groups:
-            group["lr"] = lr
+        if lr != self.lr:  # a constant rate is set once
+            for group in self.optimizer.param_groups:
+                group["lr"] = lr
+            self.lr = lr
 
     def __call__(self, batches: _Batches) -> float:
         """Train on ``batches``' next batch; returns its loss (raises :class:`Diverged`)."""
         inputs, targets, state = batches.next()
-        with torch.autocast(self.device.type, dtype=self.autocast or torch.bfloat16,
-                            enabled=self.autocast is not None):
+        with self.precision():
             logits, state = self.model(inputs, state)
             loss = F.cross_entropy(logits.reshape(-1, logits.size(-1)).float(),
                                    targets.reshape(-1))
@@ -422,7 +561,8 @@ class _Report:
         self.result.iterations = it
         self.plot_sum += value
         self.print_sum += value
-        self.bar.update(min(round(self.clock.total), int(self.clock.elapsed())) - self.bar.n)
+        if not self.bar.disable:
+            self.bar.update(min(round(self.clock.total), int(self.clock.elapsed())) - self.bar.n)
         if it % cfg.plot_every == 0:
             self.result.history.append(self.plot_sum / cfg.plot_every)
             self.plot_sum = 0.0
@@ -453,7 +593,8 @@ def member_config(cfg: TrainConfig, index: int) -> TrainConfig:
 
 
 def _ensemble(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None, lines: _Lines,
-              progress: bool | None) -> TrainResult:
+              progress: bool | None, init: dict | None = None,
+              resume: dict | None = None) -> TrainResult:
     """``cfg.ensemble`` models trained one after another by the one-model loop, each on its
     share of the budget (:func:`member_config`), returned as one
     :class:`~charlm.model.Ensemble`.
@@ -464,8 +605,11 @@ def _ensemble(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None, 
     every member gets a share of it. The history, the iterations and the training time add up
     over the members; the validation curve holds each member's points counted from the start of
     the run, then the ensemble's BPC at the end. A member that diverges or is interrupted ends
-    the run there, with that status.
+    the run there, with that status. Member i starts from the weights of member i of ``init``
+    (an ensemble's state dict) when given; an interrupted run's ``resume`` state holds the
+    members it finished and the loop of the one it was training.
     """
+    finished = resume["members"] if resume is not None else []
     parts: list[TrainResult] = []
     curve: list[tuple[int, float, float]] = []
     iterations, seconds = 0, 0.0
@@ -475,8 +619,16 @@ def _ensemble(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None, 
         headers.append(f"ensemble member {index + 1} of {cfg.ensemble} (seed {member_cfg.seed}, "
                        + (f"{member_cfg.budget_minutes:g} minutes)" if cfg.budget_minutes
                           else f"{member_cfg.n_epochs} iterations)"))
-        lines(headers[-1])
-        part = _train_one(member_cfg, data, valid, lines, progress)
+        if index < len(finished):
+            part = _finished_member(member_cfg, finished[index])
+        else:
+            lines(headers[-1])
+            prefix = f"members.{index}."
+            part = _train_one(member_cfg, data, valid, lines, progress,
+                              init and {k[len(prefix):]: v for k, v in init.items()
+                                        if k.startswith(prefix)},
+                              resume["loop"] if resume is not None and index == len(finished)
+                              else None)
         curve += [(iterations + it, seconds + secs, value)
                   for it, secs, value in part.valid_curve]
         iterations += part.iterations
@@ -494,10 +646,31 @@ def _ensemble(cfg: TrainConfig, data: torch.Tensor, valid: torch.Tensor | None, 
                          valid_curve=curve, member_iterations=[p.iterations for p in parts])
     if parts[-1].diverged_at is not None:
         result.diverged_at = iterations - parts[-1].iterations + parts[-1].diverged_at
+    if parts[-1].resume is not None:
+        result.resume = {"config": cfg.to_dict(), "members": [_member_state(p) for p in parts[:-1]],
+                         "loop": parts[-1].resume["loop"]}
     result.model.eval()
     if valid is not None and result.status == "ok":
         result.valid_curve.append((iterations, seconds, bpc(result.model, valid)))
     return result
+
+
+def _member_state(part: TrainResult) -> dict:
+    """What a resumed ensemble needs of a member it had finished."""
+    return {"weights": part.model.state_dict(), "history": list(part.history),
+            "iterations": part.iterations, "wall_time": part.wall_time, "log": list(part.log),
+            "valid_curve": [list(point) for point in part.valid_curve]}
+
+
+def _finished_member(cfg: TrainConfig, state: dict) -> TrainResult:
+    """A member that an interrupted ensemble had finished, as :func:`_member_state` kept it."""
+    model = build_member(cfg).to(resolve_device(cfg.device))
+    model.load_state_dict(state["weights"])
+    model.eval()
+    return TrainResult(model, cfg, history=list(state["history"]),
+                       iterations=state["iterations"], wall_time=state["wall_time"],
+                       log=list(state["log"]),
+                       valid_curve=[tuple(point) for point in state["valid_curve"]])
 
 
 def decay_groups(model: torch.nn.Module, cfg: TrainConfig) -> list[dict]:
@@ -539,3 +712,12 @@ def detach(state):
     if isinstance(state, tuple):
         return tuple(s.detach() for s in state)
     return state.detach()
+
+
+def to_device(state, device: torch.device):
+    """A carried state (``(h, c)``, ``h`` or None) on ``device``."""
+    if state is None:
+        return None
+    if isinstance(state, (tuple, list)):
+        return tuple(s.to(device) for s in state)
+    return state.to(device)

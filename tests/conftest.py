@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -66,3 +67,17 @@ def run_cli(*args: str, env: dict | None = None, cwd: Path | None = None, timeou
     full_env = os.environ | (env or {})
     return subprocess.run([sys.executable, "-m", "charlm", *args], capture_output=True,
                           text=True, env=full_env, cwd=cwd or ROOT, timeout=timeout)
+
+
+def _default_sigint() -> None:
+    # A shell starts background jobs with SIGINT ignored, and Python keeps it ignored; the
+    # child must get Ctrl-C as a user's terminal would deliver it, however pytest was started.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def popen_cli(*args: str, env: dict | None = None) -> subprocess.Popen:
+    """Start ``python -m charlm`` in the background, unbuffered, with Ctrl-C as a terminal has it."""
+    return subprocess.Popen([sys.executable, "-m", "charlm", *map(str, args)], cwd=ROOT, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}),
+                            preexec_fn=_default_sigint)

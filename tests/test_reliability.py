@@ -3,8 +3,6 @@
 import csv
 import os
 import signal
-import subprocess
-import sys
 import time
 
 import pytest
@@ -14,7 +12,7 @@ from charlm import load_checkpoint
 from charlm.atomic import atomic_write, atomic_write_text
 from charlm.cli import main
 from charlm.paths import environ
-from conftest import ROOT, run_cli
+from conftest import ROOT, popen_cli, run_cli
 
 
 @pytest.fixture(scope="module")
@@ -114,17 +112,7 @@ def test_atomic_write_keeps_the_old_file_on_a_crash(tmp_path):
     assert list(tmp_path.iterdir()) == [target]
 
 
-def _default_sigint() -> None:
-    # A shell starts background jobs with SIGINT ignored, and Python keeps it ignored; the
-    # child must get Ctrl-C as a user's terminal would deliver it, however pytest was started.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
-def _popen(*args, env=None):
-    return subprocess.Popen([sys.executable, "-m", "charlm", *args], cwd=ROOT, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=os.environ | {"PYTHONUNBUFFERED": "1"} | (env or {}),
-                            preexec_fn=_default_sigint)
+_popen = popen_cli
 
 
 @pytest.mark.slow
