@@ -51,23 +51,13 @@ import torch
 
 from . import codegraph, paths
 from .atomic import atomic_write, file_lock
-from .checkpoint import Checkpoint, fresh_file
+from .checkpoint import Checkpoint, fresh_file, weights_sha256
 from .config import TrainConfig
 from .errors import warn as _warn
 from .runs import run_key
 
 F = TypeVar("F", bound=Callable[..., Any])
 SHORT = 200  # strings up to this length go into the key as they are; longer ones by digest
-
-
-def weights_digest(model: torch.nn.Module) -> str:
-    """SHA-256 of a model's weights (names, shapes, dtypes and bytes, in order)."""
-    h = hashlib.sha256()
-    for name, t in model.state_dict().items():
-        t = t.detach().cpu().contiguous()
-        h.update(f"{name}:{tuple(t.shape)}:{t.dtype}".encode())
-        h.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
-    return h.hexdigest()[:32]
 
 
 def canonical(value: Any) -> Any:
@@ -84,9 +74,9 @@ def canonical(value: Any) -> Any:
     if isinstance(value, TrainConfig):
         return {"run": run_key(value)}
     if isinstance(value, Checkpoint):
-        return {"run": value.meta.get("key") or weights_digest(value.model)}
+        return {"run": value.meta.get("key") or weights_sha256(value.model)[:32]}
     if isinstance(value, torch.nn.Module):
-        return {"weights": weights_digest(value)}
+        return {"weights": weights_sha256(value)[:32]}
     if isinstance(value, (torch.Tensor, np.ndarray)):
         arr = value.detach().cpu().numpy() if isinstance(value, torch.Tensor) else value
         arr = np.ascontiguousarray(arr)
@@ -223,4 +213,4 @@ def main(argv: list[str] | None = None) -> int:
 if __name__ == "__main__":
     sys.exit(main())
 
-__all__ = ["SHORT", "canonical", "entries", "key_of", "memo", "results_dir", "weights_digest"]
+__all__ = ["SHORT", "canonical", "entries", "key_of", "memo", "results_dir"]
