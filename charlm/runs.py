@@ -21,6 +21,7 @@ from typing import Callable, Iterator
 import torch
 
 from . import paths
+from .atomic import file_lock
 from .checkpoint import Checkpoint, fresh_file, load_checkpoint, save_checkpoint, weights_sha256
 from .config import TrainConfig, check_shape
 from .corpora import corpus, corpus_sha
@@ -185,8 +186,14 @@ def cached_run(
     cached = None if retrain else load_cached(cfg, init_from=digest)
     if cached is not None:
         return cached
-    result, ckpt = train_run(cfg, verbose=verbose, progress=progress, init_from=source)
-    if result.interrupted:
-        raise KeyboardInterrupt
-    save_cached(ckpt)
+    # two processes asking for the same run at once (notebooks side by side) train it once:
+    # the second waits for the first and loads what it saved
+    with file_lock(cache_path(cfg, init_from=digest).with_suffix(".lock")):
+        cached = None if retrain else load_cached(cfg, init_from=digest)
+        if cached is not None:
+            return cached
+        result, ckpt = train_run(cfg, verbose=verbose, progress=progress, init_from=source)
+        if result.interrupted:
+            raise KeyboardInterrupt
+        save_cached(ckpt)
     return ckpt

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from charlm import TrainConfig, build_model, codegraph, memo
+from charlm import TrainConfig, build_model, codegraph, memo, runs
 from charlm.memo import canonical, entries, key_of
 
 CALLS: list[tuple] = []
@@ -126,3 +126,23 @@ def test_two_processes_asking_at_once_compute_once(tmp_path):
     assert [p.exitcode for p in procs] == [0, 0]
     assert log.read_text().splitlines() == ["computed"]
     assert slow_count(str(log)) == 7 and log.read_text().splitlines() == ["computed"]
+
+
+def test_two_processes_asking_for_one_run_train_it_once(tmp_path, monkeypatch, tiny):
+    log = tmp_path / "trained.txt"
+    real = runs.train_run
+
+    def counted(cfg, **kw):  # one line per real training
+        with open(log, "a") as fh:
+            fh.write("trained\n")
+        return real(cfg, **kw)
+
+    monkeypatch.setattr(runs, "train_run", counted)
+    ctx = mp.get_context("fork")
+    procs = [ctx.Process(target=runs.cached_run, args=(tiny,)) for _ in range(2)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(60)
+    assert [p.exitcode for p in procs] == [0, 0]
+    assert log.read_text().splitlines() == ["trained"]
