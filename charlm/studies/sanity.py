@@ -15,7 +15,12 @@ chapter titles as well as sentences).
 (:data:`ONE_CHAR_PRIME`, the command line's default prime, so the model starts from its zero
 state) and :func:`~charlm.studies.temperature.pick_prime` of a held-out text (10 characters of
 real text, one per seed), at a few temperatures and many seeds; :func:`sanity_summary` counts
-the derailed samples and the capital runs per model, prime and temperature.
+the derailed samples, the capital runs and the words the training text never uses per model,
+prime and temperature. The measure counts what it names: a sample full of made-up words does
+not derail.
+
+:func:`rails` is the report's measure, kept (:mod:`charlm.memo`) and read by notebook 06 and
+Appendix E; :func:`rails_facts` gives the facts their text states.
 """
 
 from __future__ import annotations
@@ -24,14 +29,19 @@ import contextlib
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
+from ..checkpoint import Checkpoint
+from ..corpora import TEST_FILE, corpus_text
 from ..data import VOCAB
+from ..facts import Int, Num, count, num, share
+from ..memo import memo
 from ..model import CharRNN
 from ..runs import torch_threads
 from ..sample import check_temperature, generate
-from .temperature import pick_prime
+from .temperature import generated_words, pick_prime, word_vocabulary
 
 ORDINARY = frozenset(".,;:'\"!?()-")  # punctuation that is not junk
 JUNK_RUN = 4  # this many junk symbols in a row derail a sample
@@ -42,6 +52,9 @@ SANITY_TEMPS: tuple[float, ...] = (0.8, 1.0)
 SANITY_SEEDS = 60
 SANITY_LEN = 200
 PRIME_KINDS = ("one character", "test text")
+PRIME_LEN = 10  # characters of test text in a prime of the second kind (pick_prime's default)
+LEVEL = 0.05  # a capital-run count agrees with a rate when Binomial reaches it this often
+COURSEWORK, BEST = "coursework (4.1)", "best"  # the models of the report's measure
 SANITY_SAMPLES = len(PRIME_KINDS) * len(SANITY_TEMPS) * SANITY_SEEDS  # per model, by default
 
 _CAPITALS = re.compile(f"[A-Z]{{{CAPITAL_RUN},}}")
@@ -119,11 +132,14 @@ def sanity_table(
     sample is ``generate(model, prime, predict_len, T, seed=seed)``, so any row can be drawn
     again. Columns: ``model``, ``prime_kind``, ``temperature``, ``seed``, ``prime``,
     ``sample`` (the generated text), ``derailed`` (:func:`derails`, with the characters that
-    ``train_text`` never shows) and ``capital_run`` (:func:`capital_run` of prime + sample).
+    ``train_text`` never shows), ``capital_run`` (:func:`capital_run` of prime + sample),
+    ``words`` (the generated words, :func:`~charlm.studies.temperature.generated_words`) and
+    ``unknown_words`` (those of them that ``train_text`` never uses).
     """
     temps = [check_temperature(t) for t in temps]
     seeds = list(range(seeds) if isinstance(seeds, int) else seeds)
     unseen = unseen_characters(train_text)
+    vocab = word_vocabulary(train_text)
     rows = []
     with torch_threads(threads) if threads is not None else contextlib.nullcontext():
         for name, model in models.items():
@@ -133,22 +149,122 @@ def sanity_table(
                         prime = ONE_CHAR_PRIME if kind == PRIME_KINDS[0] else \
                             pick_prime(prime_text, seed=seed)
                         sample = generate(model, prime, predict_len, t, seed=seed)[len(prime):]
+                        said = generated_words(prime, sample)
                         rows.append({"model": name, "prime_kind": kind, "temperature": t,
                                      "seed": seed, "prime": prime, "sample": sample,
                                      "derailed": derails(sample, unseen),
-                                     "capital_run": capital_run(prime + sample)})
+                                     "capital_run": capital_run(prime + sample),
+                                     "words": len(said),
+                                     "unknown_words": sum(w not in vocab for w in said)})
     return pd.DataFrame(rows)
 
 
 def sanity_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per (model, kind of prime, temperature) of a :func:`sanity_table`: ``samples``, the
-    number ``derailed`` and the number with a ``capital_run``, in the table's order."""
+    number ``derailed``, the number with a ``capital_run``, and ``unknown_share``, the share of
+    the generated words that the training text never uses; in the table's order."""
     groups = table.groupby(["model", "prime_kind", "temperature"], sort=False)
-    return groups.agg(samples=("seed", "size"), derailed=("derailed", "sum"),
-                      capital_runs=("capital_run", "sum")).reset_index()
+    out = groups.agg(samples=("seed", "size"), derailed=("derailed", "sum"),
+                     capital_runs=("capital_run", "sum"), words=("words", "sum"),
+                     unknown_words=("unknown_words", "sum")).reset_index()
+    out["unknown_share"] = out.unknown_words / out.words.where(out.words > 0)
+    return out
 
 
-__all__ = ["CAPITAL_RUN", "CAPITAL_WINDOW", "JUNK_RUN", "ONE_CHAR_PRIME", "ORDINARY",
-           "PRIME_KINDS", "SANITY_LEN", "SANITY_SAMPLES", "SANITY_SEEDS", "SANITY_TEMPS", "capital_run",
-           "binomial_tail", "capital_run_rate", "derails", "prime_capital_run_rate", "junk_run", "sanity_summary", "sanity_table",
+# ---------------------------------------------------------------- the report's measure
+
+
+@dataclass(frozen=True)
+class Rails:
+    """The report's measure: :func:`sanity_summary` of the coursework's model and the best,
+    and the training text's capital-run rates (all windows; those that start at the prime)."""
+
+    summary: pd.DataFrame
+    train_rate: float
+    prime_rate: float
+
+
+@memo
+def rails(coursework: Checkpoint, best: Checkpoint, seeds: int = SANITY_SEEDS) -> Rails:
+    """:func:`sanity_table` of the two runs (``seeds`` samples per model, kind of prime and
+    temperature; primes from ``dickens_test.txt``, which is not scored), summarised."""
+    train_text = corpus_text(best.config.corpus)
+    table = sanity_table({COURSEWORK: coursework.model, BEST: best.model}, train_text,
+                         corpus_text(TEST_FILE), seeds=seeds)
+    return Rails(sanity_summary(table), capital_run_rate(train_text),
+                 prime_capital_run_rate(train_text))
+
+
+def capital_runs_agree(summary: pd.DataFrame, rate: float, level: float = LEVEL) -> bool:
+    """Whether, primed with one character, every model's capital runs at every temperature
+    are a count that ``Binomial(samples, rate)`` reaches with probability ``level`` or more
+    (``rate``: the training text's, :func:`prime_capital_run_rate`)."""
+    one = summary[summary.prime_kind == PRIME_KINDS[0]]
+    return all(binomial_tail(int(r.capital_runs), int(r.samples), rate) >= level
+               for r in one.itertuples())
+
+
+@dataclass(frozen=True)
+class RailsFacts:
+    """What the text says of :class:`Rails`."""
+
+    samples: Int  # all samples drawn
+    per_model: Int
+    per_row: Int  # per model, kind of prime and temperature
+    temperatures: str  # "0.8 and 1"
+    length: Int  # characters per sample
+    prime: str  # the one-character prime
+    prime_len: Int  # characters of test text in the other primes
+    junk_run: Int
+    capital_run: Int
+    window: Int
+    derailed: Int  # samples that derailed, all models
+    derailed_best: Int
+    capital_runs: Int  # capital runs after the one-character prime, all models
+    one_char_samples: Int
+    capital_share: Num
+    train_rate: Num  # of all the training text's windows
+    prime_rate: Num  # of its windows that start at the prime
+    capitals_agree: bool
+    capitals_verdict: str  # "no more often than" or "more often than"
+    level: Num
+    unknown: Num  # the highest share of made-up words in any row
+    unknown_model: str
+    unknown_temperature: Num
+    unknown_prime: str  # "one character" or "test text"
+    unknown_derailed: Int  # samples of that row that derailed
+    unknown_samples: Int
+
+
+def rails_facts(r: Rails, temps: Iterable[float] = SANITY_TEMPS, length: int = SANITY_LEN,
+                level: float = LEVEL) -> RailsFacts:
+    """The facts of :class:`Rails`."""
+    s = r.summary
+    one = s[s.prime_kind == PRIME_KINDS[0]]
+    agree = capital_runs_agree(s, r.prime_rate, level)
+    worst = s.loc[s.unknown_share.idxmax()]
+    n_one = int(one.samples.sum())
+    return RailsFacts(
+        samples=count(s.samples.sum()), per_model=count(s.groupby("model").samples.sum().iloc[0]),
+        per_row=count(s.samples.iloc[0]),
+        temperatures=" and ".join(f"{t:g}" for t in temps), length=count(length),
+        prime=ONE_CHAR_PRIME, prime_len=count(PRIME_LEN), junk_run=count(JUNK_RUN),
+        capital_run=count(CAPITAL_RUN), window=count(CAPITAL_WINDOW),
+        derailed=count(s.derailed.sum()), derailed_best=count(s[s.model == BEST].derailed.sum()),
+        capital_runs=count(one.capital_runs.sum()), one_char_samples=count(n_one),
+        capital_share=share(one.capital_runs.sum() / n_one if n_one else math.nan, 1),
+        train_rate=share(r.train_rate, 1), prime_rate=share(r.prime_rate, 1),
+        capitals_agree=agree,
+        capitals_verdict="no more often than" if agree else "more often than",
+        level=share(level), unknown=share(worst.unknown_share),
+        unknown_model=str(worst.model), unknown_temperature=num(worst.temperature, "g"),
+        unknown_prime=str(worst.prime_kind), unknown_derailed=count(worst.derailed),
+        unknown_samples=count(worst.samples))
+
+
+__all__ = ["BEST", "CAPITAL_RUN", "CAPITAL_WINDOW", "COURSEWORK", "JUNK_RUN", "LEVEL",
+           "ONE_CHAR_PRIME", "ORDINARY", "PRIME_KINDS", "PRIME_LEN", "Rails", "RailsFacts",
+           "SANITY_LEN", "SANITY_SAMPLES", "SANITY_SEEDS", "SANITY_TEMPS", "binomial_tail",
+           "capital_run", "capital_run_rate", "capital_runs_agree", "derails", "junk_run",
+           "prime_capital_run_rate", "rails", "rails_facts", "sanity_summary", "sanity_table",
            "unseen_characters"]
