@@ -20,6 +20,7 @@ from charlm.model import build_model
 from charlm.presets import RECORD_COLUMNS, REASONS, SEARCH_COLUMNS, SEARCHED_FIELDS, preset, search_results
 from charlm.report.sections import best_model as view
 from charlm.studies import best as bm
+from charlm.studies import best_facts as bf
 from charlm.studies import search as sr
 from charlm.studies.ladder import KIND_COMPRESSOR, KIND_MODEL
 from charlm.studies.models import ReportModels
@@ -251,11 +252,11 @@ def hand_scores(best_large=1.875, valid=1.78) -> bm.Scores:
 
 
 def test_score_facts():
-    s = bm.score_facts(hand_scores())
+    s = bf.score_facts(hand_scores())
     assert (repr(s.test), repr(s.large), repr(s.base_large), repr(s.gain)) == ("1.779", "1.875", "2.500", "0.62")
     assert repr(s.diff_test) == "-0.600" and repr(s.diff_large_high) == "-0.610"
     assert s.large_side == "higher" and repr(s.level) == "95%" and s.block == 200
-    assert bm.score_facts(hand_scores(best_large=1.7)).large_side == "lower"
+    assert bf.score_facts(hand_scores(best_large=1.7)).large_side == "lower"
 
 
 # ---------------------------------------------------------------- the ladder's reading
@@ -273,25 +274,25 @@ def frame(dynamic=1.807, best=1.875) -> pd.DataFrame:
 
 
 def test_the_strongest_yardstick_that_adapts_is_never_one_of_the_models():
-    assert bm.strongest_yardstick(frame(), TEST_LARGE_FILE)["name"] == "PPMd"
-    assert bm.strongest_yardstick(frame(), TEST_LARGE_FILE, TRAINING)["name"] == "n-gram"
+    assert bf.strongest_yardstick(frame(), TEST_LARGE_FILE)["name"] == "PPMd"
+    assert bf.strongest_yardstick(frame(), TEST_LARGE_FILE, TRAINING)["name"] == "n-gram"
     with pytest.raises(KeyError):
-        bm.strongest_yardstick(frame().iloc[4:], TEST_LARGE_FILE)
+        bf.strongest_yardstick(frame().iloc[4:], TEST_LARGE_FILE)
 
 
 @pytest.mark.parametrize("a, b, word", [(1.8, 1.9, "below"), (2.0, 1.9, "above"), (1.9, 1.9, "level with")])
 def test_below_or_above(a, b, word):
-    assert bm.below_or_above(a, b) == word
+    assert bf.below_or_above(a, b) == word
 
 
 def test_ladder_facts():
     from charlm.dynamic import DynamicSettings, DynamicTuning
     tuning = DynamicTuning(DynamicSettings(), 1.70, 1.75, [(DynamicSettings(), 1.70)] * 9, 1.0)
-    f = bm.ladder_facts(bm.Ladder(tuning, frame(), bm.TESTS))
+    f = bf.ladder_facts(bm.Ladder(tuning, frame(), bm.TESTS))
     assert f.yardstick == "PPMd" and repr(f.lead) == "0.094" and f.best_side == "below"
     assert repr(f.dynamic_gain) == "0.068" and f.dynamic_vs_static == "below"
     assert repr(f.dynamic_lead) == "0.162" and f.dynamic_side == "below" and f.tried == 9
-    worse = bm.ladder_facts(bm.Ladder(tuning, frame(dynamic=2.0, best=2.1), bm.TESTS))
+    worse = bf.ladder_facts(bm.Ladder(tuning, frame(dynamic=2.0, best=2.1), bm.TESTS))
     assert worse.best_side == "above" and worse.dynamic_side == "above"
 
 
@@ -301,14 +302,14 @@ def test_ladder_facts():
 @pytest.mark.parametrize("minutes, budget, whole", [(10.02, 10.0, True), (10.4, 10.0, True),
                                                     (8.0, 10.0, False), (10.6, 10.0, False)])
 def test_used_whole_budget(minutes, budget, whole):
-    assert bm.used_whole_budget(minutes, budget) is whole
+    assert bf.used_whole_budget(minutes, budget) is whole
 
 
 def test_small_phrases():
-    assert bm.threads_phrase(1) == "1 torch thread" and bm.threads_phrase(2) == "2 torch threads"
-    assert bm.favoured(2, 1) == "the best run" and bm.favoured(1, 2) == "the base run"
-    assert bm.favoured(1, 1) == "neither run"
-    assert (bm.more_or_fewer(3, 2), bm.more_or_fewer(2, 3), bm.more_or_fewer(2, 2)) == ("more", "fewer", "as many")
+    assert bf.threads_phrase(1) == "1 torch thread" and bf.threads_phrase(2) == "2 torch threads"
+    assert bf.favoured(2, 1) == "the best run" and bf.favoured(1, 2) == "the base run"
+    assert bf.favoured(1, 1) == "neither run"
+    assert (bf.more_or_fewer(3, 2), bf.more_or_fewer(2, 3), bf.more_or_fewer(2, 2)) == ("more", "fewer", "as many")
 
 
 def test_run_facts_against_the_search(tmp_path):
@@ -317,7 +318,7 @@ def test_run_facts_against_the_search(tmp_path):
     best = ckpt(BEST_CFG, iterations=2000, wall_time=600.0, threads=1, valid_bpc=1.95,
                 valid_curve=[[250, 30.0, 2.3], [500, 60.0, 2.1], [2000, 600.0, 1.95]])
     base = ckpt(BASE_CFG, iterations=3000, wall_time=45.0, threads=1, valid_bpc=2.447)
-    r = bm.run_facts(ReportModels(base, base, best), results)
+    r = bf.run_facts(ReportModels(base, base, best), results)
     assert r.whole_budget and r.budget_verdict == "trained for" and r.threads == "1 torch thread"
     assert r.search_iterations == 2500 and r.search_threads == "2 torch threads"
     assert repr(r.iterations_share) == "80%" and r.iterations_side == "fewer"
@@ -325,9 +326,9 @@ def test_run_facts_against_the_search(tmp_path):
     assert repr(r.noise) == "0.020" and r.gap_vs_noise == "beyond"
     assert repr(r.best_then) == "2.300" and repr(r.base_minutes) == "0.8" and r.favours == "neither run"
     assert repr(r.chars) == "6.4" and repr(r.base_chars) == "0.6"
-    early = bm.run_facts(ReportModels(base, base, ckpt(BEST_CFG, valid_curve=[[250, 120.0, 2.3]])), results)
+    early = bf.run_facts(ReportModels(base, base, ckpt(BEST_CFG, valid_curve=[[250, 120.0, 2.3]])), results)
     assert math.isnan(early.best_then)  # not evaluated yet when the base run ended
-    short = bm.run_facts(ReportModels(base, base, ckpt(BEST_CFG, wall_time=480.0)), results)
+    short = bf.run_facts(ReportModels(base, base, ckpt(BEST_CFG, wall_time=480.0)), results)
     assert not short.whole_budget and short.budget_verdict == "did not train for"
 
 

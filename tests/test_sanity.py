@@ -10,9 +10,10 @@ from charlm.corpora import corpus
 from charlm.data import VOCAB
 from charlm.errors import ConfigError
 from charlm.report.sections.best_model import rails_table
+from charlm.studies.best_facts import rails_facts
 from charlm.studies.sanity import (Rails, binomial_tail, capital_run, capital_run_rate,
                                    capital_runs_agree, derails, junk_run, prime_capital_run_rate,
-                                   rails_facts, sanity_summary, sanity_table, unseen_characters)
+                                   sanity_summary, sanity_table, unseen_characters)
 from charlm.studies.temperature import pick_prime
 from charlm.train import decay_groups, reset_streams
 

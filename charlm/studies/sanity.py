@@ -20,7 +20,7 @@ prime and temperature. The measure counts what it names: a sample full of made-u
 not derail.
 
 :func:`rails` is the report's measure, kept (:mod:`charlm.memo`) and read by notebook 06 and
-Appendix E; :func:`rails_facts` gives the facts their text states.
+Appendix E; :func:`charlm.studies.best_facts.rails_facts` gives the facts their text states.
 """
 
 from __future__ import annotations
@@ -36,7 +36,6 @@ import pandas as pd
 from ..checkpoint import Checkpoint
 from ..corpora import TEST_FILE, corpus_text
 from ..data import VOCAB
-from ..facts import Int, Num, count, num, share
 from ..memo import memo
 from ..model import CharRNN
 from ..runs import torch_threads
@@ -204,67 +203,9 @@ def capital_runs_agree(summary: pd.DataFrame, rate: float, level: float = LEVEL)
                for r in one.itertuples())
 
 
-@dataclass(frozen=True)
-class RailsFacts:
-    """What the text says of :class:`Rails`."""
-
-    samples: Int  # all samples drawn
-    per_model: Int
-    per_row: Int  # per model, kind of prime and temperature
-    temperatures: str  # "0.8 and 1"
-    length: Int  # characters per sample
-    prime: str  # the one-character prime
-    prime_len: Int  # characters of test text in the other primes
-    junk_run: Int
-    capital_run: Int
-    window: Int
-    derailed: Int  # samples that derailed, all models
-    derailed_best: Int
-    capital_runs: Int  # capital runs after the one-character prime, all models
-    one_char_samples: Int
-    capital_share: Num
-    train_rate: Num  # of all the training text's windows
-    prime_rate: Num  # of its windows that start at the prime
-    capitals_agree: bool
-    capitals_verdict: str  # "no more often than" or "more often than"
-    level: Num
-    unknown: Num  # the highest share of made-up words in any row
-    unknown_model: str
-    unknown_temperature: Num
-    unknown_prime: str  # "one character" or "test text"
-    unknown_derailed: Int  # samples of that row that derailed
-    unknown_samples: Int
-
-
-def rails_facts(r: Rails, temps: Iterable[float] = SANITY_TEMPS, length: int = SANITY_LEN,
-                level: float = LEVEL) -> RailsFacts:
-    """The facts of :class:`Rails`."""
-    s = r.summary
-    one = s[s.prime_kind == PRIME_KINDS[0]]
-    agree = capital_runs_agree(s, r.prime_rate, level)
-    worst = s.loc[s.unknown_share.idxmax()]
-    n_one = int(one.samples.sum())
-    return RailsFacts(
-        samples=count(s.samples.sum()), per_model=count(s.groupby("model").samples.sum().iloc[0]),
-        per_row=count(s.samples.iloc[0]),
-        temperatures=" and ".join(f"{t:g}" for t in temps), length=count(length),
-        prime=ONE_CHAR_PRIME, prime_len=count(PRIME_LEN), junk_run=count(JUNK_RUN),
-        capital_run=count(CAPITAL_RUN), window=count(CAPITAL_WINDOW),
-        derailed=count(s.derailed.sum()), derailed_best=count(s[s.model == BEST].derailed.sum()),
-        capital_runs=count(one.capital_runs.sum()), one_char_samples=count(n_one),
-        capital_share=share(one.capital_runs.sum() / n_one if n_one else math.nan, 1),
-        train_rate=share(r.train_rate, 1), prime_rate=share(r.prime_rate, 1),
-        capitals_agree=agree,
-        capitals_verdict="no more often than" if agree else "more often than",
-        level=share(level), unknown=share(worst.unknown_share),
-        unknown_model=str(worst.model), unknown_temperature=num(worst.temperature, "g"),
-        unknown_prime=str(worst.prime_kind), unknown_derailed=count(worst.derailed),
-        unknown_samples=count(worst.samples))
-
-
 __all__ = ["BEST", "CAPITAL_RUN", "CAPITAL_WINDOW", "COURSEWORK", "JUNK_RUN", "LEVEL",
-           "ONE_CHAR_PRIME", "ORDINARY", "PRIME_KINDS", "PRIME_LEN", "Rails", "RailsFacts",
-           "SANITY_LEN", "SANITY_SAMPLES", "SANITY_SEEDS", "SANITY_TEMPS", "binomial_tail",
-           "capital_run", "capital_run_rate", "capital_runs_agree", "derails", "junk_run",
-           "prime_capital_run_rate", "rails", "rails_facts", "sanity_summary", "sanity_table",
+           "ONE_CHAR_PRIME", "ORDINARY", "PRIME_KINDS", "PRIME_LEN", "Rails", "SANITY_LEN",
+           "SANITY_SAMPLES", "SANITY_SEEDS", "SANITY_TEMPS", "binomial_tail", "capital_run",
+           "capital_run_rate", "capital_runs_agree", "derails", "junk_run",
+           "prime_capital_run_rate", "rails", "sanity_summary", "sanity_table",
            "unseen_characters"]
