@@ -328,6 +328,7 @@ def test_run_facts_against_the_search(tmp_path):
     assert repr(r.chars) == "6.4" and repr(r.base_chars) == "0.6"
     early = bf.run_facts(ReportModels(base, base, ckpt(BEST_CFG, valid_curve=[[250, 120.0, 2.3]])), results)
     assert math.isnan(early.best_then)  # not evaluated yet when the base run ended
+    assert early.then == bf.then_phrase(None) != r.then and "2.300" in r.then
     short = bf.run_facts(ReportModels(base, base, ckpt(BEST_CFG, wall_time=480.0)), results)
     assert not short.whole_budget and short.budget_verdict == "did not train for"
 

@@ -84,6 +84,9 @@ def test_rails_facts():
     assert d.capitals_agree and d.capitals_verdict == "no more often than"
     assert (d.unknown_model, d.unknown_prime, repr(d.unknown), d.unknown_derailed) == (
         "coursework (4.1)", "one character", "30%", 0)
+    # the row with the most made-up words among those that derailed least
+    e = rails_facts(Rails(_summary([0, 0, 1, 0], [0] * 4, unknown=(5, 6, 40, 7)), 0.005, 0.094))
+    assert (e.unknown_model, e.unknown_prime, repr(e.unknown)) == ("best", "test text", "7%")
     assert d.prime == "A" and d.temperatures == "0.8 and 1"
     high = rails_facts(Rails(_summary([0] * 4, [15, 0, 0, 0]), 0.005, 0.1))
     assert not high.capitals_agree and high.capitals_verdict == "more often than"

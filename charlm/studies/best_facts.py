@@ -164,6 +164,12 @@ def favoured(best_threads: int, base_threads: int) -> str:
     return "the best run" if best_threads > base_threads else "the base run"
 
 
+def then_phrase(value: float | None) -> str:
+    """What the best run's validation BPC was when the base run ended: ``"was at 2.300 at
+    that time"``, or ``"had not been evaluated yet by then"`` (``value`` None)."""
+    return "had not been evaluated yet by then" if value is None else f"was at {value:.3f} at that time"
+
+
 def more_or_fewer(value: float, other: float) -> str:
     """``"more"``, ``"fewer"`` or ``"as many"``."""
     return "as many" if value == other else ("more" if value > other else "fewer")
@@ -192,6 +198,7 @@ class RunFacts:
     base_threads: str
     base_valid: Num  # the base's validation BPC at its end
     best_then: Num  # the best run's at the same training time (NaN: not evaluated by then)
+    then: str  # "was at 2.300 at that time" or "had not been evaluated yet by then"
     valid: Num  # the best run's at its end
     favours: str  # which run equal minutes favour
     search_iterations: Int  # the search's run of the chosen setting
@@ -227,6 +234,7 @@ def run_facts(models: ReportModels, results: pd.DataFrame) -> RunFacts:
         base_chars=num(d["iterations"] * d_cfg.batch_size * d_cfg.chunk_len / 1e6, ".1f"),
         base_minutes=num(d["wall_time"] / 60, ".1f"), base_threads=threads_phrase(d["threads"]),
         base_valid=bits(d["valid_bpc"]), best_then=bits(math.nan if then is None else then),
+        then=then_phrase(then),
         valid=bits(m["valid_bpc"]), favours=favoured(m["threads"], d["threads"]),
         search_iterations=count(chosen["iterations"]), search_valid=bits(chosen["valid_bpc"]),
         search_threads=threads_phrase(int(chosen["threads"])),
@@ -263,7 +271,7 @@ class RailsFacts:
     capitals_agree: bool
     capitals_verdict: str  # "no more often than" or "more often than"
     level: Num
-    unknown: Num  # the highest share of made-up words in any row
+    unknown: Num  # the highest share of made-up words among the rows that derailed least
     unknown_model: str
     unknown_temperature: Num
     unknown_prime: str  # "one character" or "test text"
@@ -277,7 +285,9 @@ def rails_facts(r: Rails, temps: Iterable[float] = SANITY_TEMPS, length: int = S
     s = r.summary
     one = s[s.prime_kind == PRIME_KINDS[0]]
     agree = capital_runs_agree(s, r.prime_rate, level)
-    worst = s.loc[s.unknown_share.idxmax()]
+    # the most made-up words among the rows that derailed least: what the count does not see
+    quiet = s[s.derailed == s.derailed.min()]
+    worst = quiet.loc[quiet.unknown_share.idxmax()]
     n_one = int(one.samples.sum())
     return RailsFacts(
         samples=count(s.samples.sum()), per_model=count(s.groupby("model").samples.sum().iloc[0]),
@@ -299,5 +309,5 @@ def rails_facts(r: Rails, temps: Iterable[float] = SANITY_TEMPS, length: int = S
 
 __all__ = ["BUDGET_TOLERANCE", "LadderFacts", "RailsFacts", "RunFacts", "ScoreFacts",
            "below_or_above", "favoured", "ladder_facts", "more_or_fewer", "rails_facts",
-           "run_facts", "score_facts", "strongest_yardstick", "threads_phrase",
+           "run_facts", "score_facts", "strongest_yardstick", "then_phrase", "threads_phrase",
            "used_whole_budget"]
