@@ -31,6 +31,7 @@ SEARCH_COLUMNS = (*SEARCHED_FIELDS, "budget_minutes", "train_minutes", "iteratio
                   "status", "derailed")
 # "derailed": samples of the run's model that derailed in the sample-sanity measure
 # (charlm.studies.sanity, 240 samples); empty for the runs of the stages before it existed.
+RECORD_COLUMNS = ("threads", "cpu", "date")  # where and when a run trained: kept when present
 
 PRESETS: dict[str, dict[str, Any]] = {
     "best": dict(
@@ -93,8 +94,8 @@ def preset(name: str, **overrides: Any) -> TrainConfig:
 
 
 def search_results(path: str | Path | None = None, budget: float | None = None) -> pd.DataFrame:
-    """The recorded search behind ``best``: one row per run, columns :data:`SEARCH_COLUMNS` and
-    ``chosen``: True for the finished run with the lowest validation BPC among those trained for
+    """The recorded search behind ``best``: one row per run, columns :data:`SEARCH_COLUMNS`,
+    those of :data:`RECORD_COLUMNS` the file has, and ``chosen``: True for the finished run with the lowest validation BPC among those trained for
     ``budget`` minutes (the search's rule; default: the preset's budget), since runs given less
     time are an earlier stage of the search, not candidates. Where any such run's samples were
     measured (``derailed`` not empty), only the measured runs with the fewest derailed samples
@@ -115,6 +116,6 @@ def search_results(path: str | Path | None = None, budget: float | None = None) 
         raise DataError(f"{path}: no finished run with the budget of {budget:g} minutes to choose from")
     if ok["derailed"].notna().any():
         ok = ok[ok["derailed"] == ok["derailed"].min()]
-    df = df[list(SEARCH_COLUMNS)].copy()
+    df = df[list(SEARCH_COLUMNS) + [c for c in RECORD_COLUMNS if c in df.columns]].copy()
     df["chosen"] = df.index == ok["valid_bpc"].idxmin()
     return df

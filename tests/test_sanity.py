@@ -9,11 +9,11 @@ from charlm import CharRNN, TrainConfig, generate, train
 from charlm.corpora import corpus
 from charlm.data import VOCAB
 from charlm.errors import ConfigError
-from charlm.report.claims import sanity_checks
-from charlm.report.sections.sanity import sanity_sentence, sanity_table as show_table
-from charlm.studies.sanity import (binomial_tail, capital_run, capital_run_rate, derails,
-                                   junk_run, prime_capital_run_rate, sanity_summary,
-                                   sanity_table, unseen_characters)
+from charlm.report.sections.best_model import rails_table
+from charlm.studies.best_facts import rails_facts
+from charlm.studies.sanity import (Rails, binomial_tail, capital_run, capital_run_rate,
+                                   capital_runs_agree, derails, junk_run, prime_capital_run_rate,
+                                   sanity_summary, sanity_table, unseen_characters)
 from charlm.studies.temperature import pick_prime
 from charlm.train import decay_groups, reset_streams
 
@@ -54,26 +54,42 @@ def test_sanity_table_regenerates_and_counts():
     assert row.prime == pick_prime(text, seed=1)
     assert row.prime + row["sample"] == generate(model, row.prime, 40, 1.0, seed=1)
     assert table.derailed.all()  # uniform draws hit the characters "abcdefghij " lacks
+    assert (table.unknown_words <= table.words).all()
     summary = sanity_summary(table)
     assert summary.samples.tolist() == [2, 2] and summary.derailed.tolist() == [2, 2]
+    assert summary.unknown_share.between(0, 1).all() or summary.unknown_share.isna().all()
 
 
-def _summary(derailed, capital):
-    return pd.DataFrame({"model": ["default", "default", "best", "best"],
+def _summary(derailed, capital, unknown=(0, 0, 0, 0)):
+    return pd.DataFrame({"model": ["coursework (4.1)", "coursework (4.1)", "best", "best"],
                          "prime_kind": ["one character", "test text"] * 2,
                          "temperature": [1.0] * 4, "samples": [60] * 4,
-                         "derailed": derailed, "capital_runs": capital})
+                         "derailed": derailed, "capital_runs": capital, "words": [100] * 4,
+                         "unknown_words": list(unknown),
+                         "unknown_share": [u / 100 for u in unknown]})
 
 
-def test_sanity_checks_agree_only_when_no_sample_derails_and_capital_runs_match_the_text():
-    # at a rate of 10%, 6 of 60 is ordinary, 15 of 60 is not (P(X >= 15) is about 0.0003)
-    ok = sanity_checks(_summary([0, 0, 0, 0], [6, 40, 2, 40]), prime_rate=0.1)
-    assert [c.agrees for c in ok] == [True, True]  # runs after a text prime are not counted
-    bad = sanity_checks(_summary([0, 0, 1, 0], [0, 0, 15, 0]), prime_rate=0.1)
-    assert [c.agrees for c in bad] == [False, False]
-    assert "best, one character prime: 1 of 60" in bad[0].observed
-    assert "best at T = 1: 15 of 60" in bad[1].observed and "(10.0%)" in bad[1].claim
-    assert sanity_checks(_summary([0] * 4, [0] * 4), prime_rate=float("nan"))[1].agrees is None
+def test_capital_runs_agree_only_with_counts_the_text_rate_reaches():
+    # at a rate of 10%, 6 of 60 is ordinary, 15 of 60 is not (P(X >= 15) is about 0.0003);
+    # runs after a text prime are not counted
+    assert capital_runs_agree(_summary([0] * 4, [6, 40, 2, 40]), 0.1)
+    assert not capital_runs_agree(_summary([0] * 4, [0, 0, 15, 0]), 0.1)
+
+
+def test_rails_facts():
+    d = rails_facts(Rails(_summary([0, 0, 1, 0], [1, 0, 2, 0], unknown=(30, 5, 2, 1)), 0.005, 0.094))
+    assert (d.samples, d.per_model, d.per_row, d.derailed, d.derailed_best) == (240, 120, 60, 1, 1)
+    assert (d.capital_runs, d.one_char_samples, repr(d.capital_share)) == (3, 120, "2.5%")
+    assert (repr(d.train_rate), repr(d.prime_rate)) == ("0.5%", "9.4%")
+    assert d.capitals_agree and d.capitals_verdict == "no more often than"
+    assert (d.unknown_model, d.unknown_prime, repr(d.unknown), d.unknown_derailed) == (
+        "coursework (4.1)", "one character", "30%", 0)
+    # the row with the most made-up words among those that derailed least
+    e = rails_facts(Rails(_summary([0, 0, 1, 0], [0] * 4, unknown=(5, 6, 40, 7)), 0.005, 0.094))
+    assert (e.unknown_model, e.unknown_prime, repr(e.unknown)) == ("best", "test text", "7%")
+    assert d.prime == "A" and d.temperatures == "0.8 and 1"
+    high = rails_facts(Rails(_summary([0] * 4, [15, 0, 0, 0]), 0.005, 0.1))
+    assert not high.capitals_agree and high.capitals_verdict == "more often than"
 
 
 def test_binomial_tail():
@@ -90,15 +106,9 @@ def test_prime_capital_run_rate_counts_windows_that_start_at_the_prime():
     assert prime_capital_run_rate("no capitals", "A") != prime_capital_run_rate("x", "A")  # NaN
 
 
-def test_sanity_sentence_and_table():
-    summary = _summary([0, 0, 0, 0], [1, 0, 2, 0])
-    assert sanity_sentence(summary, 0.005, 0.094) == (
-        "Of 240 samples, none derailed. Primed with 'A', 3 of 120 (2.5%) start with a capital "
-        "run. In the training text 0.5% of all 60-character windows hold one, but 9.4% of those "
-        "that start at 'A': with no context before it, 'A' may as well open a chapter title as "
-        "a sentence.")
-    html = show_table(summary).data
-    assert "10 characters of test text" in html and "0 of 60" in html
+def test_rails_table():
+    html = rails_table(_summary([0, 0, 0, 0], [1, 0, 2, 0], unknown=(30, 5, 2, 1))).data
+    assert "test text" in html and "0 of 60" in html and "30%" in html and "&#x27;A&#x27;" in html
 
 
 def test_reset_streams_zeroes_about_the_share_asked_for_and_nothing_else():

@@ -7,13 +7,10 @@ says so plainly instead of repeating the reference.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Sequence
 
-import pandas as pd
 
-from ..studies.sanity import binomial_tail
 
 
 @dataclass(frozen=True)
@@ -39,36 +36,4 @@ def verdict(checks: Sequence[Check]) -> str:
 
 
 
-def sanity_checks(summary: pd.DataFrame, prime_rate: float, max_derailed: int = 0,
-                  one_char_kind: str = "one character", level: float = 0.05) -> list[Check]:
-    """Do the samples stay on the rails? ``summary``: :func:`charlm.studies.sanity.sanity_summary`.
-
-    Two claims: no sample derails (at most ``max_derailed`` in any row); and primed with one
-    character, capital runs start no more often than in real text that starts with that
-    character (``prime_rate``, :func:`~charlm.studies.sanity.prime_capital_run_rate`): each
-    row's count must be one that ``Binomial(samples, prime_rate)`` reaches with probability at
-    least ``level``.
-    """
-    if summary.empty:
-        return []
-    per = summary.groupby(["model", "prime_kind"], sort=False).agg(
-        samples=("samples", "sum"), derailed=("derailed", "sum")).reset_index()
-    derail_text = "; ".join(f"{r.model}, {r.prime_kind} prime: {int(r.derailed)} of {int(r.samples)}"
-                            for r in per.itertuples())
-    one = summary[summary.prime_kind == one_char_kind]
-    tails = [binomial_tail(int(r.capital_runs), int(r.samples), prime_rate) for r in one.itertuples()]
-    capital_text = "; ".join(f"{r.model} at T = {r.temperature:g}: {int(r.capital_runs)} of "
-                             f"{int(r.samples)}" for r in one.itertuples())
-    return [
-        Check(f"samples stay on the rails: at most {max_derailed} derail, for every model, kind "
-              "of prime and temperature", derail_text,
-              bool((summary.derailed <= max_derailed).all())),
-        Check("primed with one character, capital runs start no more often than in the training "
-              f"text's windows that start with it ({prime_rate:.1%}); agreement = every count "
-              f"within what that rate gives with probability {level:g} or more",
-              capital_text, None if one.empty or math.isnan(prime_rate)
-              else bool(all(t >= level for t in tails))),
-    ]
-
-
-__all__ = ["Check", "sanity_checks", "verdict"]
+__all__ = ["Check", "verdict"]

@@ -3,7 +3,9 @@
 :func:`charlm.studies.runner.run_study` runs a study's runs one per process on this machine by
 default, and on a Dask cluster when given a scheduler address. :func:`compare_backends` runs
 one study both ways from scratch, each with an empty run cache, so that both really train
-every run, and reports the wall times and whether the two logs agree.
+every run, and reports the wall times and whether the two logs agree. :func:`backend_study`
+is Appendix F's comparison, kept (:mod:`charlm.memo`); :func:`backend_facts` the facts its
+text states.
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ from typing import Any, Sequence
 
 from ..config import TrainConfig
 from ..errors import ConfigError
+from ..facts import Int, Num, count, num
+from ..memo import memo
 from .runner import run_study
 from ..paths import environ
 
@@ -91,4 +95,54 @@ def compare_backends(configs: Sequence[TrainConfig], workers: int = 2) -> Backen
                              on_cluster, differing)
 
 
-__all__ = ["COMPARED", "BackendComparison", "compare_backends"]
+@memo
+def backend_study(n_runs: int, n_epochs: int, hidden_size: int, workers: int) -> BackendComparison:
+    """:func:`compare_backends` of ``n_runs`` runs of the coursework's settings with
+    ``n_epochs`` iterations and ``hidden_size`` units, differing only in their seed (1 to
+    ``n_runs``), on ``workers`` processes."""
+    configs = [TrainConfig(n_epochs=n_epochs, hidden_size=hidden_size, seed=s)
+               for s in range(1, n_runs + 1)]
+    return compare_backends(configs, workers=workers)
+
+
+def cost_phrase(extra_seconds: float) -> str:
+    """What the cluster cost against the pool, at the tenth of a second shown: ``"1.5 s
+    more"``, ``"0.4 s less"`` or ``"about the same"``."""
+    if round(extra_seconds, 1) == 0:
+        return "about the same"
+    return f"{abs(extra_seconds):.1f} s {'more' if extra_seconds > 0 else 'less'}"
+
+
+@dataclass(frozen=True)
+class BackendFacts:
+    """What Appendix F says of a :class:`BackendComparison`."""
+
+    runs: Int
+    workers: Int
+    identical: bool
+    agreement: str  # "identical" or "not identical"
+    changes: str  # where a run trains "does not change" or "changes" what it computes
+    compared: Int  # columns compared
+    differing: str  # the columns that differ, "none" when none do
+    pool_seconds: Num
+    cluster_seconds: Num
+    start_seconds: Num
+    cost: str  # "1.5 s more", "0.4 s less" or "about the same"
+    run_seconds: Num  # mean training time of one run on the pool
+
+
+def backend_facts(cmp: BackendComparison) -> BackendFacts:
+    """The facts of ``cmp``."""
+    extra = cmp.cluster_seconds - cmp.pool_seconds
+    return BackendFacts(
+        runs=count(len(cmp.pool)), workers=count(cmp.workers), identical=cmp.identical,
+        agreement="identical" if cmp.identical else "not identical",
+        changes="does not change" if cmp.identical else "changes",
+        compared=count(len(cmp.compared)), differing=", ".join(cmp.differing) or "none",
+        pool_seconds=num(cmp.pool_seconds, ".1f"), cluster_seconds=num(cmp.cluster_seconds, ".1f"),
+        start_seconds=num(cmp.cluster_start_seconds, ".1f"), cost=cost_phrase(extra),
+        run_seconds=num(cmp.mean_run_seconds, ".1f"))
+
+
+__all__ = ["COMPARED", "BackendComparison", "BackendFacts", "backend_facts", "backend_study",
+           "compare_backends", "cost_phrase"]

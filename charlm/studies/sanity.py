@@ -15,7 +15,12 @@ chapter titles as well as sentences).
 (:data:`ONE_CHAR_PRIME`, the command line's default prime, so the model starts from its zero
 state) and :func:`~charlm.studies.temperature.pick_prime` of a held-out text (10 characters of
 real text, one per seed), at a few temperatures and many seeds; :func:`sanity_summary` counts
-the derailed samples and the capital runs per model, prime and temperature.
+the derailed samples, the capital runs and the words the training text never uses per model,
+prime and temperature. The measure counts what it names: a sample full of made-up words does
+not derail.
+
+:func:`rails` is the report's measure, kept (:mod:`charlm.memo`) and read by notebook 06 and
+Appendix E; :func:`charlm.studies.best_facts.rails_facts` gives the facts their text states.
 """
 
 from __future__ import annotations
@@ -24,14 +29,18 @@ import contextlib
 import math
 import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 import pandas as pd
 
+from ..checkpoint import Checkpoint
+from ..corpora import TEST_FILE, corpus_text
 from ..data import VOCAB
+from ..memo import memo
 from ..model import CharRNN
 from ..runs import torch_threads
 from ..sample import check_temperature, generate
-from .temperature import pick_prime
+from .temperature import generated_words, pick_prime, word_vocabulary
 
 ORDINARY = frozenset(".,;:'\"!?()-")  # punctuation that is not junk
 JUNK_RUN = 4  # this many junk symbols in a row derail a sample
@@ -42,6 +51,9 @@ SANITY_TEMPS: tuple[float, ...] = (0.8, 1.0)
 SANITY_SEEDS = 60
 SANITY_LEN = 200
 PRIME_KINDS = ("one character", "test text")
+PRIME_LEN = 10  # characters of test text in a prime of the second kind (pick_prime's default)
+LEVEL = 0.05  # a capital-run count agrees with a rate when Binomial reaches it this often
+COURSEWORK, BEST = "coursework (4.1)", "best"  # the models of the report's measure
 SANITY_SAMPLES = len(PRIME_KINDS) * len(SANITY_TEMPS) * SANITY_SEEDS  # per model, by default
 
 _CAPITALS = re.compile(f"[A-Z]{{{CAPITAL_RUN},}}")
@@ -119,11 +131,14 @@ def sanity_table(
     sample is ``generate(model, prime, predict_len, T, seed=seed)``, so any row can be drawn
     again. Columns: ``model``, ``prime_kind``, ``temperature``, ``seed``, ``prime``,
     ``sample`` (the generated text), ``derailed`` (:func:`derails`, with the characters that
-    ``train_text`` never shows) and ``capital_run`` (:func:`capital_run` of prime + sample).
+    ``train_text`` never shows), ``capital_run`` (:func:`capital_run` of prime + sample),
+    ``words`` (the generated words, :func:`~charlm.studies.temperature.generated_words`) and
+    ``unknown_words`` (those of them that ``train_text`` never uses).
     """
     temps = [check_temperature(t) for t in temps]
     seeds = list(range(seeds) if isinstance(seeds, int) else seeds)
     unseen = unseen_characters(train_text)
+    vocab = word_vocabulary(train_text)
     rows = []
     with torch_threads(threads) if threads is not None else contextlib.nullcontext():
         for name, model in models.items():
@@ -133,22 +148,64 @@ def sanity_table(
                         prime = ONE_CHAR_PRIME if kind == PRIME_KINDS[0] else \
                             pick_prime(prime_text, seed=seed)
                         sample = generate(model, prime, predict_len, t, seed=seed)[len(prime):]
+                        said = generated_words(prime, sample)
                         rows.append({"model": name, "prime_kind": kind, "temperature": t,
                                      "seed": seed, "prime": prime, "sample": sample,
                                      "derailed": derails(sample, unseen),
-                                     "capital_run": capital_run(prime + sample)})
+                                     "capital_run": capital_run(prime + sample),
+                                     "words": len(said),
+                                     "unknown_words": sum(w not in vocab for w in said)})
     return pd.DataFrame(rows)
 
 
 def sanity_summary(table: pd.DataFrame) -> pd.DataFrame:
     """Per (model, kind of prime, temperature) of a :func:`sanity_table`: ``samples``, the
-    number ``derailed`` and the number with a ``capital_run``, in the table's order."""
+    number ``derailed``, the number with a ``capital_run``, and ``unknown_share``, the share of
+    the generated words that the training text never uses; in the table's order."""
     groups = table.groupby(["model", "prime_kind", "temperature"], sort=False)
-    return groups.agg(samples=("seed", "size"), derailed=("derailed", "sum"),
-                      capital_runs=("capital_run", "sum")).reset_index()
+    out = groups.agg(samples=("seed", "size"), derailed=("derailed", "sum"),
+                     capital_runs=("capital_run", "sum"), words=("words", "sum"),
+                     unknown_words=("unknown_words", "sum")).reset_index()
+    out["unknown_share"] = out.unknown_words / out.words.where(out.words > 0)
+    return out
 
 
-__all__ = ["CAPITAL_RUN", "CAPITAL_WINDOW", "JUNK_RUN", "ONE_CHAR_PRIME", "ORDINARY",
-           "PRIME_KINDS", "SANITY_LEN", "SANITY_SAMPLES", "SANITY_SEEDS", "SANITY_TEMPS", "capital_run",
-           "binomial_tail", "capital_run_rate", "derails", "prime_capital_run_rate", "junk_run", "sanity_summary", "sanity_table",
+# ---------------------------------------------------------------- the report's measure
+
+
+@dataclass(frozen=True)
+class Rails:
+    """The report's measure: :func:`sanity_summary` of the coursework's model and the best,
+    and the training text's capital-run rates (all windows; those that start at the prime)."""
+
+    summary: pd.DataFrame
+    train_rate: float
+    prime_rate: float
+
+
+@memo
+def rails(coursework: Checkpoint, best: Checkpoint, seeds: int = SANITY_SEEDS) -> Rails:
+    """:func:`sanity_table` of the two runs (``seeds`` samples per model, kind of prime and
+    temperature; primes from ``dickens_test.txt``, which is not scored), summarised."""
+    train_text = corpus_text(best.config.corpus)
+    table = sanity_table({COURSEWORK: coursework.model, BEST: best.model}, train_text,
+                         corpus_text(TEST_FILE), seeds=seeds)
+    return Rails(sanity_summary(table), capital_run_rate(train_text),
+                 prime_capital_run_rate(train_text))
+
+
+def capital_runs_agree(summary: pd.DataFrame, rate: float, level: float = LEVEL) -> bool:
+    """Whether, primed with one character, every model's capital runs at every temperature
+    are a count that ``Binomial(samples, rate)`` reaches with probability ``level`` or more
+    (``rate``: the training text's, :func:`prime_capital_run_rate`)."""
+    one = summary[summary.prime_kind == PRIME_KINDS[0]]
+    return all(binomial_tail(int(r.capital_runs), int(r.samples), rate) >= level
+               for r in one.itertuples())
+
+
+__all__ = ["BEST", "CAPITAL_RUN", "CAPITAL_WINDOW", "COURSEWORK", "JUNK_RUN", "LEVEL",
+           "ONE_CHAR_PRIME", "ORDINARY", "PRIME_KINDS", "PRIME_LEN", "Rails", "SANITY_LEN",
+           "SANITY_SAMPLES", "SANITY_SEEDS", "SANITY_TEMPS", "binomial_tail", "capital_run",
+           "capital_run_rate", "capital_runs_agree", "derails", "junk_run",
+           "prime_capital_run_rate", "rails", "sanity_summary", "sanity_table",
            "unseen_characters"]
