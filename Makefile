@@ -37,7 +37,7 @@ test: setup data lint ## the full test suite, as CI runs it; records its time (r
 	$(BIN)/pytest -q --junit-xml="$$junit" $(ARGS); status=$$?; \
 	if [ $$status -eq 0 ]; then \
 	  $(if $(strip $(ARGS)),echo "timings: not recorded (ARGS runs part of the suite)";, \
-	  $(PYTHON) -m charlm.report.timings record test --seconds $$(( $$(date +%s) - start )) \
+	  $(PYTHON) -m charlm.timings record test --seconds $$(( $$(date +%s) - start )) \
 	    --junit "$$junit" || echo "timings: warning: not recorded";) \
 	fi; \
 	rm -f "$$junit"; exit $$status

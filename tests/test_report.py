@@ -426,12 +426,6 @@ def test_formulas_become_mathml_in_the_page_and_dollars_in_code_stay(tmp_path):
     assert "charlmmath" not in page and "$m_t" not in page
 
 
-def test_plural_counts_one_and_many():
-    from charlm.report.display import plural
-
-    assert [plural(n, "layer") for n in (0, 1, 2)] == ["0 layers", "1 layer", "2 layers"]
-
-
 def test_the_answers_at_a_glance_open_the_report_and_link_to_their_parts(tmp_path):
     paths = []
     for i, (title, line) in enumerate([("# The report", None), ("## 4.1 Training with the defaults", "BPC **2.478**."),

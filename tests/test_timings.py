@@ -14,7 +14,7 @@ from _report_build import tiny_notebooks  # noqa: E402
 
 from charlm.paths import environ  # noqa: E402
 from charlm.report import build as report  # noqa: E402
-from charlm.report import timings  # noqa: E402
+from charlm import timings  # noqa: E402
 from charlm.report.execute import NotebookRun  # noqa: E402
 
 GIVEN = {
@@ -75,7 +75,7 @@ def test_the_committed_readme_shows_what_the_committed_timings_render():
     assert block is not None, "README.md has no timings block"
     assert block == timings.render(timings.load(timings.TIMINGS_FILE)), \
         "README's timing lines differ from results/timings.json: run " \
-        "`python -m charlm.report.timings render` and paste its output"
+        "`python -m charlm.timings render` and paste its output"
     assert timings.main(["check"]) == 0
 
 

@@ -14,7 +14,7 @@
    executed copy is up to date are not executed again).
 3. :mod:`~charlm.report.assemble`: the executed notebooks merged into ``report/report.html``,
    one file that opens with no network.
-4. :mod:`~charlm.report.timings`: the build's time recorded in ``results/timings.json`` and the
+4. :mod:`charlm.timings`: the build's time recorded in ``results/timings.json`` and the
    README, when it executed every notebook with the default parameters (``make report``).
 
 :func:`main` is its command line (``python -m charlm.report``).
@@ -38,7 +38,7 @@ from .execute import NotebookRun, check_destinations, remove_stale_temporaries, 
 from .schedule import run_notebooks
 from .furniture import MAIN_WORDS, word_count
 from .params import NOTEBOOKS_DIR, QUICK_PARAMS, notebook_files, parse_value, read_params_file
-from .timings import TimingsFile, cache_entries, models_kind, record, report_entry
+from ..timings import TimingsFile, cache_entries, models_kind, record, report_entry
 
 REPORT_DIR = paths.ROOT / "report"
 

@@ -1,4 +1,4 @@
-"""How the notebooks show things: escaped text and samples, tables, markdown, checks.
+"""How the notebooks show things: escaped text and samples, and tables.
 
 Everything that shows generated or file text goes through :func:`html.escape` (via
 :func:`pre_html`), so a sample holding ``<script>`` is shown as text.
@@ -9,10 +9,10 @@ from __future__ import annotations
 import html
 import os
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import pandas as pd
-from IPython.display import HTML, Markdown
+from IPython.display import HTML
 
 from .. import paths
 
@@ -29,10 +29,6 @@ def repo_path(path: str | os.PathLike) -> Path:
     path = Path(path)
     return path if path.is_absolute() else paths.ROOT / path
 
-
-def md(text: str):
-    """``IPython.display.Markdown`` of ``text`` (for sentences rendered from results)."""
-    return Markdown(text)
 
 
 def pre(text: str, max_height: str | None = None):
@@ -92,24 +88,4 @@ def table(df, formats: dict[str, str] | None = None, floatfmt: str = "{:.4f}",
     return HTML(style + table_html(df, formats, floatfmt, caption))
 
 
-def checks_table(checks: Iterable[Any]):
-    """The comparison of this run with the reference write-up (see :mod:`charlm.report.claims`)."""
-    rows = [{"claim (and the rule used to check it)": c.claim, "this run": c.observed,
-             "agrees": {True: "yes", False: "NO", None: "n/a"}[c.agrees]} for c in checks]
-    return table(pd.DataFrame(rows, columns=list(rows[0]) if rows else ["claim", "this run", "agrees"]))
-
-
-def plural(n: int, word: str) -> str:
-    """``'1 run'``, ``'2 runs'``: a count and its word, with the plural made by adding s."""
-    return f"{n} {word}{'' if n == 1 else 's'}"
-
-
-def bullets(lines: Sequence[str]) -> str:
-    """Markdown bullet list."""
-    return "\n".join(f"- {line}" for line in lines)
-
-
-
-
-__all__ = ["bullets", "checks_table", "md", "pre", "plural", "pre_html", "repo_path", "sample", "table",
-           "table_html"]
+__all__ = ["pre", "pre_html", "repo_path", "sample", "table", "table_html"]

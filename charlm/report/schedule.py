@@ -34,7 +34,7 @@ from .execute import (NotebookRun, execution_key, executed_key, executed_seconds
                       kernel_environment, private_kernel, read_executed,
                       remove_stale_temporaries, run_notebook, select_notebooks, stop_kernels)
 from .params import split_params
-from .timings import load as load_timings
+from ..timings import load as load_timings
 
 UNKNOWN = 60.0  # seconds assumed for a notebook never timed
 STATUS_EVERY = 60.0  # seconds between two lines of what is running

@@ -1,5 +1,5 @@
-"""The sentences of the report whose content depends on the data, one module per section.
+"""Each section's tables and views (coloured text, samples): how its results are shown.
 
-Each function takes computed results and returns markdown (and, where the sentence makes a
-claim, its :class:`~charlm.report.claims.Check`); the notebooks only display it.
+The results come from :mod:`charlm.studies`; the sentences are the notebooks' markdown, with the
+computed values inline (``{eval}``). Nothing here trains, scores, samples or records.
 """

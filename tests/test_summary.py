@@ -1,4 +1,4 @@
-"""Claims checked against the run (charlm.report.claims), and study summaries."""
+"""Study summaries: loss-curve statistics, one-at-a-time labels, the temperature grid."""
 
 from __future__ import annotations
 

@@ -4,9 +4,9 @@ The times live in one small committed file, ``results/timings.json``; the README
 (between ``<!-- timings`` and ``<!-- /timings -->``) are rendered from it, so prose never holds a
 time that the last build did not measure. Recording a time rewrites both.
 
-    python -m charlm.report.timings record test --seconds 431 --junit junit.xml   # make test
-    python -m charlm.report.timings render           # the README block, from the file
-    python -m charlm.report.timings check            # exit 1 if the README's block differs
+    python -m charlm.timings record test --seconds 431 --junit junit.xml   # make test
+    python -m charlm.timings render           # the README block, from the file
+    python -m charlm.timings check            # exit 1 if the README's block differs
 
 ``make report`` records itself (:func:`charlm.report.build.build`, after a successful build of
 every notebook with the default parameters): under ``cached`` when it trained no model, under
@@ -27,14 +27,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
-from .. import cores, paths
-from ..atomic import atomic_write_text
-from ..errors import CharlmError, os_error_message
-from ..machine import git_commit
+from . import cores, paths
+from .atomic import atomic_write_text
+from .errors import CharlmError, os_error_message
+from .machine import git_commit
 
 TIMINGS_FILE = paths.ROOT / "results" / "timings.json"
 README = paths.ROOT / "README.md"
-BEGIN = "<!-- timings: rendered from results/timings.json by charlm.report.timings; do not edit -->"
+BEGIN = "<!-- timings: rendered from results/timings.json by charlm.timings; do not edit -->"
 END = "<!-- /timings -->"
 WIDTH = 100  # README lines
 
@@ -171,7 +171,7 @@ def record(where: Sequence[str], entry: dict[str, Any], to: TimingsFile = Timing
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m charlm.report.timings",
+    p = argparse.ArgumentParser(prog="python -m charlm.timings",
                                 description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
     rec = sub.add_parser("record", help="record a time and refresh the README's block")
@@ -189,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "check":
         same = readme_block() == render(load())
         print("timings: README block up to date" if same else
-              "timings: README block differs; run `python -m charlm.report.timings render`",
+              "timings: README block differs; run `python -m charlm.timings render`",
               file=sys.stdout if same else sys.stderr)
         return 0 if same else 1
     try:
