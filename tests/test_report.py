@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from html.parser import HTMLParser
@@ -23,8 +24,9 @@ from charlm.report import build as report  # noqa: E402
 from charlm.report.assemble import assemble, external_refs  # noqa: E402
 from charlm.report.errors import NotebookFailed, ReportError, find_errors  # noqa: E402
 from charlm.report.schedule import critical_paths, makespan  # noqa: E402
-from charlm.report.execute import execution_key, report_lock, select_notebooks  # noqa: E402
-from charlm.report.params import QUICK_PARAMS, read_params_file  # noqa: E402
+from charlm.codegraph import code_digest, graph  # noqa: E402
+from charlm.report.execute import execution_key, notebook_code, report_lock, select_notebooks  # noqa: E402
+from charlm.report.params import QUICK_PARAMS, notebook_files, read_params_file  # noqa: E402
 from charlm.report.furniture import MAIN_WORDS, NO_ALT, QUICK_MARGIN, word_count  # noqa: E402
 from charlm.report.display import pre, sample, table_html  # noqa: E402
 from charlm.report.slider import static_slider  # noqa: E402
@@ -445,3 +447,38 @@ def test_the_answers_at_a_glance_open_the_report_and_link_to_their_parts(tmp_pat
                                      '<nav class="charlm-toc"><details>', 'id="4.1-Training-with-the-defaults"')]
     assert -1 not in order and order == sorted(order), order
     assert page.count("BPC 1.875.") == 1  # moved to the top, not repeated in its part
+
+
+def test_an_edit_of_a_module_re_executes_only_the_notebooks_that_use_it(tmp_path):
+    shutil.copytree(ROOT / "charlm", tmp_path / "charlm")
+    codes = {nb.stem[:2]: notebook_code(nbformat.read(str(nb), as_version=4)) for nb in notebook_files()}
+
+    def keys():
+        graph.cache_clear()
+        return {n: code_digest(code, root=tmp_path) for n, code in codes.items()}
+
+    try:
+        before = keys()
+        with open(tmp_path / "charlm" / "report" / "sections" / "inside.py", "a") as fh:
+            fh.write("\n# an edit\n")
+        after = keys()
+        assert {n for n in codes if before[n] != after[n]} == {"07", "16"}
+        with open(tmp_path / "charlm" / "train.py", "a") as fh:  # the training loop: every notebook
+            fh.write("\n# an edit\n")
+        assert all(a != b for a, b in zip(after.values(), keys().values()))
+    finally:
+        graph.cache_clear()
+
+
+@pytest.mark.slow
+def test_a_failure_stops_the_notebooks_still_running(tmp_path):
+    nbs = tiny_notebooks(tmp_path / "notebooks")
+    for path, code in zip(nbs, ["import time\ntime.sleep(600)", "import time\ntime.sleep(3)\nraise ValueError('boom')"]):
+        nb = nbformat.read(str(path), as_version=4)
+        nb.cells.append(new_code_cell(code))
+        nbformat.write(nb, str(path))
+    proc = subprocess.run([sys.executable, "-m", "charlm.report", "--notebooks", str(nbs[0].parent),
+                           "--output", str(tmp_path / "out" / "report.html")],
+                          capture_output=True, text=True, cwd=ROOT, timeout=180)  # not the 600 s
+    assert proc.returncode == 1 and "raised ValueError: boom" in proc.stderr
+    assert not list((tmp_path / "out" / "executed").glob(".*.ipynb"))  # no temporary left

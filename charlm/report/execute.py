@@ -19,6 +19,7 @@ import contextlib
 import hashlib
 import json
 import os
+import signal
 import sys
 import tempfile
 import time
@@ -28,7 +29,8 @@ from typing import Any, Iterator, Sequence
 
 import nbformat
 import papermill
-from jupyter_client.manager import KernelManager
+from jupyter_client.manager import AsyncKernelManager
+from jupyter_core.utils import run_sync
 from papermill.exceptions import PapermillExecutionError
 
 from .. import paths
@@ -187,7 +189,9 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
     os.close(fd)
     start = time.time()
     hooks = {"on_cell_execute": hooks[0], "on_cell_executed": hooks[1]} if hooks else {}
-    km = KernelManager(kernel_name=kernel)
+    # nbclient's own kind of manager (async): a blocking one would block its event loop while
+    # it waits for output, so that a kernel stopped from another thread would never be noticed
+    km = AsyncKernelManager(kernel_name=kernel)
     if kernels is not None:
         kernels[src] = km
     try:
@@ -220,7 +224,7 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
             kernels.pop(src, None)
         with contextlib.suppress(Exception):  # papermill leaves a kernel it was given running
             if km.has_kernel:
-                km.shutdown_kernel(now=True)
+                run_sync(km.shutdown_kernel)(now=True)
     seconds = time.time() - start
     nb = nbformat.read(tmp, as_version=4)
     nb.metadata["charlm"] = {"execution_key": key, "seconds": round(seconds, 1)}
@@ -230,10 +234,15 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
 
 
 def stop_kernels(kernels: dict) -> None:
-    """Stop the kernels of the notebooks still executing: each of them then fails at once."""
+    """Stop the kernels of the notebooks still executing (killed: this runs in another thread
+    than theirs); nbclient sees each one die within a second, and its notebook fails."""
     for km in list(kernels.values()):
         with contextlib.suppress(Exception):
-            km.shutdown_kernel(now=True)
+            process = km.provisioner.process  # started in a session of its own: kill the group,
+            try:                              # the study pools it started with it
+                os.killpg(process.pid, signal.SIGKILL)
+            except OSError:
+                process.kill()
 
 
 def executed_seconds(path: Path) -> float | None:
