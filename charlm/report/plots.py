@@ -18,6 +18,7 @@ import numpy as np  # noqa: E402
 
 from ..atomic import atomic_write  # noqa: E402
 from ..baselines import KNOWS_SHORT  # noqa: E402
+from ..studies.fine_tuning import SCRATCH, TUNED  # noqa: E402
 from ..studies.ladder import KNOWS  # noqa: E402
 from ..studies.summary import smooth  # noqa: E402
 from ..studies.temperature import METRIC_LABELS as TEMPERATURE_LABELS  # noqa: E402
@@ -455,6 +456,16 @@ def plot_two_corpora(runs, other, path: str | Path, smooth_window: int = 1, titl
                "plot_every": other.plot_every}]
     title = title or f"The 4.1 setting on two corpora (moving average of {smooth_window} points)"
     return plot_loss_curves(curves, path, title=title, smooth_window=smooth_window)
+
+
+def plot_fine_tuning(tuned, path: str | Path, smooth_window: int = 1, title: str | None = None):
+    """Loss curves of the two Python runs of a :class:`charlm.studies.fine_tuning.FineTuning`,
+    fine-tuned from the Dickens model and from scratch, against iterations (the caption, in
+    the notebook, says the rest)."""
+    curves = [{"label": m, "history": tuned.runs[m]["history"],
+               "plot_every": tuned.runs[m]["plot_every"]} for m in (TUNED, SCRATCH)]
+    return plot_loss_curves(curves, path, title=title or "Python source",
+                            smooth_window=smooth_window)
 
 
 def plot_bits_by_kind(df, path: str | Path | None = None, title: str | None = None):

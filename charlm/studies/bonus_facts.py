@@ -9,7 +9,11 @@ The verdicts, each a small function with its rule:
 - where the plain RNN comes (:func:`place_phrase`);
 - which text is easier for the model trained on it (:func:`direction`: ``less``/``more``);
 - each model is **worse on the other's text, yet below a uniform guess** (:func:`cross_phrase`);
-- the LSTM runs as the **fused kernel** and the others step through time (:func:`kernel_phrase`).
+- the LSTM runs as the **fused kernel** and the others step through time (:func:`kernel_phrase`);
+- of two models on one text, one is **better** when the 95% paired interval of their difference
+  in BPC excludes zero, else **the two tie** (:func:`paired_verdict`);
+- how long one loss curve stays **lower** than another: until the first point at which its
+  moving average is not below the other's (:func:`lower_until`, :func:`lead_phrase`).
 """
 
 from __future__ import annotations
@@ -18,13 +22,17 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
+
 from .. import paths
 from ..data import VOCAB
-from ..facts import Int, Num, bits, count, num
+from ..facts import Int, Num, bits, count, nats, num
 from .cells import CellComparison, Ranking
+from .fine_tuning import PYTHON_TEXT, SCRATCH, SOURCE, TUNED, FineTuning
 from .operators import FUSED_KERNEL
 from .python_corpus import DOMAIN_TEXTS, BonusStudy, PythonSamples
 from .sampling_facts import Phrase, listing
+from .summary import curve_stats, smooth
 
 PYTHON, SMALL, LARGE = DOMAIN_TEXTS
 WHITESPACE_NAMES = {" ": "space", "\t": "tab", "\n": "newline", "\r": "carriage return",
@@ -86,6 +94,36 @@ def kernel_phrase(fused: Mapping[str, int], first: str = "lstm") -> Phrase:
     if fused.get(first):
         return Phrase("every cell runs as a fused kernel here")
     return Phrase(f"the {first.upper()} does not run as the fused kernel in this PyTorch build")
+
+
+def paired_verdict(low: float, high: float, first: str, second: str) -> Phrase:
+    """Which of two models is better on a text, from the 95% paired interval ``[low, high]`` of
+    ``first``'s BPC minus ``second``'s: ``first`` when the interval lies below zero, ``second``
+    when above, else ``the two tie``."""
+    if high < 0:
+        return Phrase(f"{first} is better")
+    if low > 0:
+        return Phrase(f"{second} is better")
+    return Phrase("the two tie")
+
+
+def lower_until(a: Sequence[float], b: Sequence[float], plot_every: int, window: int = 10
+                ) -> int | None:
+    """The iteration of the first point at which the moving average (:func:`~charlm.studies
+    .summary.smooth`, ``window`` points) of loss curve ``a`` is not below ``b``'s (0: the first
+    point; None: it stays below to the end). Point ``i`` of a curve ends at iteration
+    ``(i + 1) * plot_every``."""
+    below = smooth(a, window) < smooth(b, window)
+    return None if below.all() else (int(np.argmin(below)) + 1) * plot_every
+
+
+def lead_phrase(until: int | None, plot_every: int) -> Phrase:
+    """How long a curve stays lower (:func:`lower_until`): ``to the end``, ``at no point`` (not
+    even at its first point, which ends at iteration ``plot_every``) or ``until iteration
+    1,520``."""
+    if until is None:
+        return Phrase("to the end")
+    return Phrase("at no point" if until <= plot_every else f"until iteration {until:,}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -263,6 +301,111 @@ def domain_facts(bonus: BonusStudy, root: str | Path = paths.ROOT) -> DomainFact
 
 
 @dataclass(frozen=True)
+class Score:
+    """A BPC with its 95% interval."""
+
+    bpc: Num
+    low: Num
+    high: Num
+
+
+@dataclass(frozen=True)
+class Gap:
+    """The fine-tuned model's BPC minus another's on one text: signed (``diff``) with its 95%
+    paired interval, as a size and a direction (``less``/``more``), and the verdict."""
+
+    diff: Num
+    low: Num
+    high: Num
+    size: Num
+    dir: Phrase
+    verdict: Phrase
+
+
+@dataclass(frozen=True)
+class RunFacts:
+    """One run of the fine-tuning comparison: its training time, the time per iteration, and
+    the first and final points of its loss curve (nats per character; final: the mean of the
+    last tenth)."""
+
+    seconds: Num
+    ms: Num
+    start: Num
+    final: Num
+
+
+@dataclass(frozen=True)
+class FineTuneFacts:
+    """The Dickens model fine-tuned on Python against the same run from scratch
+    (:class:`~charlm.studies.fine_tuning.FineTuning`): scores on held-out Python (``*_py``) and
+    on dickens_test.txt (``*_dk``), the fine-tuned model's gaps to the run from scratch
+    (``py``, ``dk``) and to the Dickens model on Dickens (``forget``), each run's time and
+    curve, how long the fine-tuned run's loss stays lower (``lead``, moving averages of
+    ``window`` points), and where it started (``digest``: the first hex digits of the weights'
+    SHA-256 its checkpoint records)."""
+
+    iterations: Int
+    tuned_py: Score
+    scratch_py: Score
+    source_py: Score
+    tuned_dk: Score
+    scratch_dk: Score
+    source_dk: Score
+    py: Gap
+    dk: Gap
+    forget: Gap
+    tuned: RunFacts
+    scratch: RunFacts
+    source: RunFacts
+    total_s: Num  # the Dickens model's training and the fine-tuning together
+    lead: Phrase
+    window: Int
+    digest: Phrase
+    n_python: Int
+    n_dickens: Int
+
+
+NAMES = {TUNED: "the fine-tuned model", SCRATCH: "the model trained from scratch",
+         SOURCE: "the Dickens model"}
+
+
+def _score(f: FineTuning, model: str, text: str) -> Score:
+    return Score(*(bits(v) for v in f.bpc(model, text)))
+
+
+def _gap(f: FineTuning, other: str, text: str) -> Gap:
+    diff, low, high = f.gaps[other, text]
+    tuned, theirs = f.bpc(TUNED, text)[0], f.bpc(other, text)[0]
+    return Gap(num(diff, "+.3f"), num(low, "+.3f"), num(high, "+.3f"), num(abs(diff), ".3f"),
+               direction(tuned, theirs), paired_verdict(low, high, NAMES[TUNED], NAMES[other]))
+
+
+def _run(r: dict) -> RunFacts:
+    stats = curve_stats(r["history"], r["plot_every"])
+    return RunFacts(num(r["seconds"], ".0f"), num(1000 * r["seconds"] / max(1, r["iterations"]), ".1f"),
+                    nats(stats["start"]), nats(stats["final"]))
+
+
+def fine_tune_facts(f: FineTuning, window: int = 10) -> FineTuneFacts:
+    """:class:`FineTuneFacts` of a :class:`~charlm.studies.fine_tuning.FineTuning` (``window``:
+    the points of the moving average the loss curves are compared by)."""
+    dk, tuned, scratch = SMALL, f.runs[TUNED], f.runs[SCRATCH]
+    return FineTuneFacts(
+        iterations=count(tuned["iterations"]),
+        tuned_py=_score(f, TUNED, PYTHON_TEXT), scratch_py=_score(f, SCRATCH, PYTHON_TEXT),
+        source_py=_score(f, SOURCE, PYTHON_TEXT), tuned_dk=_score(f, TUNED, dk),
+        scratch_dk=_score(f, SCRATCH, dk), source_dk=_score(f, SOURCE, dk),
+        py=_gap(f, SCRATCH, PYTHON_TEXT), dk=_gap(f, SCRATCH, dk), forget=_gap(f, SOURCE, dk),
+        tuned=_run(tuned), scratch=_run(scratch), source=_run(f.runs[SOURCE]),
+        total_s=num(f.runs[SOURCE]["seconds"] + tuned["seconds"], ".0f"),
+        lead=lead_phrase(lower_until(tuned["history"], scratch["history"], tuned["plot_every"],
+                                     window), tuned["plot_every"]),
+        window=count(window),
+        digest=Phrase(f.source["sha256"][:12]), n_python=count(f.chars[PYTHON_TEXT]),
+        n_dickens=count(f.chars[dk]))
+
+
+@dataclass(frozen=True)
 class SamplesFacts:
     """How the Python model's samples were drawn, and what one seed for all would have done
     (``shared``: the most final characters the continuations share at any temperature)."""
@@ -316,8 +459,9 @@ def vocabulary_facts(vocab: str = VOCAB) -> VocabularyFacts:
                            Phrase(names))
 
 
-__all__ = ["CellFacts", "CellRow", "ComparisonFacts", "DomainFacts", "SamplesFacts",
-           "VocabularyFacts", "cell_facts", "comparison_facts", "cross_phrase", "direction",
-           "domain_facts", "kernel_phrase", "order_phrase", "place_phrase",
-           "python_samples_facts", "scored_phrase", "seed_note", "separated", "separation_phrase",
-           "vocabulary_facts"]
+__all__ = ["CellFacts", "CellRow", "ComparisonFacts", "DomainFacts", "FineTuneFacts", "Gap",
+           "RunFacts", "SamplesFacts", "Score", "VocabularyFacts", "cell_facts",
+           "comparison_facts", "cross_phrase", "direction", "domain_facts", "fine_tune_facts",
+           "kernel_phrase", "lead_phrase", "lower_until", "order_phrase", "paired_verdict",
+           "place_phrase", "python_samples_facts", "scored_phrase", "seed_note", "separated",
+           "separation_phrase", "vocabulary_facts"]

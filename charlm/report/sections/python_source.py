@@ -9,6 +9,7 @@ import pandas as pd
 from IPython.display import HTML
 
 from ...corpora import PythonCorpus
+from ...studies.fine_tuning import SCRATCH, SOURCE, TEXTS, TUNED, FineTuning
 from ...studies.python_corpus import DOMAIN_MODELS, DOMAIN_TEXTS, DomainScores, PythonSamples
 from ..display import sample, table
 
@@ -22,6 +23,17 @@ def domain_table(d: DomainScores):
             hit = d.scores[(d.scores["model"] == model) & (d.scores["text"] == text)].iloc[0]
             row[text] = f"{hit['bpc']:.3f} [{hit['low']:.3f}, {hit['high']:.3f}]"
         rows.append(row)
+    return table(pd.DataFrame(rows))
+
+
+def fine_tune_table(f: FineTuning):
+    """BPC of the fine-tuned model, the model trained from scratch and the Dickens model on
+    each text with its 95% interval, then the fine-tuned model's paired gap to each other."""
+    rows = [{"model": m} | {t: "{:.3f} [{:.3f}, {:.3f}]".format(*f.bpc(m, t)) for t in TEXTS}
+            for m in (TUNED, SCRATCH, SOURCE)]
+    rows += [{"model": f"{TUNED} minus {other} (paired)"}
+             | {t: "{:+.3f} [{:+.3f}, {:+.3f}]".format(*f.gaps[other, t]) for t in TEXTS}
+             for other in (SCRATCH, SOURCE)]
     return table(pd.DataFrame(rows))
 
 
@@ -39,4 +51,4 @@ def skipped_table(rec: PythonCorpus):
     return table(pd.DataFrame(rows, columns=["file skipped", "why"]))
 
 
-__all__ = ["domain_table", "show_samples", "skipped_table"]
+__all__ = ["domain_table", "fine_tune_table", "show_samples", "skipped_table"]
