@@ -88,7 +88,7 @@ def test_the_assembled_report_numbers_captions_written_in_notebook_markdown(tmp_
     fig = new_code_cell("plot()")
     fig.outputs = [new_output("display_data", data={"image/png": _png(), "text/plain": "fig"})]
     nb = new_notebook(cells=[
-        new_markdown_cell("# T\n\n## Part\n\n### The runs\n\nAs [](#fig-x) shows."), fig,
+        new_markdown_cell("# T\n\n## Part\n\n### The runs\n\nAs [Figure](#fig-x) shows."), fig,
         new_markdown_cell("Figure {#fig-x}: A dot on white.\n\n### The runs\n\n"
                           "## Appendix A: how it is built\n\nwords here")])
     nbformat.write(nb, str(tmp_path / "a.ipynb"))

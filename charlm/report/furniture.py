@@ -9,7 +9,8 @@ The notebooks mark captions in plain markdown, so they read the same in JupyterL
   images between it and the caption before it;
 - a table drawn by :func:`charlm.report.display.table` with a ``caption`` is numbered by that
   caption when no ``Table {#tab-name}:`` paragraph follows it;
-- an empty link ``[](#fig-name)`` in prose becomes a link reading ``Figure 3``.
+- a link ``[Figure](#fig-name)`` (or ``[Table](#tab-name)``, or empty) in prose becomes a link
+  reading ``Figure 3``; JupyterLab shows it as "Figure", a link to the caption.
 
 Everything works on the HTML that nbconvert writes (one pass of regular expressions over its
 known shapes), so no parser rewrites the rest of the page.
@@ -33,7 +34,7 @@ _CAPTION = re.compile(r"<p>(Figure|Table) \{#((?:fig|tab)-[\w.-]+)\}:\s*(.*?)</p
 _TITLE = re.compile(r'<p class="charlm-caption"[^>]*>(.*?)</p>', re.DOTALL)
 _TABLE = re.compile(r"<table\b")
 _IMG_ALT = re.compile(r'(<img\b[^>]*?\balt=")' + re.escape(NO_ALT) + '"')
-_REFERENCE = re.compile(r'<a href="#((?:fig|tab)-[\w.-]+)"></a>')
+_REFERENCE = re.compile(r'<a href="#((?:fig|tab)-[\w.-]+)">(?:Figure|Table)?</a>')
 _HEADING = re.compile(r'<(h[1-4]) id="([^"]*)">(.*?)</\1>', re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
 _INLINE = re.compile(r"</?(?:span|a|em|strong|b|i|code|sub|sup|mark|small)\b[^>]*>", re.I)
@@ -114,7 +115,8 @@ def number_captions(body: str) -> tuple[str, dict[str, str]]:
 
 
 def fill_references(body: str, labels: dict[str, str], strict: bool = True) -> str:
-    """Turn each empty link to a caption id into a link reading its label. A link to an id no
+    """Turn each link to a caption id that reads "Figure", "Table" or nothing into a link
+    reading its label (``Figure 3``). A link to an id no
     caption has is an error, or with ``strict`` off (a report of some notebooks only) the id
     in brackets."""
     def label(m: re.Match) -> str:

@@ -34,7 +34,7 @@ from .settings import load_settings
 from .summary import (chosen_config, final_losses, format_value, param_effects, selection_metric,
                       t95, varied_label, varied_params)
 
-ORDER, TIE, UNMEASURED = "an order", "a tie", "not measured"  # the verdicts on a gap
+ORDER, TIE, UNMEASURED = "a real difference", "a tie", "not measured"  # the verdicts on a gap
 REPLICATE = "4.1's model"  # how the seed table names the near-replicate of the base
 
 
@@ -79,7 +79,7 @@ class RunVariation:
 
     def limit(self, n_a: int = 1, n_b: int = 1) -> float:
         """The 95% point of the gap between the mean BPC of ``n_a`` runs of one setting and of
-        ``n_b`` runs of another, were the two settings equal: a larger gap is an order."""
+        ``n_b`` runs of another, were the two settings equal: a larger gap is a real difference."""
         return self.t * self.sd * math.sqrt(1 / n_a + 1 / n_b)
 
 

@@ -106,7 +106,7 @@ class TuningFacts:
     time_ratio: Num  # ... and training time
     kept: str  # the parameters whose base value was already the best tried, with the value
     n_effects: Int  # parameters with an effect measured
-    n_orders: Int  # ... whose gap is an order
+    n_orders: Int  # ... whose gap is a real difference
     orders: str
     ties: str
     base_hidden: Int
