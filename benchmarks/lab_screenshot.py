@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
                           ".then(() => { window.charlmDone = true; })")
             page.wait_for_function("window.charlmDone === true", timeout=int(args.wait * 1000))
             page.wait_for_timeout(3000)  # the last markdown cells receive their values
-            for button in page.get_by_role("button", name="No").all():  # the news prompt
-                button.click()
+            page.evaluate("document.querySelectorAll('.jp-toast-container, .Toastify')"
+                          ".forEach(e => e.remove())")  # the news prompt, over the cells
             index = page.evaluate("""() => {
                 const nb = window.jupyterapp.shell.currentWidget.content;
                 const i = nb.widgets.findIndex(c => c.model.type === 'markdown'
