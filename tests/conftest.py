@@ -37,6 +37,8 @@ def isolated_outputs(tmp_path, monkeypatch):
     monkeypatch.setenv("CHARLM_RUNS_DIR", str(tmp_path / "runs"))
     monkeypatch.setenv("CHARLM_FIGURES_DIR", str(tmp_path / "figures"))
     monkeypatch.setenv("CHARLM_PROGRESS", "0")
+    # the cores' tokens too: a build on the same machine must not hold a test's notebooks back
+    monkeypatch.setenv("CHARLM_CORES_DIR", str(tmp_path / "cores"))
     return tmp_path
 
 

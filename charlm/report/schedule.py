@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import concurrent.futures as cf
 import sys
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -86,25 +85,17 @@ def makespan(running: Sequence[float], pending: Sequence[float], jobs: int) -> f
 
 
 @dataclass
-class _Live:
-    """What a running notebook is doing, for the status lines."""
-
-    started: float
-    cell: str = ""
-
-
-@dataclass
 class Progress:
-    """The build's progress lines (see the module's docstring)."""
+    """The build's progress lines (see the module's docstring). ``live``: each running
+    notebook's start time and the cell it is on."""
 
-    say: Callable[..., None] | None
+    say: Callable[[str], None] | None
     total: int
     expect: dict[Path, float]
     jobs: int
     start: float = field(default_factory=time.time)
     done: int = 0
-    live: dict[Path, _Live] = field(default_factory=dict)
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    live: dict[Path, list] = field(default_factory=dict)
     last_status: float = field(default_factory=time.time)
 
     def line(self, text: str) -> None:
@@ -116,37 +107,30 @@ class Progress:
 
     def left(self, pending: Sequence[Path]) -> str:
         now = time.time()
-        running = [max(0.0, self.expect[nb] - (now - lv.started)) for nb, lv in self.live.items()]
+        running = [max(0.0, self.expect[nb] - (now - started)) for nb, (started, _) in self.live.items()]
         seconds = makespan(running, [self.expect[nb] for nb in pending], self.jobs)
         return f"about {seconds / 60:.0f} min left" if seconds >= 90 else f"about {seconds:.0f} s left"
 
-    def cell(self, nb: Path, n_code: int) -> tuple[Callable, Callable]:
-        """nbclient hooks keeping the cell a notebook is on, and a line per finished cell."""
+    def hooks(self, nb: Path, n_code: int) -> tuple[Callable, Callable]:
+        """nbclient's cell hooks: keep the cell ``nb`` is on; a line when it is done."""
         count = {"done": 0, "at": 0.0}
 
-        def start(cell, cell_index: int, **_) -> None:
+        def start(cell, **_) -> None:
             count["at"] = time.time()
             first = next((ln for ln in cell.source.splitlines() if ln.strip()), "").strip()
-            with self.lock:
-                if nb in self.live:
-                    self.live[nb].cell = f"cell {count['done'] + 1}/{n_code} `{first[:50]}`"
+            self.live[nb][1] = f"cell {count['done'] + 1}/{n_code} `{first[:50]}`"
 
-        def finish(cell, cell_index: int, **_) -> None:
+        def finish(cell, **_) -> None:
             count["done"] += 1
-            with self.lock:
-                what = self.live[nb].cell if nb in self.live else ""
-            self.line(f"    {nb.stem[:2]} {what} {time.time() - count['at']:.1f} s")
+            self.line(f"    {nb.stem[:2]} {self.live[nb][1]} {time.time() - count['at']:.1f} s")
         return start, finish
 
-    def status(self, pending: Sequence[Path], force: bool = False) -> None:
-        if not self.live or (not force and time.time() - self.last_status < STATUS_EVERY):
-            return
-        self.last_status = time.time()
-        now = time.time()
-        with self.lock:
-            running = ", ".join(f"{nb.stem} ({lv.cell or 'starting'}, {(now - lv.started) / 60:.1f} min)"
-                                for nb, lv in self.live.items())
-        self.line(f"running {running}; {self.done}/{self.total} done; {self.left(pending)}")
+    def status(self, pending: Sequence[Path]) -> None:
+        if self.live and time.time() - self.last_status >= STATUS_EVERY:
+            self.last_status = now = time.time()
+            running = ", ".join(f"{nb.stem} ({cell or 'starting'}, {(now - started) / 60:.1f} min)"
+                                for nb, (started, cell) in list(self.live.items()))
+            self.line(f"running {running}; {self.done}/{self.total} done; {self.left(pending)}")
 
 
 def _code_cells(path: Path, parameters: dict[str, Any]) -> int:
@@ -222,11 +206,9 @@ def _execute(todo: list[Path], runs: dict[Path, NotebookRun], keys: dict[Path, s
 
     def execute(nb: Path) -> float:
         with cores.core():  # this notebook's core (the kernel knows it holds one)
-            with progress.lock:
-                progress.live[nb] = _Live(time.time())
-            start, finish = progress.cell(nb, _code_cells(nb, per_nb[nb]))
+            progress.live[nb] = [time.time(), ""]
             return run_notebook(nb, runs[nb].executed, per_nb[nb], kernel, keys[nb],
-                                kernels=kernels, hooks=(start, finish))
+                                kernels=kernels, hooks=progress.hooks(nb, _code_cells(nb, per_nb[nb])))
 
     env = kernel_environment() | {cores.HELD: "1"}
     with _environ(env), private_kernel() as kernel, cf.ThreadPoolExecutor(jobs) as pool:
@@ -248,8 +230,7 @@ def _execute(todo: list[Path], runs: dict[Path, NotebookRun], keys: dict[Path, s
                 done, _ = cf.wait(running, timeout=5.0, return_when=cf.FIRST_COMPLETED)
                 for fut in done:
                     nb = running.pop(fut)
-                    with progress.lock:
-                        progress.live.pop(nb, None)
+                    progress.live.pop(nb, None)
                     progress.done += 1
                     try:
                         runs[nb].seconds = fut.result()
