@@ -1,0 +1,259 @@
+"""The neural model read one character at a time, with or without dynamic evaluation.
+
+A decoder knows a character only after decoding it, so it must compute the model's prediction
+of character t + 1 from characters 1..t alone, one character at a time, and the encoder must
+compute exactly the same numbers: both use :func:`stepper` and nothing else. (A batched
+forward pass over many characters rounds differently from single steps, so the encoder may
+not use one.)
+
+With dynamic evaluation (:mod:`charlm.dynamic`) the weights take a gradient step after every
+``segment`` characters have been predicted, on those characters, exactly as
+:func:`~charlm.dynamic.dynamic_char_bits` does: the segment is scored with the weights before
+its step, the state carries across segments, and the step is
+``W <- keep * W + pull - gain * grad`` (:func:`~charlm.dynamic.update_terms`). The decoder
+takes the same step once it has decoded the segment's last character.
+
+Two implementations of the same interface:
+
+- :class:`LSTMStepper` for a single LSTM (:class:`~charlm.model.CharRNN` with ``cell="lstm"``):
+  a step is one fused ``torch.lstm_cell`` per layer, and the gradient of a segment is
+  back-propagated through time by hand from the states the steps saved, with the weight
+  gradients as one matrix product per weight. torch's own LSTM backward for a batch of one
+  costs about five times as much on a CPU.
+- :class:`TorchStepper` for any other model (GRU, plain RNN, ensembles): a step is the model's
+  own forward pass on one character, and the gradient comes from autograd on the segment.
+
+Both work on float32 copies of the weights; the model is never changed. Run them with one
+torch thread (:func:`~charlm.dynamic.torch_threads`): another thread count may sum in another
+order.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .dynamic import DynamicSettings, torch_threads, update_terms
+from .model import CharRNN, check_finite
+
+__all__ = ["LSTMStepper", "TorchStepper", "stepper", "log_softmax", "torch_threads"]
+
+
+def log_softmax(logits: np.ndarray) -> np.ndarray:
+    """Natural-log probabilities of float ``logits`` in float64 (numpy, no BLAS)."""
+    z = logits.astype(np.float64)
+    z -= z.max()
+    return z - np.log(np.exp(z).sum())
+
+
+class _Stepper:
+    """What both implementations share: the segment bookkeeping of dynamic evaluation.
+
+    :meth:`push` feeds one character; :meth:`log_probs` is then the log-distribution of the
+    next one. With dynamic settings, once ``segment`` characters have been predicted and
+    pushed, the weights take a step on them before the next character is read.
+    """
+
+    def __init__(self, params: list[torch.Tensor], dynamic: DynamicSettings | None,
+                 rms: Sequence[torch.Tensor] | None) -> None:
+        self.params = params
+        self.dynamic = dynamic if dynamic is not None and dynamic.step > 0 else None
+        if self.dynamic is not None:
+            if rms is None:
+                raise ValueError("dynamic evaluation needs the gradient statistics (rms)")
+            self._keep, self._pull, self._gain = update_terms(params, rms, self.dynamic)
+        self._logits: torch.Tensor | None = None  # (V,) float32: the prediction of the next char
+        self._inputs: list[int] = []  # the current segment's inputs
+        self._targets: list[int] = []
+
+    def log_probs(self) -> np.ndarray:
+        """log P(next character | every character pushed), float64, shape (V,)."""
+        if self._logits is None:
+            raise ValueError("push a first character before asking for a prediction")
+        return log_softmax(self._logits.numpy())
+
+    def push(self, symbol: int) -> None:
+        """Read ``symbol``: the target of the last prediction, and the next input."""
+        symbol = int(symbol)
+        if self.dynamic is not None and self._logits is not None:
+            self._targets.append(symbol)
+            if len(self._targets) == self.dynamic.segment:
+                self._adapt()
+        if self.dynamic is not None:
+            if not self._inputs:
+                self._segment_start()
+            self._inputs.append(symbol)
+        self._logits = self._step(symbol)
+
+    def _adapt(self) -> None:
+        grads = self._gradient(self._inputs, self._targets)
+        with torch.no_grad():  # W <- keep * W + pull - gain * grad
+            torch._foreach_mul_(self.params, self._keep)
+            torch._foreach_add_(self.params, self._pull)
+            torch._foreach_addcmul_(self.params, self._gain, grads, value=-1.0)
+        self._inputs, self._targets = [], []
+        self._after_update()
+
+    # the implementations
+    def _step(self, symbol: int) -> torch.Tensor:
+        raise NotImplementedError
+
+    def _segment_start(self) -> None:
+        raise NotImplementedError
+
+    def _gradient(self, inputs: list[int], targets: list[int]) -> list[torch.Tensor]:
+        raise NotImplementedError
+
+    def _after_update(self) -> None:
+        pass
+
+
+class LSTMStepper(_Stepper):
+    """A single-LSTM :class:`~charlm.model.CharRNN`, one character at a time (see the module)."""
+
+    def __init__(self, model: CharRNN, dynamic: DynamicSettings | None = None,
+                 rms: Sequence[torch.Tensor] | None = None) -> None:
+        if not is_single_lstm(model):
+            raise TypeError("LSTMStepper needs a single-LSTM CharRNN")
+        check_finite(model)
+        named = {name: p.detach().float().clone().contiguous()
+                 for name, p in model.named_parameters()}
+        names = [name for name, _ in model.named_parameters()]
+        self.n_layers, self.hidden = model.n_layers, model.hidden_size
+        self.emb = named["encoder.weight"]  # (V, H)
+        self.layers = [tuple(named[f"rnn.{w}_l{i}"] for w in
+                             ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+                       for i in range(self.n_layers)]
+        self.dec_w, self.dec_b = named["decoder.weight"], named["decoder.bias"]  # (V, H), (V,)
+        super().__init__([named[n] for n in names], dynamic, rms)
+        self._names = names
+        zero = torch.zeros(1, self.hidden)
+        self.h = [zero.clone() for _ in range(self.n_layers)]  # each (1, H)
+        self.c = [zero.clone() for _ in range(self.n_layers)]
+        self._saved: list[tuple[list, list, torch.Tensor]] = []  # per step: h, c, logits
+
+    @torch.no_grad()
+    def _step(self, symbol: int) -> torch.Tensor:
+        x = self.emb[symbol:symbol + 1]  # (1, H)
+        for i, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.layers):
+            self.h[i], self.c[i] = torch.lstm_cell(x, (self.h[i], self.c[i]), w_ih, w_hh, b_ih, b_hh)
+            x = self.h[i]
+        logits = torch.addmv(self.dec_b, self.dec_w, x[0])  # (V,)
+        if self.dynamic is not None:
+            self._saved.append((list(self.h), list(self.c), logits))
+        return logits
+
+    def _segment_start(self) -> None:
+        self._start = (list(self.h), list(self.c))
+        self._saved = []
+
+    @torch.no_grad()
+    def _gradient(self, inputs: list[int], targets: list[int]) -> list[torch.Tensor]:
+        """d(mean cross-entropy of the segment)/d(every weight), back-propagated through time
+        by hand from the saved states (truncated at the segment's start, as
+        :mod:`charlm.dynamic` detaches the state)."""
+        T, H = len(inputs), self.hidden
+        idx = torch.tensor(inputs)
+        # per layer: outputs (T, H) and cells (T, H), and the state before each step
+        hs = [torch.cat([s[0][i] for s in self._saved]) for i in range(self.n_layers)]
+        cs = [torch.cat([s[1][i] for s in self._saved]) for i in range(self.n_layers)]
+        h_prev = [torch.cat([self._start[0][i], hs[i][:-1]]) for i in range(self.n_layers)]
+        c_prev = [torch.cat([self._start[1][i], cs[i][:-1]]) for i in range(self.n_layers)]
+        logits = torch.stack([s[2] for s in self._saved])  # (T, V)
+        d_logits = torch.softmax(logits, dim=1)
+        d_logits[torch.arange(T), torch.tensor(targets)] -= 1.0
+        d_logits /= T
+        grads: dict[str, torch.Tensor] = {
+            "decoder.weight": d_logits.T @ hs[-1],
+            "decoder.bias": d_logits.sum(0),
+        }
+        d_out = d_logits @ self.dec_w  # (T, H): d loss / d top layer's outputs
+        for i in reversed(range(self.n_layers)):
+            w_ih, w_hh, b_ih, b_hh = self.layers[i]
+            x = self.emb[idx] if i == 0 else hs[i - 1]  # (T, in)
+            z = torch.addmm(b_ih + b_hh, x, w_ih.T) + h_prev[i] @ w_hh.T  # (T, 4H): the gates
+            gi, gf = torch.sigmoid(z[:, :H]), torch.sigmoid(z[:, H:2 * H])
+            gg, go = torch.tanh(z[:, 2 * H:3 * H]), torch.sigmoid(z[:, 3 * H:])
+            tc = torch.tanh(cs[i])
+            through_c = go * (1 - tc * tc)  # d c_t / d h_t path factor
+            # d pre-activation / d c (for i, f, g) and / d h (for o), per step
+            by_c = torch.stack([gg * gi * (1 - gi), c_prev[i] * gf * (1 - gf),
+                                gi * (1 - gg * gg)], dim=1)  # (T, 3, H)
+            by_h = tc * go * (1 - go)  # (T, H)
+            d_gates = torch.empty(T, 4 * H)
+            dh_next, dc_next = torch.zeros(H), torch.zeros(H)
+            for t in reversed(range(T)):
+                dh = d_out[t] + dh_next
+                dc = torch.addcmul(dc_next, dh, through_c[t])
+                row = d_gates[t]
+                torch.mul(dc, by_c[t], out=row[:3 * H].view(3, H))
+                torch.mul(dh, by_h[t], out=row[3 * H:])
+                dh_next = row @ w_hh  # (H,)
+                dc_next = dc * gf[t]
+            grads[f"rnn.weight_ih_l{i}"] = d_gates.T @ x
+            grads[f"rnn.weight_hh_l{i}"] = d_gates.T @ h_prev[i]
+            grads[f"rnn.bias_ih_l{i}"] = d_gates.sum(0)
+            grads[f"rnn.bias_hh_l{i}"] = grads[f"rnn.bias_ih_l{i}"]
+            d_out = d_gates @ w_ih  # (T, in): d loss / d the layer's inputs
+        grads["encoder.weight"] = torch.zeros_like(self.emb).index_add_(0, idx, d_out)
+        return [grads[n] for n in self._names]
+
+
+class TorchStepper(_Stepper):
+    """Any charlm model, one character at a time through its own forward pass (see the module)."""
+
+    def __init__(self, model: nn.Module, dynamic: DynamicSettings | None = None,
+                 rms: Sequence[torch.Tensor] | None = None) -> None:
+        check_finite(model)
+        self.model = _frozen_copy(model)
+        super().__init__(list(self.model.parameters()), dynamic, rms)
+        self.state = None
+
+    @torch.no_grad()
+    def _step(self, symbol: int) -> torch.Tensor:
+        logits, self.state = self.model(torch.tensor([[symbol]]), self.state)
+        return logits[0, 0].float()
+
+    def _segment_start(self) -> None:
+        self._start = self.state
+
+    def _gradient(self, inputs: list[int], targets: list[int]) -> list[torch.Tensor]:
+        for p in self.params:
+            p.requires_grad_(True)
+        try:
+            with torch.enable_grad():
+                logits, _ = self.model(torch.tensor([inputs]), self._start)
+                loss = F.cross_entropy(logits[0].float(), torch.tensor(targets))
+                grads = torch.autograd.grad(loss, self.params, allow_unused=True)
+        finally:
+            for p in self.params:
+                p.requires_grad_(False)
+        return [torch.zeros_like(p) if g is None else g for p, g in zip(self.params, grads)]
+
+
+def _frozen_copy(model: nn.Module) -> nn.Module:
+    """A float32, eval-mode deep copy of ``model`` whose weights need no gradient."""
+    work = copy.deepcopy(model).float().eval()
+    for p in work.parameters():
+        p.requires_grad_(False)
+    return work
+
+
+def is_single_lstm(model: nn.Module) -> bool:
+    """Whether ``model`` is one LSTM :class:`~charlm.model.CharRNN` (the fast stepper's case)."""
+    return isinstance(model, CharRNN) and model.cell == "lstm"
+
+
+def stepper(model: nn.Module, dynamic: DynamicSettings | None = None,
+            rms: Sequence[torch.Tensor] | None = None) -> _Stepper:
+    """The step-wise reader of ``model``: :class:`LSTMStepper` for a single LSTM, else
+    :class:`TorchStepper`. ``rms``: the gradient statistics (:func:`~charlm.dynamic.grad_rms`),
+    needed when ``dynamic`` has a step > 0."""
+    if is_single_lstm(model):
+        return LSTMStepper(model, dynamic, rms)
+    return TorchStepper(model, dynamic, rms)
