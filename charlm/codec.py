@@ -70,6 +70,7 @@ class Header:
     weights: bytes  # digest of the checkpoint's weights
     train: bytes  # digest of the training text (zeros when static)
     payload: bytes
+    changes: int  # bytes of the settings' changes from their defaults (JSON)
 
 
 @dataclass
@@ -223,7 +224,7 @@ def read_header(blob: bytes, source: str = "the file") -> Header:
         raise CodecError(f"{source} was coded with settings that this charlm does not "
                          f"reproduce (their defaults changed: made by another version?)")
     return Header(version, settings, threads, length, crc, weights, train,
-                  blob[at + 4:at + 4 + payload_len])
+                  blob[at + 4:at + 4 + payload_len], n_changes)
 
 
 def decompress(model: nn.Module, blob: bytes, train=None, source: str = "the file",

@@ -129,16 +129,10 @@ class Predictor:
         net = self.network.log_probs()
         if self.mixer is None:
             return floored(np.exp(net))
-        match_len = 0
-        rows = [net, np.log(self.ppm.distribution())]
+        match, length = None, 0
         if self.match is not None:
-            match_len = self.match.prediction()[1]
-            rows.append(np.log(self.match.distribution()))
-        else:
-            rows.append(np.zeros(V))
-        top = float(np.exp(net.max()))
-        return floored(self.mixer.mix(np.stack(rows), weight_set(self.mixer.settings,
-                                                                 match_len, top)))
+            match, length = self.match.distribution(), self.match.prediction()[1]
+        return mix_step(self.mixer, net, self.ppm.distribution(), match, length)
 
     def update(self, symbol: int) -> None:
         """The character that came: every model learns it."""
@@ -152,6 +146,16 @@ class Predictor:
             self.ppm.update(symbol)
         if self.match is not None:
             self.match.update(symbol)
+
+
+def mix_step(mixer: Mixer, network: np.ndarray, ppm: np.ndarray, match: np.ndarray | None,
+             match_length: int) -> np.ndarray:
+    """One character's mixture, floored: the network's log-probabilities, the PPM and match
+    models' probabilities (``match`` None: no match model) and the match length, which with
+    the network's confidence selects the weights (:func:`~charlm.mix.weight_set`)."""
+    rows = np.stack([network, np.log(ppm), np.log(match) if match is not None else np.zeros(V)])
+    chosen = weight_set(mixer.settings, match_length, float(np.exp(network.max())))
+    return floored(mixer.mix(rows, chosen))
 
 
 def text_indices(text) -> np.ndarray:

@@ -20,7 +20,7 @@ is honest, and a decoder that has decoded those characters computes the same pre
 - :class:`MatchModel`: finds the last earlier occurrence (in the training text, then the coded
   text) of the last ``min_len`` characters and predicts the character that followed it; while
   its predictions come true the match grows. How far it is trusted is learnt per length
-  (hits and misses counted while coding).
+  (:func:`match_bucket`; hits and misses counted while coding).
 
 Speed: the counts of the training text are built once with numpy (sorted keys, about a second
 for 1 MB at order 8). The counts of every context met while coding are copied into one row of
@@ -41,7 +41,13 @@ from .errors import ConfigError, DataError
 
 V = VOCAB_SIZE
 MAX_ORDER = 8  # a context key of 8 characters is below 100**8 = 1e16 < 2**63
-MAX_MATCH = 64  # longest match length the match model counts (longer ones share its bucket)
+MAX_MATCH = 64  # longest match length the match model counts (longer ones count as this)
+
+
+def match_bucket(length: int) -> int:
+    """The bucket of a match length whose hits and misses are counted together: each length
+    up to 15, then one bucket per 8 lengths (16-23, 24-31, ...), up to MAX_MATCH."""
+    return length if length < 16 else 16 + (length - 16) // 8
 
 
 @dataclass(frozen=True)
@@ -167,26 +173,24 @@ class PPM:
     def distribution(self) -> np.ndarray:
         """P(next character | the history), float64 of shape (100,), summing to 1."""
         rows = self._current_rows()  # first: it may grow the pool
-        counts = self._pool[rows].astype(np.float64)  # (orders, V)
-        # exclusion: what a longer context has seen, a shorter one does not predict (contexts
-        # nest, so the next longer context has seen everything the longer ones have)
-        excluded = np.zeros(counts.shape, dtype=bool)
-        excluded[:-1] = counts[1:] > 0
-        counts[excluded] = 0.0
+        counts = self._pool[rows].astype(np.float64)  # (orders, V), order 0 first
+        never = counts[0] == 0  # order -1 predicts these, uniformly
+        # contexts nest, so the orders that have counts are the first few: keep those
+        counts = counts[:np.count_nonzero(counts.sum(axis=1))]
+        # exclusion: a shorter context does not predict what the next longer one has seen
+        # (which is everything any longer one has seen)
+        counts[:-1] *= counts[1:] == 0
         seen = counts > 0
         n = counts.sum(axis=1)
         q = seen.sum(axis=1)
-        active = n > 0
-        denom = np.where(active, n + self.escape * q, 1.0)
-        symbol = np.where(seen, counts - self.discount, 0.0) / denom[:, None]
-        escape = np.where(active, (self.discount + self.escape) * q / denom, 1.0)
-        # mass reaching order j: the product of the escapes of every longer order
-        reach = np.cumprod(escape[::-1])[::-1]  # reach[j]: escapes of orders j and longer
-        above = np.append(reach[1:], 1.0)
-        p = above @ symbol
-        never = ~(seen[0] | excluded[0])  # order -1: uniform over what order 0 has not seen
-        if never.any():
-            p[never] += reach[0] / never.sum()
+        empty = q == 0  # every character this context has seen was excluded: escape at once
+        denom = n + self.escape * q + empty
+        symbol = (counts - self.discount * seen) / denom[:, None]
+        escape = ((self.discount + self.escape) * q + empty) / denom
+        # the mass that reaches order j is the product of the escapes of the longer orders
+        reach = np.cumprod(escape[::-1])[::-1]
+        p = (np.append(reach[1:], 1.0)[:, None] * symbol).sum(axis=0)
+        p[never] += reach[0] / max(np.count_nonzero(never), 1)
         return p / p.sum()
 
     def update(self, symbol: int) -> None:
@@ -225,8 +229,8 @@ class MatchModel:
         self._known = 0  # how many of them there are (the key starts with the coded text)
         self._ptr = -1  # position in the history of the predicted character (-1: none)
         self._len = 0
-        self._hits = np.ones(MAX_MATCH + 1)  # per match length: hits + 1, trials + 2
-        self._trials = np.full(MAX_MATCH + 1, 2.0)
+        self._hits = np.ones(match_bucket(MAX_MATCH) + 1)  # per bucket: hits + 1, trials + 2
+        self._trials = np.full(match_bucket(MAX_MATCH) + 1, 2.0)
 
     def prediction(self) -> tuple[int, int]:
         """(predicted character, match length); length 0 means no prediction."""
@@ -239,7 +243,7 @@ class MatchModel:
         symbol, length = self.prediction()
         if not length:
             return np.full(V, 1.0 / V)
-        hit = self._hits[length] / self._trials[length]
+        hit = self._hits[match_bucket(length)] / self._trials[match_bucket(length)]
         p = np.full(V, (1.0 - hit) / (V - 1))
         p[symbol] = hit
         return p
@@ -249,9 +253,9 @@ class MatchModel:
         symbol = int(symbol)
         predicted, length = self.prediction()
         if length:
-            self._trials[length] += 1
+            self._trials[match_bucket(length)] += 1
             if predicted == symbol:
-                self._hits[length] += 1
+                self._hits[match_bucket(length)] += 1
                 self._ptr += 1
                 self._len = min(self._len + 1, MAX_MATCH)
             else:

@@ -147,7 +147,8 @@ def _grad_rms(work: nn.Module, train: torch.Tensor, segment: int, streams: int,
     sq = [torch.zeros_like(p) for p in params]
     state, n = None, 0
     for start in range(0, stream_len, segment):
-        x, y = rows[:, start:start + segment], rows[:, start + 1:start + segment + 1]
+        stop = min(start + segment, stream_len)  # the last segment may be shorter
+        x, y = rows[:, start:stop], rows[:, start + 1:stop + 1]
         logits, state = work(x, state)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
         grads = torch.autograd.grad(loss, params, allow_unused=True)
