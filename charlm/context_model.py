@@ -148,26 +148,29 @@ class PPM:
         self._pool = np.zeros((1024, V), dtype=np.float32)  # row 0: order 0
         self._pool[0] = np.bincount(train, minlength=V)
         self._n_rows = 1
+        self._powers = [V ** k for k in range(self.order + 1)]
         self._history = 0  # the last `order` characters as base-100 digits
         self._seen = 0  # how many characters of history there are (capped at `order`)
         self._rows: list[int] | None = None  # the rows of the current contexts, orders 0..
 
-    def _row(self, k: int, key: int) -> int:
-        index = self._index[k - 1]
-        row = index.get(key)
-        if row is None:
-            if self._n_rows == len(self._pool):
-                self._pool = np.concatenate([self._pool, np.zeros_like(self._pool)])
-            row = self._n_rows
-            self._n_rows += 1
-            self._tables[k - 1].fill(self._pool[row], key)
-            index[key] = row
+    def _new_row(self, k: int, key: int) -> int:
+        """A row for context ``key`` of order ``k``, holding its training counts."""
+        if self._n_rows == len(self._pool):
+            self._pool = np.concatenate([self._pool, np.zeros_like(self._pool)])
+        row = self._n_rows
+        self._n_rows += 1
+        self._tables[k - 1].fill(self._pool[row], key)
+        self._index[k - 1][key] = row
         return row
 
     def _current_rows(self) -> list[int]:
         if self._rows is None:
-            self._rows = [0] + [self._row(k, self._history % V ** k)
-                                for k in range(1, self._seen + 1)]
+            rows, history = [0], self._history
+            for k in range(1, self._seen + 1):
+                key = history % self._powers[k]
+                row = self._index[k - 1].get(key)
+                rows.append(self._new_row(k, key) if row is None else row)
+            self._rows = rows
         return self._rows
 
     def distribution(self) -> np.ndarray:
@@ -185,19 +188,20 @@ class PPM:
         q = seen.sum(axis=1)
         empty = q == 0  # every character this context has seen was excluded: escape at once
         denom = n + self.escape * q + empty
-        symbol = (counts - self.discount * seen) / denom[:, None]
-        escape = ((self.discount + self.escape) * q + empty) / denom
+        escape = ((self.discount + self.escape) * q + empty) / denom  # > 0
         # the mass that reaches order j is the product of the escapes of the longer orders
         reach = np.cumprod(escape[::-1])[::-1]
-        p = (np.append(reach[1:], 1.0)[:, None] * symbol).sum(axis=0)
-        p[never] += reach[0] / max(np.count_nonzero(never), 1)
+        if self.discount:
+            counts -= self.discount * seen
+        p = (counts * (reach / escape / denom)[:, None]).sum(axis=0)
+        p += never * (reach[0] / max(np.count_nonzero(never), 1))
         return p / p.sum()
 
     def update(self, symbol: int) -> None:
         """Count ``symbol`` in every current context, then move the history on."""
         rows = self._current_rows()
         self._pool[rows, symbol] += self.weight
-        self._history = (self._history * V + int(symbol)) % V ** max(self.order, 1)
+        self._history = (self._history * V + int(symbol)) % self._powers[-1]
         self._seen = min(self._seen + 1, self.order)
         self._rows = None
 

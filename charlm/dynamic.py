@@ -198,7 +198,10 @@ def dynamic_char_bits(model: nn.Module, text: str | torch.Tensor, train: str | t
             with torch_threads(threads):
                 rms = _grad_rms(work, _data(train, "training text"), s.segment, s.stat_streams,
                                 s.stat_chars)
-        keep, pull, gain = update_terms(params, rms, s)
+        rate, gain = update_terms(params, rms, s)
+        with torch.no_grad():
+            keep = [1 - d for d in rate]
+            pull = [d * p.detach() for d, p in zip(rate, params)]
     with torch_threads(threads):
         out = _score_and_adapt(work, data, s.segment, params, keep, pull, gain)
     bits = np.concatenate(out) / math.log(2)
@@ -208,13 +211,12 @@ def dynamic_char_bits(model: nn.Module, text: str | torch.Tensor, train: str | t
 
 
 def update_terms(params: Sequence[torch.Tensor], rms: Sequence[torch.Tensor],
-                 settings: DynamicSettings) -> tuple[list[torch.Tensor], ...]:
-    """``(keep, pull, gain)`` per parameter, so that one step is ``W <- keep*W + pull - gain*grad``.
+                 settings: DynamicSettings) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``(rate, gain)`` per parameter: one step is ``W <- W + rate * (W0 - W) - gain * grad``.
 
     ``params`` are the trained weights W0 (in the order of ``model.parameters()``) and ``rms``
     their gradient statistics (:func:`grad_rms`). The decay rate per weight is
-    ``decay * rms / mean_rms`` (capped at 1), ``keep = 1 - rate``, ``pull = rate * W0`` and
-    ``gain = step / rms``.
+    ``decay * rms / mean_rms`` (capped at 1) and ``gain = step / rms``.
     """
     if len(rms) != len(params) or any(r.shape != p.shape for r, p in zip(rms, params)):
         raise ConfigError("the gradient statistics do not match the model's parameters")
@@ -222,10 +224,8 @@ def update_terms(params: Sequence[torch.Tensor], rms: Sequence[torch.Tensor],
     mean_rms = sum(float(r.mean()) for r in rms) / len(rms)  # Krause: mean over tensors
     with torch.no_grad():
         rate = [torch.clamp(settings.decay * r.to(device) / mean_rms, max=1.0) for r in rms]
-        keep = [1 - d for d in rate]
-        pull = [d * p.detach() for d, p in zip(rate, params)]
         gain = [settings.step / r.to(device) for r in rms]
-    return keep, pull, gain
+    return rate, gain
 
 
 def _score_and_adapt(work: nn.Module, data: torch.Tensor, segment: int,

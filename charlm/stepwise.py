@@ -10,7 +10,7 @@ With dynamic evaluation (:mod:`charlm.dynamic`) the weights take a gradient step
 ``segment`` characters have been predicted, on those characters, exactly as
 :func:`~charlm.dynamic.dynamic_char_bits` does: the segment is scored with the weights before
 its step, the state carries across segments, and the step is
-``W <- keep * W + pull - gain * grad`` (:func:`~charlm.dynamic.update_terms`). The decoder
+``W <- W + rate * (W0 - W) - gain * grad`` (:func:`~charlm.dynamic.update_terms`). The decoder
 takes the same step once it has decoded the segment's last character.
 
 Two implementations of the same interface:
@@ -66,7 +66,8 @@ class _Stepper:
         if self.dynamic is not None:
             if rms is None:
                 raise ValueError("dynamic evaluation needs the gradient statistics (rms)")
-            self._keep, self._pull, self._gain = update_terms(params, rms, self.dynamic)
+            self._rate, self._gain = update_terms(params, rms, self.dynamic)
+            self._trained = [p.detach().clone() for p in params]
         self._logits: torch.Tensor | None = None  # (V,) float32: the prediction of the next char
         self._inputs: list[int] = []  # the current segment's inputs
         self._targets: list[int] = []
@@ -92,9 +93,8 @@ class _Stepper:
 
     def _adapt(self) -> None:
         grads = self._gradient(self._inputs, self._targets)
-        with torch.no_grad():  # W <- keep * W + pull - gain * grad
-            torch._foreach_mul_(self.params, self._keep)
-            torch._foreach_add_(self.params, self._pull)
+        with torch.no_grad():  # W <- W + rate * (W0 - W) - gain * grad
+            torch._foreach_lerp_(self.params, self._trained, self._rate)
             torch._foreach_addcmul_(self.params, self._gain, grads, value=-1.0)
         self._inputs, self._targets = [], []
         self._after_update()
