@@ -44,7 +44,7 @@ from charlm.corpora import corpus
 from charlm.data import split_corpus
 from charlm.dynamic import DynamicSettings, grad_rms, torch_threads
 from charlm.machine import environment
-from charlm.mix import WEIGHTS_BY, Mixer, MixSettings
+from charlm.mix import Mixer, MixSettings
 from charlm.presets import preset
 from charlm.runs import cache_path
 from charlm.stepwise import stepper
@@ -54,8 +54,11 @@ ESCAPES = {"PPMC": (1.0, 0.0), "PPMD": (0.0, 0.5), "C/D": (0.5, 0.25), "D+": (0.
 ORDERS = (4, 5, 6, 7, 8)
 ONLINE_WEIGHTS = (1.0, 2.0, 4.0, 8.0)
 MATCH_MINS = (0, 5, 6, 7, 8)
+LOW_ORDERS = (0, 1, 2, 3)
 LRS = (0.0005, 0.001, 0.002, 0.004, 0.008)
-INITS = ((1.0, 0.3, 0.1), (1.0, 0.0, 0.0), (0.7, 0.3, 0.1))
+WEIGHTS_BY = ("none", "match", "confidence", "order", "match+confidence", "order+match",
+              "order+confidence")
+INITS = ((1.0, 0.3, 0.1, 0.0), (1.0, 0.0, 0.0, 0.0), (0.7, 0.3, 0.1, 0.1), (0.8, 0.4, 0.1, 0.0))
 
 
 def network_inputs(model, valid: np.ndarray, dynamic: DynamicSettings | None, rms) -> np.ndarray:
@@ -69,14 +72,19 @@ def network_inputs(model, valid: np.ndarray, dynamic: DynamicSettings | None, rm
     return out
 
 
-def ppm_inputs(train: np.ndarray, valid: np.ndarray, ctx: ContextSettings) -> np.ndarray:
+def ppm_inputs(train: np.ndarray, valid: np.ndarray, ctx: ContextSettings):
+    """The PPM model's distributions (and the low-order ones, or None) and the longest order
+    found, for characters 2..N."""
     model = PPM(train, ctx)
-    out = np.empty((len(valid) - 1, 100))
+    out, orders = np.empty((len(valid) - 1, 100)), np.zeros(len(valid) - 1, dtype=int)
+    low = np.empty((len(valid) - 1, 100)) if ctx.low_order else None
     model.update(int(valid[0]))
     for t, s in enumerate(valid[1:].tolist()):
-        out[t] = model.distribution()
+        out[t], orders[t] = model.distribution(), model.order_found
+        if low is not None:
+            low[t] = model.distribution(ctx.low_order)
         model.update(s)
-    return out
+    return out, low, orders
 
 
 def match_inputs(train: np.ndarray, valid: np.ndarray, min_len: int):
@@ -91,13 +99,14 @@ def match_inputs(train: np.ndarray, valid: np.ndarray, min_len: int):
     return out, lengths
 
 
-def mixed_bpc(valid: np.ndarray, net: np.ndarray, ppm: np.ndarray, match, lengths,
-              settings: MixSettings) -> float:
+def mixed_bpc(valid: np.ndarray, net: np.ndarray, ppm, match, settings: MixSettings) -> float:
     """Validation BPC of the mixture: :func:`mix_step` and :meth:`Mixer.learn` per character."""
     mixer = Mixer(settings)
+    (ppm, low, orders), (match, lengths) = ppm, match
     total = 0.0
     for t, s in enumerate(valid[1:].tolist()):
-        p = mix_step(mixer, net[t], ppm[t], None if match is None else match[t], int(lengths[t]))
+        p = mix_step(mixer, net[t], ppm[t], None if low is None else low[t],
+                     None if match is None else match[t], int(lengths[t]), int(orders[t]))
         total -= math.log2(p[s])
         mixer.learn(s)
     return total / (len(valid) - 1)
@@ -137,13 +146,13 @@ def main() -> None:
           f"{dynamic_bpc:.4f} ({time.perf_counter() - start:.0f} s)", flush=True)
 
     best = MixSettings()
-    match, lengths = match_inputs(train, valid, best.context.match_min)
+    match = match_inputs(train, valid, best.context.match_min)
     ppm, top = None, math.inf  # the best so far: its inputs and validation BPC
 
-    def consider(stage: str, mix: MixSettings, p, m, n) -> bool:
+    def consider(stage: str, mix: MixSettings, p, m) -> bool:
         """Score ``mix`` on these inputs; True (and it becomes the best) if it beats the best."""
         nonlocal best, top
-        bpc = mixed_bpc(valid, net, p, m, n, mix)
+        bpc = mixed_bpc(valid, net, p, m, mix)
         record(stage, mix, bpc)
         if bpc < top:
             best, top = mix, bpc
@@ -155,29 +164,39 @@ def main() -> None:
         for esc, disc in ESCAPES.values():
             mix = best.replace(max_order=order, escape=esc, discount=disc)
             p = ppm_inputs(train, valid, mix.context)
-            if consider("ppm", mix, p, match, lengths):
+            if consider("ppm", mix, p, match):
                 ppm = p
     # 2. the weight of the coded text's counts
     for w in ONLINE_WEIGHTS:
         mix = best.replace(online_weight=w)
         if mix != best:
             p = ppm_inputs(train, valid, mix.context)
-            if consider("online", mix, p, match, lengths):
+            if consider("online", mix, p, match):
                 ppm = p
     # 3. the match model
     for m in MATCH_MINS:
         mix = best.replace(match_min=m)
         if mix != best:
             inputs = match_inputs(train, valid, m)
-            if consider("match", mix, ppm, *inputs):
-                match, lengths = inputs
-    # 4. the mixer
+            if consider("match", mix, ppm, inputs):
+                match = inputs
+    # 4. a second, low-order PPM input
+    for low in LOW_ORDERS:
+        mix = best.replace(low_order=low, init=best.init[:3] + (0.1 if low else 0.0,))
+        if mix != best:
+            p = ppm_inputs(train, valid, mix.context)
+            if consider("low", mix, p, match):
+                ppm = p
+    # 5. the mixer
     for lr in LRS:
         for by in WEIGHTS_BY:
-            for init in INITS:
-                mix = best.replace(lr=lr, weights_by=by, init=init)
-                if mix != best:
-                    consider("mixer", mix, ppm, match, lengths)
+            mix = best.replace(lr=lr, weights_by=by)
+            if mix != best:
+                consider("mixer", mix, ppm, match)
+    for init in INITS:
+        mix = best.replace(init=init)
+        if mix != best:
+            consider("init", mix, ppm, match)
     searched = top
 
     # the choice, through the predictor itself

@@ -129,10 +129,12 @@ class Predictor:
         net = self.network.log_probs()
         if self.mixer is None:
             return floored(np.exp(net))
+        ppm, ctx = self.ppm, self.mixer.settings.context
+        low = ppm.distribution(ctx.low_order) if ctx.low_order else None
         match, length = None, 0
         if self.match is not None:
             match, length = self.match.distribution(), self.match.prediction()[1]
-        return mix_step(self.mixer, net, self.ppm.distribution(), match, length)
+        return mix_step(self.mixer, net, ppm.distribution(), low, match, length, ppm.order_found)
 
     def update(self, symbol: int) -> None:
         """The character that came: every model learns it."""
@@ -148,14 +150,20 @@ class Predictor:
             self.match.update(symbol)
 
 
-def mix_step(mixer: Mixer, network: np.ndarray, ppm: np.ndarray, match: np.ndarray | None,
-             match_length: int) -> np.ndarray:
-    """One character's mixture, floored: the network's log-probabilities, the PPM and match
-    models' probabilities (``match`` None: no match model) and the match length, which with
-    the network's confidence selects the weights (:func:`~charlm.mix.weight_set`)."""
-    rows = np.stack([network, np.log(ppm), np.log(match) if match is not None else np.zeros(V)])
-    chosen = weight_set(mixer.settings, match_length, float(np.exp(network.max())))
+def mix_step(mixer: Mixer, network: np.ndarray, ppm: np.ndarray, low: np.ndarray | None,
+             match: np.ndarray | None, match_length: int, order: int) -> np.ndarray:
+    """One character's mixture, floored, from the inputs of :data:`~charlm.mix.INPUTS`: the
+    network's log-probabilities, the probabilities of the PPM model, of the low-order PPM and
+    of the match model (None: not used); the match length, the network's confidence and the
+    PPM's longest order found choose the weights (:func:`~charlm.mix.weight_set`)."""
+    rows = np.stack([network, np.log(ppm), _log_or_zero(match), _log_or_zero(low)])
+    chosen = weight_set(mixer.settings, match_length, float(np.exp(network.max())), order)
     return floored(mixer.mix(rows, chosen))
+
+
+def _log_or_zero(p: np.ndarray | None) -> np.ndarray:
+    """log p, or zeros for an input not used (a constant row: the mixture ignores it)."""
+    return np.zeros(V) if p is None else np.log(p)
 
 
 def text_indices(text) -> np.ndarray:

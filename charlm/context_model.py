@@ -59,6 +59,7 @@ class ContextSettings:
     discount: float = 0.0  # subtracted from each count (PPMD: 0.5)
     online_weight: float = 1.0  # what a character of the coded text counts (training: 1)
     match_min: int = 8  # characters the match model looks up (0: no match model)
+    low_order: int = 0  # a second PPM input using orders up to this only (0: none)
 
     def __post_init__(self) -> None:
         if isinstance(self.max_order, bool) or not isinstance(self.max_order, int) \
@@ -82,6 +83,11 @@ class ContextSettings:
                 or not (self.match_min == 0 or 2 <= self.match_min <= MAX_ORDER):
             raise ConfigError(f"match_min must be 0 (off) or an integer from 2 to {MAX_ORDER}, "
                               f"got {self.match_min!r}")
+
+        if isinstance(self.low_order, bool) or not isinstance(self.low_order, int) \
+                or not 0 <= self.low_order < max(self.max_order, 1):
+            raise ConfigError(f"low_order must be 0 (none) or an integer below max_order "
+                              f"({self.max_order}), got {self.low_order!r}")
 
     def replace(self, **changes) -> ContextSettings:
         return replace(self, **changes)
@@ -152,6 +158,7 @@ class PPM:
         self._history = 0  # the last `order` characters as base-100 digits
         self._seen = 0  # how many characters of history there are (capped at `order`)
         self._rows: list[int] | None = None  # the rows of the current contexts, orders 0..
+        self._gathered: tuple[np.ndarray, np.ndarray] | None = None  # see _counts
 
     def _new_row(self, k: int, key: int) -> int:
         """A row for context ``key`` of order ``k``, holding its training counts."""
@@ -173,13 +180,29 @@ class PPM:
             self._rows = rows
         return self._rows
 
-    def distribution(self) -> np.ndarray:
-        """P(next character | the history), float64 of shape (100,), summing to 1."""
-        rows = self._current_rows()  # first: it may grow the pool
-        counts = self._pool[rows].astype(np.float64)  # (orders, V), order 0 first
-        never = counts[0] == 0  # order -1 predicts these, uniformly
-        # contexts nest, so the orders that have counts are the first few: keep those
-        counts = counts[:np.count_nonzero(counts.sum(axis=1))]
+    def _counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """The counts of the current contexts that have any, order 0 first, in float64, and
+        which characters order 0 has never seen (computed once per step)."""
+        if self._gathered is None:
+            rows = self._current_rows()  # first: it may grow the pool
+            counts = self._pool[rows].astype(np.float64)
+            # contexts nest, so the orders that have counts are the first few: keep those
+            self._gathered = counts[:np.count_nonzero(counts.sum(axis=1))], counts[0] == 0
+        return self._gathered
+
+    @property
+    def order_found(self) -> int:
+        """The longest order whose context has counts (0: only order 0)."""
+        return len(self._counts()[0]) - 1
+
+    def distribution(self, top: int | None = None) -> np.ndarray:
+        """P(next character | the history), float64 of shape (100,), summing to 1.
+
+        ``top``: use orders up to ``top`` only (default ``max_order``), the distribution of
+        a PPM model of that order sharing these counts.
+        """
+        counts, never = self._counts()
+        counts = counts[:None if top is None else top + 1].copy()
         # exclusion: a shorter context does not predict what the next longer one has seen
         # (which is everything any longer one has seen)
         counts[:-1] *= counts[1:] == 0
@@ -194,7 +217,7 @@ class PPM:
         if self.discount:
             counts -= self.discount * seen
         p = (counts * (reach / escape / denom)[:, None]).sum(axis=0)
-        p += never * (reach[0] / max(np.count_nonzero(never), 1))
+        p += never * (reach[0] / max(np.count_nonzero(never), 1))  # order -1
         return p / p.sum()
 
     def update(self, symbol: int) -> None:
@@ -203,7 +226,7 @@ class PPM:
         self._pool[rows, symbol] += self.weight
         self._history = (self._history * V + int(symbol)) % self._powers[-1]
         self._seen = min(self._seen + 1, self.order)
-        self._rows = None
+        self._rows = self._gathered = None
 
 
 class MatchModel:

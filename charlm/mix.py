@@ -8,7 +8,7 @@ the multi-symbol counterpart of the logistic mixing of paq8 and cmix). After the
     w_i <- w_i + lr * (L_i(s) - sum_c p(c) L_i(c))
 
 so an input gains weight when it gave the character more log-probability than the mixture
-expected. Several weight vectors can be kept, one per small context (:data:`WEIGHTS_BY`),
+expected. Several weight vectors can be kept, one per small context (:data:`SELECTORS`),
 and the step uses the one the current context selects: the mixer can learn, say, to trust
 the match model when the match is long and the network when it is sure.
 
@@ -26,13 +26,12 @@ import numpy as np
 from .context_model import ContextSettings
 from .errors import ConfigError
 
-# How the weight vector is chosen at each character:
-# "none": one vector; "match": by the match model's length (MATCH_BUCKETS); "confidence": by the
-# network's largest probability (CONFIDENCE_BUCKETS); "both": by the two together.
-WEIGHTS_BY = ("none", "match", "confidence", "both")
-MATCH_BUCKETS = (1, 12, 16, 24, 32)  # match length >= each edge moves one bucket up (0: none)
-CONFIDENCE_BUCKETS = (0.3, 0.5, 0.7, 0.85, 0.95)  # the network's top probability, likewise
-INPUTS = ("network", "PPM", "match")  # the mixer's inputs, in order
+# What can choose the weight vector for a character, each with the edges of its buckets (a
+# value at or above an edge moves one bucket up): the match model's length, the network's
+# largest probability, the longest PPM order whose context has counts.
+SELECTORS = {"match": (1, 12, 16, 24, 32), "confidence": (0.3, 0.5, 0.7, 0.85, 0.95),
+             "order": (1, 2, 3, 4, 5, 6, 7, 8)}
+INPUTS = ("network", "PPM", "match", "low PPM")  # the mixer's inputs, in order
 
 
 @dataclass(frozen=True)
@@ -42,8 +41,8 @@ class MixSettings:
 
     context: ContextSettings = field(default_factory=ContextSettings)  # PPM and match model
     lr: float = 0.002  # the weights' learning rate
-    weights_by: str = "match"  # which small context selects the weight vector (WEIGHTS_BY)
-    init: tuple[float, ...] = (1.0, 0.3, 0.1)  # starting weights of network, PPM, match
+    weights_by: str = "match"  # what chooses the weight vector: "none", or SELECTORS joined by +
+    init: tuple[float, ...] = (1.0, 0.3, 0.1, 0.0)  # starting weights of the INPUTS
 
     def __post_init__(self) -> None:
         if isinstance(self.context, dict):  # from a header or a settings file
@@ -53,9 +52,10 @@ class MixSettings:
         if isinstance(self.lr, bool) or not isinstance(self.lr, (int, float)) \
                 or not math.isfinite(self.lr) or self.lr < 0:
             raise ConfigError(f"mix lr must be a finite number >= 0, got {self.lr!r}")
-        if self.weights_by not in WEIGHTS_BY:
-            raise ConfigError(f"mix weights_by must be one of {', '.join(WEIGHTS_BY)}, "
-                              f"got {self.weights_by!r}")
+        names = self.selectors()
+        if not all(n in SELECTORS for n in names) or len(set(names)) < len(names):
+            raise ConfigError(f"mix weights_by must be 'none' or some of "
+                              f"{', '.join(SELECTORS)} joined by '+', got {self.weights_by!r}")
         init = tuple(self.init)
         if len(init) != len(INPUTS) or not all(
                 not isinstance(w, bool) and isinstance(w, (int, float)) and math.isfinite(w)
@@ -76,22 +76,24 @@ class MixSettings:
         d["init"] = list(self.init)
         return d
 
+    def selectors(self) -> list[str]:
+        """The names in ``weights_by`` (none for "none")."""
+        return [] if self.weights_by == "none" else self.weights_by.split("+")
+
     def n_weight_sets(self) -> int:
-        m, c = len(MATCH_BUCKETS) + 1, len(CONFIDENCE_BUCKETS) + 1
-        return {"none": 1, "match": m, "confidence": c, "both": m * c}[self.weights_by]
+        return math.prod(len(SELECTORS[n]) + 1 for n in self.selectors())
 
 
-def weight_set(settings: MixSettings, match_length: int, top_probability: float) -> int:
-    """The index of the weight vector for this character (see :data:`WEIGHTS_BY`)."""
-    if settings.weights_by == "none":
-        return 0
-    m = sum(match_length >= edge for edge in MATCH_BUCKETS)
-    if settings.weights_by == "match":
-        return m
-    c = sum(top_probability >= edge for edge in CONFIDENCE_BUCKETS)
-    if settings.weights_by == "confidence":
-        return c
-    return m * (len(CONFIDENCE_BUCKETS) + 1) + c
+def weight_set(settings: MixSettings, match: int = 0, confidence: float = 0.0,
+               order: int = 0) -> int:
+    """The index of the weight vector for this character: the buckets of the selectors in
+    ``settings.weights_by`` (see :data:`SELECTORS`) as the digits of one number."""
+    values = {"match": match, "confidence": confidence, "order": order}
+    index = 0
+    for name in settings.selectors():
+        edges = SELECTORS[name]
+        index = index * (len(edges) + 1) + sum(values[name] >= e for e in edges)
+    return index
 
 
 class Mixer:

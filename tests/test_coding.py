@@ -26,7 +26,8 @@ from charlm.stepwise import LSTMStepper, TorchStepper, stepper
 TRAIN = corpus()[:20_000]  # the adaptive models' counts and the gradient statistics
 TEXT = decode(corpus()[500_000:500_600])
 DYN = DynamicSettings(step=1e-3, segment=7, stat_streams=4, stat_chars=200)
-MIX = MixSettings(context=ContextSettings(max_order=4, match_min=5), lr=0.01, weights_by="both")
+MIX = MixSettings(context=ContextSettings(max_order=4, match_min=5, low_order=2), lr=0.01,
+                  weights_by="match+confidence+order", init=(1.0, 0.2, 0.1, 0.1))
 MODES = {"static": CodingSettings(), "dynamic": CodingSettings(DYN),
          "mix": CodingSettings(mix=MIX), "dynamic+mix": CodingSettings(DYN, MIX)}
 

@@ -89,6 +89,7 @@ def test_training_counts_are_used():
     (dict(discount=1.0), "discount"), (dict(escape=0.0, discount=0.0), "escape \\+ discount"),
     (dict(online_weight=0.0), "online_weight"), (dict(match_min=1), "match_min"),
     (dict(match_min=9), "match_min"), (dict(escape=float("nan")), "escape"),
+    (dict(low_order=6), "low_order"), (dict(low_order=-1), "low_order"),
 ])
 def test_bad_settings_are_refused(kwargs, message):
     with pytest.raises(ConfigError, match=message):
@@ -126,3 +127,13 @@ def test_the_match_model_depends_only_on_the_past():
     b = a[:20] + "Q" + a[21:]
     pa, pb = run(MatchModel(ids(TRAIN), 3), a), run(MatchModel(ids(TRAIN), 3), b)
     assert all(np.array_equal(x, y) for x, y in zip(pa[:21], pb[:21]))
+
+
+def test_a_lower_top_order_is_that_order_s_model():
+    text = "the cat sat on the mat"
+    full, low = PPM(ids(TRAIN), ContextSettings(max_order=5)), PPM(ids(TRAIN), ContextSettings(max_order=2))
+    for s in ids(text).tolist():
+        np.testing.assert_allclose(full.distribution(2), low.distribution(), rtol=1e-12)
+        assert full.order_found == 5 or full._seen < 5
+        full.update(s)
+        low.update(s)
