@@ -14,7 +14,7 @@ CHROMIUM ?= chromium
 KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data test test-fast lint default_train custom_train plot_loss diff_temp best_train bench report pdf kernel lab clean
+.PHONY: help setup data test test-fast lint default_train custom_train plot_loss diff_temp best_train bench bench-compress mix-search report pdf kernel lab clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -64,6 +64,12 @@ best_train: setup data ## beyond the coursework: the best model in a 10-minute C
 
 bench: setup data ## time charlm.train against the leanest nn.LSTM loop and the coursework's per-character loop
 	$(PYTHON) benchmarks/bench_train.py $(ARGS)
+
+bench-compress: setup data ## charlm compress with the best model on the test files: sizes against code lengths, times, round trips -> results/compress.yaml (ARGS="--round-trips")
+	$(PYTHON) benchmarks/bench_compress.py $(ARGS)
+
+mix-search: setup data ## choose the mixer's settings on the validation split with the best model -> results/mix_search.csv and .yaml
+	$(PYTHON) benchmarks/mix_search.py $(ARGS)
 
 report: setup data ## build report/report.html, re-executing only out-of-date notebooks (ONLY=04: just that one; FORCE=1: all; QUICK=1: tiny budgets; PARAMS=file.yaml; ARGS="-p n_epochs 500"); a full build records its time
 	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(foreach n,$(ONLY),--only $(n)) $(if $(FORCE),--force) $(ARGS)
