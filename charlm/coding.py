@@ -33,7 +33,7 @@ from .context_model import PPM, MatchModel, as_indices
 from .data import VOCAB_SIZE, encode_compact
 from .dynamic import DynamicSettings, grad_rms, torch_threads
 from .errors import ConfigError, DataError
-from .mix import Mixer, MixSettings, weight_set
+from .mix import INPUTS, Mixer, MixSettings, weight_set
 from .progress import progress_enabled
 from .stepwise import stepper
 
@@ -156,14 +156,15 @@ def mix_step(mixer: Mixer, network: np.ndarray, ppm: np.ndarray, low: np.ndarray
     network's log-probabilities, the probabilities of the PPM model, of the low-order PPM and
     of the match model (None: not used); the match length, the network's confidence and the
     PPM's longest order found choose the weights (:func:`~charlm.mix.weight_set`)."""
-    rows = np.stack([network, np.log(ppm), _log_or_zero(match), _log_or_zero(low)])
-    chosen = weight_set(mixer.settings, match_length, float(np.exp(network.max())), order)
+    rows = np.zeros((len(INPUTS), V))  # an input not used stays a constant row: ignored
+    rows[0] = network
+    np.log(ppm, out=rows[1])
+    if match is not None:
+        np.log(match, out=rows[2])
+    if low is not None:
+        np.log(low, out=rows[3])
+    chosen = weight_set(mixer.settings, match_length, math.exp(network.max()), order)
     return floored(mixer.mix(rows, chosen))
-
-
-def _log_or_zero(p: np.ndarray | None) -> np.ndarray:
-    """log p, or zeros for an input not used (a constant row: the mixture ignores it)."""
-    return np.zeros(V) if p is None else np.log(p)
 
 
 def text_indices(text) -> np.ndarray:

@@ -186,15 +186,20 @@ class LSTMStepper(_Stepper):
                                 gi * (1 - gg * gg)], dim=1)  # (T, 3, H)
             by_h = tc * go * (1 - go)  # (T, H)
             d_gates = torch.empty(T, 4 * H)
+            # one view per step of every per-step operand, taken at once (the loop is hot)
+            rows, of_c = d_gates.unbind(0), d_gates[:, :3 * H].view(T, 3, H).unbind(0)
+            of_h = d_gates[:, 3 * H:].unbind(0)
+            outs, thru, bc, bh = d_out.unbind(0), through_c.unbind(0), by_c.unbind(0), by_h.unbind(0)
+            forget = gf.unbind(0)
             dh_next, dc_next = torch.zeros(H), torch.zeros(H)
-            for t in reversed(range(T)):
-                dh = d_out[t] + dh_next
-                dc = torch.addcmul(dc_next, dh, through_c[t])
-                row = d_gates[t]
-                torch.mul(dc, by_c[t], out=row[:3 * H].view(3, H))
-                torch.mul(dh, by_h[t], out=row[3 * H:])
-                dh_next = row @ w_hh  # (H,)
-                dc_next = dc * gf[t]
+            for t in range(T - 1, -1, -1):
+                dh = outs[t] + dh_next
+                dc = torch.addcmul(dc_next, dh, thru[t])
+                torch.mul(dc, bc[t], out=of_c[t])
+                torch.mul(dh, bh[t], out=of_h[t])
+                if t:  # the state before the segment gets no gradient (truncated)
+                    dh_next = rows[t] @ w_hh  # (H,)
+                    dc_next = dc * forget[t]
             grads[f"rnn.weight_ih_l{i}"] = d_gates.T @ x
             grads[f"rnn.weight_hh_l{i}"] = d_gates.T @ h_prev[i]
             grads[f"rnn.bias_ih_l{i}"] = d_gates.sum(0)
