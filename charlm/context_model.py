@@ -52,14 +52,18 @@ def match_bucket(length: int) -> int:
 
 @dataclass(frozen=True)
 class ContextSettings:
-    """The settings of the adaptive models (see the module docstring for what each does)."""
+    """The settings of the adaptive models (see the module docstring for what each does).
 
-    max_order: int = 6  # longest PPM context, in characters
-    escape: float = 1.0  # escape weight per distinct character seen (PPMC: 1, PPMD: 0)
-    discount: float = 0.0  # subtracted from each count (PPMD: 0.5)
-    online_weight: float = 1.0  # what a character of the coded text counts (training: 1)
-    match_min: int = 8  # characters the match model looks up (0: no match model)
-    low_order: int = 0  # a second PPM input using orders up to this only (0: none)
+    The defaults were chosen on the validation split, mixed with the network
+    (``benchmarks/mix_search.py``, ``results/mix_search.csv``).
+    """
+
+    max_order: int = 6  # longest PPM context, in characters (4-8 tried on validation)
+    escape: float = 0.0  # escape weight per distinct character seen (PPMC: 1, PPMD: 0; validation)
+    discount: float = 0.5  # subtracted from each count (PPMD: 0.5; chosen on validation)
+    online_weight: float = 2.0  # what a character of the coded text counts (training: 1; validation)
+    match_min: int = 8  # characters the match model looks up (0: none; 5-8 tried on validation)
+    low_order: int = 1  # a second PPM input using orders up to this only (0: none; validation)
 
     def __post_init__(self) -> None:
         if isinstance(self.max_order, bool) or not isinstance(self.max_order, int) \

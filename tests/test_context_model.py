@@ -26,7 +26,7 @@ def run(model, text: str) -> list[np.ndarray]:
 TRAIN = "the cat sat on the mat, and the rat ran at the cat. " * 5
 SETTINGS = [ContextSettings(), ContextSettings(max_order=3, escape=0.0, discount=0.5),
             ContextSettings(max_order=8, escape=0.5, discount=0.25, online_weight=4.0),
-            ContextSettings(max_order=0)]
+            ContextSettings(max_order=0, low_order=0)]
 
 
 @pytest.mark.parametrize("settings", SETTINGS, ids=lambda s: f"order{s.max_order}")
@@ -41,7 +41,8 @@ def test_exclusion_and_escapes_by_hand():
     # P(b) = 2/3, escape 1/3; order 0 without b: a three times (twice in training, once
     # read): P(a) = 1/3 * 3/4, escape 1/3 * 1/4 to order -1, uniform over the 98 characters
     # never seen.
-    model = PPM(ids("abab"), ContextSettings(max_order=1, escape=1.0, discount=0.0))
+    model = PPM(ids("abab"), ContextSettings(max_order=1, escape=1.0, discount=0.0, low_order=0,
+                                                online_weight=1.0))
     model.update(VOCAB.index("a"))
     p = model.distribution()
     assert p[VOCAB.index("b")] == pytest.approx(2 / 3)
@@ -51,7 +52,7 @@ def test_exclusion_and_escapes_by_hand():
 
 def test_ppmd_escape_by_hand():
     # PPMD at order 0 on "aab": P(a) = (2 - 1/2)/3, P(b) = (1 - 1/2)/3, escape 2 * 1/2 / 3
-    model = PPM(ids("aab"), ContextSettings(max_order=0, escape=0.0, discount=0.5))
+    model = PPM(ids("aab"), ContextSettings(max_order=0, escape=0.0, discount=0.5, low_order=0))
     p = model.distribution()
     assert p[VOCAB.index("a")] == pytest.approx(1.5 / 3)
     assert p[VOCAB.index("b")] == pytest.approx(0.5 / 3)
