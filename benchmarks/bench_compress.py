@@ -94,6 +94,8 @@ def main() -> None:
         texts["textwrap.py"] = source_text(stdlib_dir() / "textwrap.py")
         jobs += [(name, "dynamic+mix") for name in list(texts)[-2:]]
     results: dict = {}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     for name, mode in jobs:
         row = measure(ckpt.model, texts[name], train, MODES[mode])
         results.setdefault(name, {})[mode] = row
@@ -102,14 +104,13 @@ def main() -> None:
               f"{row['compress_s']} s + {row['decompress_s']} s, round trip "
               f"{'ok' if row['round_trip'] else 'FAILED'} (load {row['load_before_compress'][0]})",
               flush=True)
-    summary = {"what": "charlm compress on test files (benchmarks/bench_compress.py)",
-               "checkpoint": str(path), "iterations": ckpt.meta.get("iterations"),
-               "settings": {m: s.to_dict() for m, s in MODES.items()},
-               "results": results, "machine": environment(),
-               "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(yaml.safe_dump(summary, sort_keys=False))
-    print(f"wrote {args.out}")
+        summary = {"what": "charlm compress on test files (benchmarks/bench_compress.py)",
+                   "checkpoint": str(path), "iterations": ckpt.meta.get("iterations"),
+                   "settings": {m: s.to_dict() for m, s in MODES.items()},
+                   "results": results, "machine": environment(),
+                   "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+        out.write_text(yaml.safe_dump(summary, sort_keys=False))  # after each: a long run
+    print(f"wrote {out}")
 
 
 if __name__ == "__main__":

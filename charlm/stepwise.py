@@ -19,7 +19,7 @@ Two implementations of the same interface:
   a step is one fused ``torch.lstm_cell`` per layer, and the gradient of a segment is
   back-propagated through time by hand from the states the steps saved, with the weight
   gradients as one matrix product per weight. torch's own LSTM backward for a batch of one
-  costs about five times as much on a CPU.
+  cost about four times as much on this project's CPU.
 - :class:`TorchStepper` for any other model (GRU, plain RNN, ensembles): a step is the model's
   own forward pass on one character, and the gradient comes from autograd on the segment.
 
@@ -38,10 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .dynamic import DynamicSettings, torch_threads, update_terms
+from .dynamic import DynamicSettings, update_terms
 from .model import CharRNN, check_finite
-
-__all__ = ["LSTMStepper", "TorchStepper", "stepper", "log_softmax", "torch_threads"]
 
 
 def log_softmax(logits: np.ndarray) -> np.ndarray:
