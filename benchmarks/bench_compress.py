@@ -33,8 +33,7 @@ import yaml
 from charlm import paths
 from charlm.checkpoint import load_checkpoint
 from charlm.codec import compress, decompress
-from charlm.coding import CodingSettings
-from charlm.commands import training_text
+from charlm.coding import CodingSettings, training_text
 from charlm.corpora import corpus_text, source_text, stdlib_dir
 from charlm.dynamic import DynamicSettings
 from charlm.machine import environment
@@ -86,7 +85,7 @@ def main() -> None:
     args = ap.parse_args()
     path = Path(args.checkpoint) if args.checkpoint else cache_path(preset("best"))
     ckpt = load_checkpoint(path)
-    train = training_text(ckpt)
+    train = training_text(ckpt.config)
     texts = {name: corpus_text(name) for name in args.files.split(",") if name}
     jobs = [(name, mode) for name in texts for mode in args.modes.split(",")]
     if args.round_trips:

@@ -29,8 +29,10 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from .config import TrainConfig
 from .context_model import PPM, MatchModel, as_indices
-from .data import VOCAB_SIZE, encode_compact
+from .corpora import corpus
+from .data import VOCAB_SIZE, encode_compact, split_corpus
 from .dynamic import DynamicSettings, grad_rms, torch_threads
 from .errors import ConfigError, DataError
 from .mix import INPUTS, Mixer, MixSettings, weight_set
@@ -165,6 +167,13 @@ def mix_step(mixer: Mixer, network: np.ndarray, ppm: np.ndarray, low: np.ndarray
         np.log(low, out=rows[3])
     chosen = weight_set(mixer.settings, match_length, math.exp(network.max()), order)
     return floored(mixer.mix(rows, chosen))
+
+
+def training_text(config: TrainConfig) -> torch.Tensor:
+    """The text a model with this config learnt from: its corpus less the validation split.
+    The gradient statistics of dynamic evaluation and the context models' counts come from it."""
+    train, _ = split_corpus(corpus(config.corpus), config.valid_frac)
+    return train
 
 
 def text_indices(text) -> np.ndarray:

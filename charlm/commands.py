@@ -21,9 +21,9 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_check
 from .config import TrainConfig, check_seed
 from .baselines import format_table, yardsticks
 from .codec import CodecError, check_model, compress, decompress, read_header
-from .coding import CodingSettings, code_lengths
+from .coding import CodingSettings, code_lengths, training_text
 from .corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus, corpus_text
-from .data import read_text, split_corpus
+from .data import read_text
 from .dynamic import DynamicSettings, dynamic_char_bits
 from .errors import CheckpointError, ConfigError, ModelError
 from .evaluate import bpc, bpc_interval
@@ -234,21 +234,14 @@ def cmd_bpc(args: argparse.Namespace) -> int:
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
     if args.mix:  # the code length the compressor codes (one character at a time)
         coding = CodingSettings(settings, MixSettings())
-        bits = code_lengths(ckpt.model, text, training_text(ckpt), coding)
+        bits = code_lengths(ckpt.model, text, training_text(ckpt.config), coding)
         print(f"{bits.mean():.4f}")
         return 0
     if settings is None:
         print(f"{bpc(ckpt.model, text, slice_len=args.slice_len):.4f}")
         return 0
-    print(f"{dynamic_char_bits(ckpt.model, text, training_text(ckpt), settings).mean():.4f}")
+    print(f"{dynamic_char_bits(ckpt.model, text, training_text(ckpt.config), settings).mean():.4f}")
     return 0
-
-
-def training_text(ckpt: Checkpoint):
-    """The text a checkpoint's model learnt from: its corpus less the validation split. The
-    gradient statistics of dynamic evaluation and the counts of the context models come from it."""
-    train_data, _ = split_corpus(corpus(ckpt.config.corpus), ckpt.config.valid_frac)
-    return train_data
 
 
 def check_output(path: Path, force: bool, source: Path) -> Path:
@@ -269,7 +262,7 @@ def cmd_compress(args: argparse.Namespace) -> int:
     out = check_output(Path(args.output or f"{args.file}.clm"), args.force, source)
     ckpt = load_checkpoint(args.checkpoint)
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
-    train = training_text(ckpt) if settings.needs_train else None
+    train = training_text(ckpt.config) if settings.needs_train else None
     start = time.perf_counter()
     result = compress(ckpt.model, text, train, settings)
     seconds = time.perf_counter() - start
@@ -291,7 +284,7 @@ def cmd_decompress(args: argparse.Namespace) -> int:
     out = check_output(Path(args.output) if args.output else default, args.force, source)
     ckpt = load_checkpoint(args.checkpoint)
     check_model(head, ckpt.model, str(source))  # before any long work
-    train = training_text(ckpt) if head.settings.needs_train else None
+    train = training_text(ckpt.config) if head.settings.needs_train else None
     start = time.perf_counter()
     text = decompress(ckpt.model, blob, train, str(source))
     seconds = time.perf_counter() - start
