@@ -127,12 +127,7 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--dynamic", action="store_true",
                        help="dynamic evaluation: the model takes a small gradient step after "
                             "scoring each segment (the checkpoint is not changed)")
-        defaults = DynamicSettings()
-        for field_name in ("step", "decay", "segment"):
-            kind = "int" if field_name == "segment" else "float"
-            p.add_argument(f"--{field_name}", type=_typed(kind), default=None,
-                           help=f"with --dynamic (default {getattr(defaults, field_name):g}, "
-                                "chosen on the validation split)")
+        _dynamic_args(p)
         _mix_arg(p)
     elif name == "compress":
         p.description = ("Compress a text file with the model (range coding of its predictions). "
@@ -140,7 +135,9 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("file", help="text file to compress (characters of string.printable only)")
         p.add_argument("-o", "--output", default=None, help="compressed file (default FILE.clm)")
         p.add_argument("--dynamic", action="store_true",
-                       help="dynamic evaluation (settings chosen on the validation split)")
+                       help="dynamic evaluation (settings chosen on the validation split; the "
+                            "file records any changed below)")
+        _dynamic_args(p)
         _mix_arg(p)
         p.add_argument("--force", action="store_true", help="replace an existing output file")
     elif name == "decompress":
@@ -150,6 +147,16 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
                        help="text file to write (default FILE without .clm, or FILE.out)")
         p.add_argument("--force", action="store_true", help="replace an existing output file")
     return p
+
+
+def _dynamic_args(p) -> None:
+    """``--step``, ``--decay``, ``--segment``: dynamic evaluation's settings."""
+    defaults = DynamicSettings()
+    for field_name in ("step", "decay", "segment"):
+        kind = "int" if field_name == "segment" else "float"
+        p.add_argument(f"--{field_name}", type=_typed(kind), default=None,
+                       help=f"with --dynamic (default {getattr(defaults, field_name):g}, "
+                            "chosen on the validation split)")
 
 
 def _mix_arg(p) -> None:

@@ -162,9 +162,8 @@ def compress(model: nn.Module, text, train=None, settings: CodingSettings | None
     train_ids = as_indices(train) if settings.needs_train else None
     bits = np.empty(max(len(data) - 1, 0))
     encoder = constriction.stream.queue.RangeEncoder()
-    with torch_threads(THREADS):
-        if len(data):
-            predictor = Predictor(model, train_ids, settings)
+    if len(data):
+        with torch_threads(THREADS), Predictor(model, train_ids, settings) as predictor:
             encoder.encode(int(data[0]), _model(_UNIFORM))
             predictor.start(int(data[0]))
             for t, symbol in enumerate(progress_bar(data[1:].tolist(), progress, "compress")):
@@ -249,9 +248,8 @@ def decompress(model: nn.Module, blob: bytes, train=None, source: str = "the fil
     decoder = constriction.stream.queue.RangeDecoder(words)
     out = np.empty(head.length, dtype=np.int64)
     try:
-        with torch_threads(head.threads):
-            if head.length:
-                predictor = Predictor(model, train_ids, settings)
+        if head.length:
+            with torch_threads(head.threads), Predictor(model, train_ids, settings) as predictor:
                 out[0] = decoder.decode(_model(_UNIFORM))
                 predictor.start(int(out[0]))
                 for t in progress_bar(list(range(1, head.length)), progress, "decompress"):

@@ -21,6 +21,8 @@ dynamic ones.
 from __future__ import annotations
 
 import math
+import queue
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -95,8 +97,13 @@ class Predictor:
     gradient statistics of dynamic evaluation and the counts of the context models; ``rms``:
     gradient statistics already computed by :func:`~charlm.dynamic.grad_rms` for this model
     and segment. Call :meth:`start` with the first character, then alternately
-    :meth:`distribution` and :meth:`update` with the character that came. Run it with
-    :data:`THREADS` torch threads (:func:`code_lengths` and the codec do).
+    :meth:`distribution` and :meth:`update` with the character that came, and :meth:`close`
+    at the end (or use it in a ``with`` block). Run it with :data:`THREADS` torch threads
+    (:func:`code_lengths` and the codec do).
+
+    When mixing, the network runs in a thread of its own (:class:`NetworkThread`) while the
+    context models work in this one: the two never share data, so the numbers are those of
+    running them one after the other, and the second core does half the work.
     """
 
     def __init__(self, model: nn.Module, train, settings: CodingSettings,
@@ -112,12 +119,26 @@ class Predictor:
         if dyn is not None and dyn.step > 0 and rms is None:
             rms = grad_rms(model, torch.from_numpy(train_ids), dyn.segment, dyn.stat_streams,
                            dyn.stat_chars, threads=THREADS)
-        self.network = stepper(model, dyn, rms)
+        network = stepper(model, dyn, rms)
         self.mixer = Mixer(mix) if mix is not None else None
         self.ppm = PPM(train_ids, mix.context) if mix is not None else None
         self.match = (MatchModel(train_ids, mix.context.match_min)
                       if mix is not None and mix.context.match_min else None)
+        self.network = NetworkThread(network) if mix is not None else network
+        self._net: np.ndarray | None = None  # the network's log-probabilities for this step
+        self._context: tuple = ()  # the context models' inputs for this step (mix_step's)
         self._started = False
+
+    def __enter__(self) -> Predictor:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the network's thread (if any)."""
+        if isinstance(self.network, NetworkThread):
+            self.network.close()
 
     def start(self, first: int) -> None:
         """Read the first character (it has no prediction)."""
@@ -128,15 +149,11 @@ class Predictor:
         """P(next character | every character read), float64 of shape (V,), floored."""
         if not self._started:
             raise ValueError("start the predictor with the first character")
-        net = self.network.log_probs()
+        if self._net is None:
+            self._net = self.network.log_probs()
         if self.mixer is None:
-            return floored(np.exp(net))
-        ppm, ctx = self.ppm, self.mixer.settings.context
-        low = ppm.distribution(ctx.low_order) if ctx.low_order else None
-        match, length = None, 0
-        if self.match is not None:
-            match, length = self.match.distribution(), self.match.prediction()[1]
-        return mix_step(self.mixer, net, ppm.distribution(), low, match, length, ppm.order_found)
+            return floored(np.exp(self._net))
+        return mix_step(self.mixer, self._net, *self._context)
 
     def update(self, symbol: int) -> None:
         """The character that came: every model learns it."""
@@ -145,11 +162,58 @@ class Predictor:
         self._read(symbol)
 
     def _read(self, symbol: int) -> None:
-        self.network.push(symbol)
-        if self.ppm is not None:
-            self.ppm.update(symbol)
+        self._net = None
+        self.network.push(symbol)  # with a thread: it starts on the network's next step
+        if self.mixer is None:
+            return
+        self.ppm.update(symbol)
+        low = self.mixer.settings.context.low_order
+        match, length = None, 0
         if self.match is not None:
             self.match.update(symbol)
+            match, length = self.match.distribution(), self.match.prediction()[1]
+        self._context = (self.ppm.distribution(), self.ppm.distribution(low) if low else None,
+                         match, length, self.ppm.order_found)
+
+
+class NetworkThread:
+    """A step-wise network (:mod:`charlm.stepwise`) run in a thread of its own.
+
+    :meth:`push` hands it a character and returns at once; :meth:`log_probs` waits for its
+    prediction of the next one. torch releases the interpreter's lock while it multiplies, so
+    the caller's own work runs meanwhile. One thing happens at a time in each thread, in the
+    same order as without the thread, so the numbers are the same.
+    """
+
+    def __init__(self, network) -> None:
+        self.network = network
+        self._requests: queue.SimpleQueue = queue.SimpleQueue()
+        self._results: queue.SimpleQueue = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="charlm-network", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        torch.set_num_threads(THREADS)  # this thread's torch runs as the caller's
+        while (symbol := self._requests.get()) is not None:
+            try:
+                self.network.push(symbol)
+                self._results.put(self.network.log_probs())
+            except BaseException as exc:  # handed to the caller, raised there
+                self._results.put(exc)
+
+    def push(self, symbol: int) -> None:
+        self._requests.put(int(symbol))
+
+    def log_probs(self) -> np.ndarray:
+        result = self._results.get()
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def close(self) -> None:
+        if self._thread.is_alive():
+            self._requests.put(None)
+            self._thread.join()
 
 
 def mix_step(mixer: Mixer, network: np.ndarray, ppm: np.ndarray, low: np.ndarray | None,
@@ -203,8 +267,7 @@ def code_lengths(model: nn.Module, text, train, settings: CodingSettings | None 
     if len(data) < 2:
         raise DataError(f"BPC needs a text of at least 2 characters, got {len(data)}")
     bits = np.empty(len(data) - 1)
-    with torch_threads(THREADS):
-        predictor = Predictor(model, train, settings, rms)
+    with torch_threads(THREADS), Predictor(model, train, settings, rms) as predictor:
         predictor.start(int(data[0]))
         for t, symbol in enumerate(progress_bar(data[1:].tolist(), progress, "bits")):
             bits[t] = -math.log2(predictor.distribution()[symbol])

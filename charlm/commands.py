@@ -223,12 +223,18 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bpc(args: argparse.Namespace) -> int:
+def dynamic_settings(args: argparse.Namespace) -> DynamicSettings | None:
+    """The dynamic-evaluation settings that ``--dynamic`` and ``--step/--decay/--segment`` ask
+    for (None without ``--dynamic``), checked before any work."""
     overrides = {k: getattr(args, k) for k in ("step", "decay", "segment")
                  if getattr(args, k) is not None}
     if overrides and not args.dynamic:
         raise ConfigError(f"--{next(iter(overrides))} sets dynamic evaluation: add --dynamic")
-    settings = DynamicSettings(**overrides) if args.dynamic else None  # checked before loading
+    return DynamicSettings(**overrides) if args.dynamic else None
+
+
+def cmd_bpc(args: argparse.Namespace) -> int:
+    settings = dynamic_settings(args)  # checked before loading
     text = read_text(args.file)
     ckpt = load_checkpoint(args.checkpoint)
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
@@ -255,8 +261,7 @@ def check_output(path: Path, force: bool, source: Path) -> Path:
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
-    settings = CodingSettings(DynamicSettings() if args.dynamic else None,
-                              MixSettings() if args.mix else None)
+    settings = CodingSettings(dynamic_settings(args), MixSettings() if args.mix else None)
     source = Path(args.file)
     text = read_text(source, min_len=0, transliterate=False)
     out = check_output(Path(args.output or f"{args.file}.clm"), args.force, source)

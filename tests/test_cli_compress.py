@@ -42,14 +42,15 @@ def files(folder: Path) -> set[str]:
     return {p.name for p in folder.iterdir()}
 
 
-@pytest.mark.parametrize("flags", [[], ["--dynamic"], ["--mix"], ["--dynamic", "--mix"]],
+@pytest.mark.parametrize("flags", [[], ["--dynamic", "--segment", "7"], ["--mix"],
+                                   ["--dynamic", "--mix"]],
                          ids=["static", "dynamic", "mix", "dynamic+mix"])
 def test_round_trip_through_the_command_line(flags, ckpt, text_file, tmp_path, capsys):
     status, out, _ = run_main(["compress", "--checkpoint", ckpt, text_file, *flags], capsys)
     packed = Path(f"{text_file}.clm")
     assert status == 0 and packed.exists()
     assert f"{len(TEXT):,} characters in {packed.stat().st_size:,} bytes" in out
-    name = "+".join(f[2:] for f in flags) or "static"
+    name = "+".join(f[2:] for f in flags if f in ("--dynamic", "--mix")) or "static"
     assert f", {name}, " in out
     text_file.rename(tmp_path / "original.txt")
     status, out, _ = run_main(["decompress", "--checkpoint", ckpt, packed], capsys)
@@ -86,6 +87,8 @@ def test_compress_refuses_bad_input_and_writes_nothing(ckpt, text_file, tmp_path
         (["compress", "--checkpoint", ckpt, text_file, "-o", text_file / "x.clm"], "not a folder"),
         (["compress", "--checkpoint", ckpt, text_file, "-o", "/proc/x.clm"], "not writable"),
         (["compress", "--checkpoint", tmp_path / "none.pt", text_file], "does not exist"),
+        (["compress", "--checkpoint", ckpt, text_file, "--segment", "50"], "add --dynamic"),
+        (["compress", "--checkpoint", ckpt, text_file, "--dynamic", "--segment", "0"], "segment"),
     ]
     for argv, message in cases:
         assert message in bad(argv, capsys)

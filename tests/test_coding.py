@@ -117,12 +117,14 @@ def test_mixing_learns_what_the_network_does_not_know():
 
 
 def test_probabilities_are_floored_and_sum_to_one():
-    predictor = Predictor(tiny(), TRAIN, MODES["dynamic+mix"])
-    predictor.start(5)
-    for s in (5, 5, 5, 17, 5):
-        p = predictor.distribution()
-        assert p.dtype == np.float64 and abs(p.sum() - 1) < 1e-12 and p.min() >= FLOOR * 0.99
-        predictor.update(s)
+    with Predictor(tiny(), TRAIN, MODES["dynamic+mix"]) as predictor:
+        predictor.start(5)
+        for s in (5, 5, 5, 17, 5):
+            p = predictor.distribution()
+            assert p.dtype == np.float64 and abs(p.sum() - 1) < 1e-12 and p.min() >= FLOOR * 0.99
+            assert np.array_equal(p, predictor.distribution())  # asking twice changes nothing
+            predictor.update(s)
+    assert not predictor.network._thread.is_alive()
 
 
 def test_mixing_and_dynamic_evaluation_need_the_training_text():
