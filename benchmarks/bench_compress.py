@@ -33,17 +33,16 @@ import yaml
 from charlm import paths
 from charlm.checkpoint import load_checkpoint
 from charlm.codec import compress, decompress
-from charlm.coding import CodingSettings, training_text
+from charlm.coding import CODER_DYNAMIC, CodingSettings, training_text
 from charlm.corpora import corpus_text, source_text, stdlib_dir
-from charlm.dynamic import DynamicSettings
 from charlm.machine import environment
 from charlm.mix import MixSettings
 from charlm.presets import preset
 from charlm.runs import cache_path
 
-MODES = {"static": CodingSettings(), "dynamic": CodingSettings(DynamicSettings()),
+MODES = {"static": CodingSettings(), "dynamic": CodingSettings(CODER_DYNAMIC),
          "mix": CodingSettings(mix=MixSettings()),
-         "dynamic+mix": CodingSettings(DynamicSettings(), MixSettings())}
+         "dynamic+mix": CodingSettings(CODER_DYNAMIC, MixSettings())}
 TESTS = ("dickens_test.txt", "dickens_test_large.txt")
 
 

@@ -12,7 +12,10 @@ The search goes one group of settings at a time, each time keeping the best so f
 1. the PPM model: longest order x escape estimate (PPMC, PPMD, between);
 2. the weight of the coded text's counts against the training text's;
 3. the match model's lookup length (or none);
-4. the mixer: learning rate x the context that selects its weights x starting weights.
+4. a second, low-order PPM input;
+5. the mixer: learning rate x the context that selects its weights x starting weights;
+6. what the coder can afford: the cheaper variants of that choice (a longer dynamic-evaluation
+   segment, no low-order input), cheapest first, and the first within 0.003 BPC of it is taken.
 
 Every setting is scored by the validation BPC of the mixture with the network under dynamic
 evaluation (what ``compress --dynamic --mix`` codes), from inputs computed once per setting and
@@ -59,6 +62,10 @@ LRS = (0.0005, 0.001, 0.002, 0.004, 0.008)
 WEIGHTS_BY = ("none", "match", "confidence", "order", "match+confidence", "order+match",
               "order+confidence")
 INITS = ((1.0, 0.3, 0.1, 0.0), (1.0, 0.0, 0.0, 0.0), (0.7, 0.3, 0.1, 0.1), (0.8, 0.4, 0.1, 0.0))
+# cheaper variants, cheapest first: (dynamic segment, low_order; None: as chosen); the coder has
+# 90 s for dickens_test_large.txt on this project's 2-core machine
+SPEED_ORDER = ((50, 0), (50, None), (20, 0))
+SPEED_TOLERANCE = 0.003  # validation BPC a cheaper variant may lose
 
 
 def network_inputs(model, valid: np.ndarray, dynamic: DynamicSettings | None, rms) -> np.ndarray:
@@ -197,7 +204,27 @@ def main() -> None:
         mix = best.replace(init=init)
         if mix != best:
             consider("init", mix, ppm, match)
-    searched = top
+    # 6. what the coder can afford: among the cheaper variants of the choice, in order of cost,
+    # the first whose validation BPC is within SPEED_TOLERANCE of it (longer dynamic segments
+    # take fewer gradient steps; no low-order input saves a PPM pass)
+    chosen_dyn, chosen_top = dyn, top
+    nets = {dyn.segment: net}
+    for segment, low in SPEED_ORDER:
+        trial_dyn = dyn.replace(segment=segment)
+        if segment not in nets:
+            with torch_threads(1):
+                seg_rms = grad_rms(ckpt.model, train_t, segment, dyn.stat_streams, dyn.stat_chars)
+                nets[segment] = network_inputs(ckpt.model, valid, trial_dyn, seg_rms)
+        mix = best.replace(low_order=low if low is not None else best.context.low_order)
+        p = ppm if mix.context == best.context else ppm_inputs(train, valid, mix.context)
+        bpc = mixed_bpc(valid, nets[segment], p, match, mix)
+        record(f"speed{segment}", mix, bpc)
+        if bpc <= top + SPEED_TOLERANCE:
+            best, chosen_dyn, chosen_top = mix, trial_dyn, bpc
+            break
+    dyn, searched = chosen_dyn, chosen_top
+    with torch_threads(1):
+        rms = grad_rms(ckpt.model, train_t, dyn.segment, dyn.stat_streams, dyn.stat_chars)
 
     # the choice, through the predictor itself
     check = {}

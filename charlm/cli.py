@@ -28,6 +28,7 @@ from dataclasses import fields
 from typing import Sequence
 
 from . import commands, paths
+from .coding import CODER_DYNAMIC
 from .config import TrainConfig, parse_as
 from .dynamic import DynamicSettings
 from .errors import CharlmError, os_error_message
@@ -137,7 +138,7 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--dynamic", action="store_true",
                        help="dynamic evaluation (settings chosen on the validation split; the "
                             "file records any changed below)")
-        _dynamic_args(p)
+        _dynamic_args(p, coder=True)
         _mix_arg(p)
         p.add_argument("--force", action="store_true", help="replace an existing output file")
     elif name == "decompress":
@@ -149,13 +150,16 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
     return p
 
 
-def _dynamic_args(p) -> None:
-    """``--step``, ``--decay``, ``--segment``: dynamic evaluation's settings."""
-    defaults = DynamicSettings()
+def _dynamic_args(p, coder: bool = False) -> None:
+    """``--step``, ``--decay``, ``--segment``: dynamic evaluation's settings (the coder's
+    defaults, :data:`charlm.coding.CODER_DYNAMIC`, differ in the segment)."""
+    defaults = CODER_DYNAMIC if coder else DynamicSettings()
     for field_name in ("step", "decay", "segment"):
         kind = "int" if field_name == "segment" else "float"
+        also = (f"; with --mix {getattr(CODER_DYNAMIC, field_name):g}, the coder's" if not coder
+                and getattr(CODER_DYNAMIC, field_name) != getattr(defaults, field_name) else "")
         p.add_argument(f"--{field_name}", type=_typed(kind), default=None,
-                       help=f"with --dynamic (default {getattr(defaults, field_name):g}, "
+                       help=f"with --dynamic (default {getattr(defaults, field_name):g}{also}; "
                             "chosen on the validation split)")
 
 

@@ -38,11 +38,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .coding import (FIRST_CHAR_BITS, THREADS, CodingSettings, Predictor, progress_bar,
-                     text_indices)
+from .coding import (CODER_DYNAMIC, FIRST_CHAR_BITS, THREADS, CodingSettings, Predictor,
+                     progress_bar, text_indices)
 from .context_model import as_indices
 from .data import VOCAB, VOCAB_SIZE
-from .dynamic import DynamicSettings, torch_threads
+from .dynamic import torch_threads
 from .errors import CharlmError
 from .mix import MixSettings
 
@@ -112,7 +112,7 @@ def _settings_digest(settings: CodingSettings) -> bytes:
 
 
 def _defaults(mode: int) -> CodingSettings:
-    return CodingSettings(DynamicSettings() if mode & DYNAMIC else None,
+    return CodingSettings(CODER_DYNAMIC if mode & DYNAMIC else None,
                           MixSettings() if mode & MIX else None)
 
 
@@ -163,7 +163,8 @@ def compress(model: nn.Module, text, train=None, settings: CodingSettings | None
     bits = np.empty(max(len(data) - 1, 0))
     encoder = constriction.stream.queue.RangeEncoder()
     if len(data):
-        with torch_threads(THREADS), Predictor(model, train_ids, settings) as predictor:
+        with torch_threads(THREADS):
+            predictor = Predictor(model, train_ids, settings)
             encoder.encode(int(data[0]), _model(_UNIFORM))
             predictor.start(int(data[0]))
             for t, symbol in enumerate(progress_bar(data[1:].tolist(), progress, "compress")):
@@ -249,7 +250,8 @@ def decompress(model: nn.Module, blob: bytes, train=None, source: str = "the fil
     out = np.empty(head.length, dtype=np.int64)
     try:
         if head.length:
-            with torch_threads(head.threads), Predictor(model, train_ids, settings) as predictor:
+            with torch_threads(head.threads):
+                predictor = Predictor(model, train_ids, settings)
                 out[0] = decoder.decode(_model(_UNIFORM))
                 predictor.start(int(out[0]))
                 for t in progress_bar(list(range(1, head.length)), progress, "decompress"):

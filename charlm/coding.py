@@ -21,8 +21,6 @@ dynamic ones.
 from __future__ import annotations
 
 import math
-import queue
-import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,6 +43,10 @@ V = VOCAB_SIZE
 FLOOR = 2.0 ** -24  # the least probability of any character, before renormalising
 FIRST_CHAR_BITS = math.log2(V)  # the first character of a text is coded uniformly
 THREADS = 1  # torch threads while coding: another count may round differently
+# Dynamic evaluation when coding: the defaults of charlm.dynamic but for the segment, whose
+# gradient steps cost the most time; 50 instead of 20 was within 0.003 BPC on the validation
+# split with the mixer (benchmarks/mix_search.py, stage 6), and codes about a fifth faster.
+CODER_DYNAMIC = DynamicSettings(segment=50)
 PROGRESS_FROM = 20_000  # characters: longer texts show a progress bar
 
 
@@ -97,13 +99,8 @@ class Predictor:
     gradient statistics of dynamic evaluation and the counts of the context models; ``rms``:
     gradient statistics already computed by :func:`~charlm.dynamic.grad_rms` for this model
     and segment. Call :meth:`start` with the first character, then alternately
-    :meth:`distribution` and :meth:`update` with the character that came, and :meth:`close`
-    at the end (or use it in a ``with`` block). Run it with :data:`THREADS` torch threads
-    (:func:`code_lengths` and the codec do).
-
-    When mixing, the network runs in a thread of its own (:class:`NetworkThread`) while the
-    context models work in this one: the two never share data, so the numbers are those of
-    running them one after the other, and the second core does half the work.
+    :meth:`distribution` and :meth:`update` with the character that came. Run it with
+    :data:`THREADS` torch threads (:func:`code_lengths` and the codec do).
     """
 
     def __init__(self, model: nn.Module, train, settings: CodingSettings,
@@ -124,21 +121,10 @@ class Predictor:
         self.ppm = PPM(train_ids, mix.context) if mix is not None else None
         self.match = (MatchModel(train_ids, mix.context.match_min)
                       if mix is not None and mix.context.match_min else None)
-        self.network = NetworkThread(network) if mix is not None else network
+        self.network = network
         self._net: np.ndarray | None = None  # the network's log-probabilities for this step
         self._context: tuple = ()  # the context models' inputs for this step (mix_step's)
         self._started = False
-
-    def __enter__(self) -> Predictor:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def close(self) -> None:
-        """Stop the network's thread (if any)."""
-        if isinstance(self.network, NetworkThread):
-            self.network.close()
 
     def start(self, first: int) -> None:
         """Read the first character (it has no prediction)."""
@@ -163,7 +149,7 @@ class Predictor:
 
     def _read(self, symbol: int) -> None:
         self._net = None
-        self.network.push(symbol)  # with a thread: it starts on the network's next step
+        self.network.push(symbol)
         if self.mixer is None:
             return
         self.ppm.update(symbol)
@@ -174,46 +160,6 @@ class Predictor:
             match, length = self.match.distribution(), self.match.prediction()[1]
         self._context = (self.ppm.distribution(), self.ppm.distribution(low) if low else None,
                          match, length, self.ppm.order_found)
-
-
-class NetworkThread:
-    """A step-wise network (:mod:`charlm.stepwise`) run in a thread of its own.
-
-    :meth:`push` hands it a character and returns at once; :meth:`log_probs` waits for its
-    prediction of the next one. torch releases the interpreter's lock while it multiplies, so
-    the caller's own work runs meanwhile. One thing happens at a time in each thread, in the
-    same order as without the thread, so the numbers are the same.
-    """
-
-    def __init__(self, network) -> None:
-        self.network = network
-        self._requests: queue.SimpleQueue = queue.SimpleQueue()
-        self._results: queue.SimpleQueue = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="charlm-network", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        torch.set_num_threads(THREADS)  # this thread's torch runs as the caller's
-        while (symbol := self._requests.get()) is not None:
-            try:
-                self.network.push(symbol)
-                self._results.put(self.network.log_probs())
-            except BaseException as exc:  # handed to the caller, raised there
-                self._results.put(exc)
-
-    def push(self, symbol: int) -> None:
-        self._requests.put(int(symbol))
-
-    def log_probs(self) -> np.ndarray:
-        result = self._results.get()
-        if isinstance(result, BaseException):
-            raise result
-        return result
-
-    def close(self) -> None:
-        if self._thread.is_alive():
-            self._requests.put(None)
-            self._thread.join()
 
 
 def mix_step(mixer: Mixer, network: np.ndarray, ppm: np.ndarray, low: np.ndarray | None,
@@ -267,7 +213,8 @@ def code_lengths(model: nn.Module, text, train, settings: CodingSettings | None 
     if len(data) < 2:
         raise DataError(f"BPC needs a text of at least 2 characters, got {len(data)}")
     bits = np.empty(len(data) - 1)
-    with torch_threads(THREADS), Predictor(model, train, settings, rms) as predictor:
+    with torch_threads(THREADS):
+        predictor = Predictor(model, train, settings, rms)
         predictor.start(int(data[0]))
         for t, symbol in enumerate(progress_bar(data[1:].tolist(), progress, "bits")):
             bits[t] = -math.log2(predictor.distribution()[symbol])

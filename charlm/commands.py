@@ -21,7 +21,7 @@ from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint, save_check
 from .config import TrainConfig, check_seed
 from .baselines import format_table, yardsticks
 from .codec import CodecError, check_model, compress, decompress, read_header
-from .coding import CodingSettings, code_lengths, training_text
+from .coding import CODER_DYNAMIC, CodingSettings, code_lengths, training_text
 from .corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus, corpus_text
 from .data import read_text
 from .dynamic import DynamicSettings, dynamic_char_bits
@@ -223,18 +223,21 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def dynamic_settings(args: argparse.Namespace) -> DynamicSettings | None:
+def dynamic_settings(args: argparse.Namespace,
+                     base: DynamicSettings | None = None) -> DynamicSettings | None:
     """The dynamic-evaluation settings that ``--dynamic`` and ``--step/--decay/--segment`` ask
-    for (None without ``--dynamic``), checked before any work."""
+    for, on top of ``base`` (default :class:`DynamicSettings`' defaults); None without
+    ``--dynamic``. Checked before any work."""
     overrides = {k: getattr(args, k) for k in ("step", "decay", "segment")
                  if getattr(args, k) is not None}
     if overrides and not args.dynamic:
         raise ConfigError(f"--{next(iter(overrides))} sets dynamic evaluation: add --dynamic")
-    return DynamicSettings(**overrides) if args.dynamic else None
+    return (base or DynamicSettings()).replace(**overrides) if args.dynamic else None
 
 
 def cmd_bpc(args: argparse.Namespace) -> int:
-    settings = dynamic_settings(args)  # checked before loading
+    # with --mix: the coder's settings (coding.CODER_DYNAMIC), since it prints the code length
+    settings = dynamic_settings(args, CODER_DYNAMIC if args.mix else None)  # before loading
     text = read_text(args.file)
     ckpt = load_checkpoint(args.checkpoint)
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
@@ -261,7 +264,8 @@ def check_output(path: Path, force: bool, source: Path) -> Path:
 
 
 def cmd_compress(args: argparse.Namespace) -> int:
-    settings = CodingSettings(dynamic_settings(args), MixSettings() if args.mix else None)
+    settings = CodingSettings(dynamic_settings(args, CODER_DYNAMIC),
+                              MixSettings() if args.mix else None)
     source = Path(args.file)
     text = read_text(source, min_len=0, transliterate=False)
     out = check_output(Path(args.output or f"{args.file}.clm"), args.force, source)

@@ -41,7 +41,7 @@ class MixSettings:
 
     context: ContextSettings = field(default_factory=ContextSettings)  # PPM and match model
     lr: float = 0.002  # the weights' learning rate (0.0005-0.008 tried on validation)
-    weights_by: str = "none"  # what chooses the weights: "none" or SELECTORS joined by + (validation)
+    weights_by: str = "match"  # what chooses the weights: "none" or SELECTORS joined by + (validation)
     init: tuple[float, ...] = (0.8, 0.4, 0.1, 0.0)  # starting weights of the INPUTS (validation)
 
     def __post_init__(self) -> None:

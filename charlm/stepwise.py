@@ -16,9 +16,9 @@ takes the same step once it has decoded the segment's last character.
 Two implementations of the same interface:
 
 - :class:`LSTMStepper` for a single LSTM (:class:`~charlm.model.CharRNN` with ``cell="lstm"``):
-  a step is one fused ``torch.lstm_cell`` per layer, and the gradient of a segment is
-  back-propagated through time by hand from the states the steps saved, with the weight
-  gradients as one matrix product per weight. torch's own LSTM backward for a batch of one
+  a step is one matrix-vector product per layer and the gates' arithmetic in numpy, and the
+  gradient of a segment is back-propagated through time by hand from the states the steps
+  saved, with the weight gradients as one matrix product per weight. torch's own LSTM backward for a batch of one
   cost about four times as much on this project's CPU.
 - :class:`TorchStepper` for any other model (GRU, plain RNN, ensembles): a step is the model's
   own forward pass on one character, and the gradient comes from autograd on the segment.
@@ -66,7 +66,7 @@ class _Stepper:
                 raise ValueError("dynamic evaluation needs the gradient statistics (rms)")
             self._rate, self._gain = update_terms(params, rms, self.dynamic)
             self._trained = [p.detach().clone() for p in params]
-        self._logits: torch.Tensor | None = None  # (V,) float32: the prediction of the next char
+        self._logits: np.ndarray | None = None  # (V,) float32: the prediction of the next char
         self._inputs: list[int] = []  # the current segment's inputs
         self._targets: list[int] = []
 
@@ -74,7 +74,7 @@ class _Stepper:
         """log P(next character | every character pushed), float64, shape (V,)."""
         if self._logits is None:
             raise ValueError("push a first character before asking for a prediction")
-        return log_softmax(self._logits.numpy())
+        return log_softmax(self._logits)
 
     def push(self, symbol: int) -> None:
         """Read ``symbol``: the target of the last prediction, and the next input."""
@@ -98,7 +98,8 @@ class _Stepper:
         self._after_update()
 
     # the implementations
-    def _step(self, symbol: int) -> torch.Tensor:
+    def _step(self, symbol: int) -> np.ndarray:
+        """Read ``symbol``; the scores of the next character, (V,) float32."""
         raise NotImplementedError
 
     def _segment_start(self) -> None:
@@ -112,7 +113,13 @@ class _Stepper:
 
 
 class LSTMStepper(_Stepper):
-    """A single-LSTM :class:`~charlm.model.CharRNN`, one character at a time (see the module)."""
+    """A single-LSTM :class:`~charlm.model.CharRNN`, one character at a time (see the module).
+
+    Each layer keeps its two weight matrices side by side in one ``(4H, in + H)`` matrix, so a
+    step is one matrix-vector product per layer (torch, one thread) and the gates' arithmetic
+    in numpy on the same memory (a numpy call costs a fraction of a torch call on vectors
+    this short).
+    """
 
     def __init__(self, model: CharRNN, dynamic: DynamicSettings | None = None,
                  rms: Sequence[torch.Tensor] | None = None) -> None:
@@ -123,27 +130,71 @@ class LSTMStepper(_Stepper):
                  for name, p in model.named_parameters()}
         names = [name for name, _ in model.named_parameters()]
         self.n_layers, self.hidden = model.n_layers, model.hidden_size
+        H = self.hidden
+        self._joined = []  # per layer: [W_ih | W_hh], (4H, in + H); the parameters are views
+        for i in range(self.n_layers):
+            joined = torch.cat([named[f"rnn.weight_ih_l{i}"], named[f"rnn.weight_hh_l{i}"]], 1)
+            named[f"rnn.weight_ih_l{i}"], named[f"rnn.weight_hh_l{i}"] = joined[:, :H], joined[:, H:]
+            self._joined.append(joined)
         self.emb = named["encoder.weight"]  # (V, H)
         self.layers = [tuple(named[f"rnn.{w}_l{i}"] for w in
                              ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
                        for i in range(self.n_layers)]
         self.dec_w, self.dec_b = named["decoder.weight"], named["decoder.bias"]  # (V, H), (V,)
         super().__init__([named[n] for n in names], dynamic, rms)
-        self._names = names
-        zero = torch.zeros(1, self.hidden)
-        self.h = [zero.clone() for _ in range(self.n_layers)]  # each (1, H)
-        self.c = [zero.clone() for _ in range(self.n_layers)]
-        self._saved: list[tuple[list, list, torch.Tensor]] = []  # per step: h, c, logits
+        # the update works on the joined matrices (one contiguous tensor per layer): the
+        # rates, gains and trained weights computed per parameter are joined the same way
+        self._names = [n for n in names if "weight_hh" not in n]
+        if self.dynamic is not None:
+            by_name = dict(zip(names, self.params))
+            self.params = [self._joined[int(n[-1])] if "weight_ih" in n else by_name[n]
+                           for n in self._names]
+            self._rate, self._gain, self._trained = (
+                self._join(dict(zip(names, t))) for t in (self._rate, self._gain, self._trained))
+        self._xh = [torch.zeros(2 * H) for _ in range(self.n_layers)]  # [input, h] per layer
+        self._z = [torch.zeros(4 * H) for _ in range(self.n_layers)]  # the gates' inputs
+        self._logit_buf = torch.zeros(model.vocab_size)
+        self.h = [np.zeros(H, dtype=np.float32) for _ in range(self.n_layers)]
+        self.c = [np.zeros(H, dtype=np.float32) for _ in range(self.n_layers)]
+        self._saved: list[tuple] = []  # per step: h, c (per layer), logits, gates (per layer)
+        self._after_update()
+
+    def _join(self, by_name: dict[str, torch.Tensor]) -> list[torch.Tensor]:
+        """Per-parameter tensors in the update's layout: each layer's ``weight_ih`` and
+        ``weight_hh`` side by side, as in the joined matrices."""
+        return [torch.cat([by_name[n], by_name[n.replace("weight_ih", "weight_hh")]], 1)
+                if "weight_ih" in n else by_name[n] for n in self._names]
+
+    def _after_update(self) -> None:
+        """The summed biases, after the weights changed."""
+        self._bias = [(b_ih + b_hh).numpy() for _, _, b_ih, b_hh in self.layers]
 
     @torch.no_grad()
-    def _step(self, symbol: int) -> torch.Tensor:
-        x = self.emb[symbol:symbol + 1]  # (1, H)
-        for i, (w_ih, w_hh, b_ih, b_hh) in enumerate(self.layers):
-            self.h[i], self.c[i] = torch.lstm_cell(x, (self.h[i], self.c[i]), w_ih, w_hh, b_ih, b_hh)
+    def _step(self, symbol: int) -> np.ndarray:
+        H = self.hidden
+        x = self.emb[symbol].numpy()
+        gates = [None] * self.n_layers  # saved for the gradient with dynamic evaluation
+        for i in range(self.n_layers):
+            xh, z = self._xh[i].numpy(), self._z[i].numpy()
+            xh[:H], xh[H:] = x, self.h[i]
+            torch.mv(self._joined[i], self._xh[i], out=self._z[i])
+            z += self._bias[i]
+            g = np.tanh(z[2 * H:3 * H])
+            z *= 0.5  # sigmoid(z) = (tanh(z / 2) + 1) / 2, for the input, forget, output gates
+            np.tanh(z, out=z)
+            z += 1.0
+            z *= 0.5
+            z[2 * H:3 * H] = g  # z: the gates i, f, g, o
+            c = z[H:2 * H] * self.c[i]
+            c += z[:H] * g
+            self.h[i], self.c[i] = z[3 * H:] * np.tanh(c), c
+            if self.dynamic is not None:
+                gates[i] = z.copy()
             x = self.h[i]
-        logits = torch.addmv(self.dec_b, self.dec_w, x[0])  # (V,)
+        torch.mv(self.dec_w, torch.from_numpy(x), out=self._logit_buf)
+        logits = self._logit_buf.numpy() + self.dec_b.numpy()  # a new array: kept if dynamic
         if self.dynamic is not None:
-            self._saved.append((list(self.h), list(self.c), logits))
+            self._saved.append((list(self.h), list(self.c), logits, gates))
         return logits
 
     def _segment_start(self) -> None:
@@ -154,56 +205,56 @@ class LSTMStepper(_Stepper):
     def _gradient(self, inputs: list[int], targets: list[int]) -> list[torch.Tensor]:
         """d(mean cross-entropy of the segment)/d(every weight), back-propagated through time
         by hand from the saved states (truncated at the segment's start, as
-        :mod:`charlm.dynamic` detaches the state)."""
+        :mod:`charlm.dynamic` detaches the state), in the update's layout (:meth:`_join`)."""
         T, H = len(inputs), self.hidden
         idx = torch.tensor(inputs)
-        # per layer: outputs (T, H) and cells (T, H), and the state before each step
-        hs = [torch.cat([s[0][i] for s in self._saved]) for i in range(self.n_layers)]
-        cs = [torch.cat([s[1][i] for s in self._saved]) for i in range(self.n_layers)]
-        h_prev = [torch.cat([self._start[0][i], hs[i][:-1]]) for i in range(self.n_layers)]
-        c_prev = [torch.cat([self._start[1][i], cs[i][:-1]]) for i in range(self.n_layers)]
-        logits = torch.stack([s[2] for s in self._saved])  # (T, V)
+
+        def stacked(first, rows) -> torch.Tensor:
+            return torch.from_numpy(np.stack([first, *rows]))
+
+        # per layer: the states before and after each step, (T + 1, H)
+        hs = [stacked(self._start[0][i], [s[0][i] for s in self._saved]) for i in range(self.n_layers)]
+        cs = [stacked(self._start[1][i], [s[1][i] for s in self._saved]) for i in range(self.n_layers)]
+        logits = torch.from_numpy(np.stack([s[2] for s in self._saved]))  # (T, V)
         d_logits = torch.softmax(logits, dim=1)
         d_logits[torch.arange(T), torch.tensor(targets)] -= 1.0
         d_logits /= T
         grads: dict[str, torch.Tensor] = {
-            "decoder.weight": d_logits.T @ hs[-1],
+            "decoder.weight": d_logits.T @ hs[-1][1:],
             "decoder.bias": d_logits.sum(0),
         }
-        d_out = d_logits @ self.dec_w  # (T, H): d loss / d top layer's outputs
+        d_out = (d_logits @ self.dec_w).numpy()  # (T, H): d loss / d top layer's outputs
         for i in reversed(range(self.n_layers)):
-            w_ih, w_hh, b_ih, b_hh = self.layers[i]
-            x = self.emb[idx] if i == 0 else hs[i - 1]  # (T, in)
-            z = torch.addmm(b_ih + b_hh, x, w_ih.T) + h_prev[i] @ w_hh.T  # (T, 4H): the gates
-            gi, gf = torch.sigmoid(z[:, :H]), torch.sigmoid(z[:, H:2 * H])
-            gg, go = torch.tanh(z[:, 2 * H:3 * H]), torch.sigmoid(z[:, 3 * H:])
-            tc = torch.tanh(cs[i])
-            through_c = go * (1 - tc * tc)  # d c_t / d h_t path factor
+            w_hh = self.layers[i][1]
+            x = self.emb[idx] if i == 0 else hs[i - 1][1:]  # (T, in)
+            xh = torch.cat([x, hs[i][:-1]], 1)  # (T, in + H): what the joined matrix multiplies
+            z = torch.from_numpy(np.stack([s[3][i] for s in self._saved]))  # (T, 4H): the gates
+            gi, gf, gg, go = z[:, :H], z[:, H:2 * H], z[:, 2 * H:3 * H], z[:, 3 * H:]
+            tc = torch.tanh(cs[i][1:])
+            through_c = (go * (1 - tc * tc)).numpy()  # d c_t / d h_t
             # d pre-activation / d c (for i, f, g) and / d h (for o), per step
-            by_c = torch.stack([gg * gi * (1 - gi), c_prev[i] * gf * (1 - gf),
-                                gi * (1 - gg * gg)], dim=1)  # (T, 3, H)
-            by_h = tc * go * (1 - go)  # (T, H)
+            by_c = torch.stack([gg * gi * (1 - gi), cs[i][:-1] * gf * (1 - gf),
+                                gi * (1 - gg * gg)], dim=1).numpy()  # (T, 3, H)
+            by_h, forget = (tc * go * (1 - go)).numpy(), gf.numpy()  # (T, H)
             d_gates = torch.empty(T, 4 * H)
-            # one view per step of every per-step operand, taken at once (the loop is hot)
-            rows, of_c = d_gates.unbind(0), d_gates[:, :3 * H].view(T, 3, H).unbind(0)
-            of_h = d_gates[:, 3 * H:].unbind(0)
-            outs, thru, bc, bh = d_out.unbind(0), through_c.unbind(0), by_c.unbind(0), by_h.unbind(0)
-            forget = gf.unbind(0)
-            dh_next, dc_next = torch.zeros(H), torch.zeros(H)
-            for t in range(T - 1, -1, -1):
-                dh = outs[t] + dh_next
-                dc = torch.addcmul(dc_next, dh, thru[t])
-                torch.mul(dc, bc[t], out=of_c[t])
-                torch.mul(dh, bh[t], out=of_h[t])
+            rows, dg = d_gates.unbind(0), d_gates.numpy()
+            dh_next_t = torch.zeros(H)
+            dh_next, dc_next = dh_next_t.numpy(), np.zeros(H, dtype=np.float32)
+            w_hh_t = w_hh.T
+            for t in range(T - 1, -1, -1):  # numpy for the arithmetic, torch for the product
+                dh = d_out[t] + dh_next
+                dc = dh * through_c[t]
+                dc += dc_next
+                np.multiply(dc, by_c[t], out=dg[t, :3 * H].reshape(3, H))
+                np.multiply(dh, by_h[t], out=dg[t, 3 * H:])
                 if t:  # the state before the segment gets no gradient (truncated)
-                    dh_next = rows[t] @ w_hh  # (H,)
+                    torch.mv(w_hh_t, rows[t], out=dh_next_t)
                     dc_next = dc * forget[t]
-            grads[f"rnn.weight_ih_l{i}"] = d_gates.T @ x
-            grads[f"rnn.weight_hh_l{i}"] = d_gates.T @ h_prev[i]
+            grads[f"rnn.weight_ih_l{i}"] = d_gates.T @ xh  # the joined matrix's gradient
             grads[f"rnn.bias_ih_l{i}"] = d_gates.sum(0)
             grads[f"rnn.bias_hh_l{i}"] = grads[f"rnn.bias_ih_l{i}"]
-            d_out = d_gates @ w_ih  # (T, in): d loss / d the layer's inputs
-        grads["encoder.weight"] = torch.zeros_like(self.emb).index_add_(0, idx, d_out)
+            d_out = (d_gates @ self.layers[i][0]).numpy()  # (T, in): d loss / d the inputs
+        grads["encoder.weight"] = torch.zeros_like(self.emb).index_add_(0, idx, torch.from_numpy(d_out))
         return [grads[n] for n in self._names]
 
 
@@ -220,7 +271,7 @@ class TorchStepper(_Stepper):
     @torch.no_grad()
     def _step(self, symbol: int) -> torch.Tensor:
         logits, self.state = self.model(torch.tensor([[symbol]]), self.state)
-        return logits[0, 0].float()
+        return logits[0, 0].float().numpy()
 
     def _segment_start(self) -> None:
         self._start = self.state
