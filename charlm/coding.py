@@ -42,7 +42,11 @@ from .stepwise import stepper
 V = VOCAB_SIZE
 FLOOR = 2.0 ** -24  # the least probability of any character, before renormalising
 FIRST_CHAR_BITS = math.log2(V)  # the first character of a text is coded uniformly
-THREADS = 1  # torch threads while coding: another count may round differently
+# torch threads while coding (recorded in the file: another count may round differently).
+# Two: each core multiplies half of each layer's weights, and the halves of both layers stay
+# in that core's cache (on this machine's 2 MB per core; 4 MB do not fit one), which made
+# dynamic+mix coding about 25% faster than one thread, with the same bits
+THREADS = 2
 # Dynamic evaluation when coding: the defaults of charlm.dynamic but for the segment, whose
 # gradient steps cost the most time; 50 instead of 20 was within 0.003 BPC on the validation
 # split with the mixer (benchmarks/mix_search.py, stage 6), and codes about a fifth faster.

@@ -23,9 +23,9 @@ Two implementations of the same interface:
 - :class:`TorchStepper` for any other model (GRU, plain RNN, ensembles): a step is the model's
   own forward pass on one character, and the gradient comes from autograd on the segment.
 
-Both work on float32 copies of the weights; the model is never changed. Run them with one
-torch thread (:func:`~charlm.dynamic.torch_threads`): another thread count may sum in another
-order.
+Both work on float32 copies of the weights; the model is never changed. Run them with a fixed
+torch thread count (:func:`~charlm.dynamic.torch_threads`; the codec's is
+:data:`charlm.coding.THREADS`): another thread count may sum in another order.
 """
 
 from __future__ import annotations
@@ -116,7 +116,7 @@ class LSTMStepper(_Stepper):
     """A single-LSTM :class:`~charlm.model.CharRNN`, one character at a time (see the module).
 
     Each layer keeps its two weight matrices side by side in one ``(4H, in + H)`` matrix, so a
-    step is one matrix-vector product per layer (torch, one thread) and the gates' arithmetic
+    step is one matrix-vector product per layer (torch) and the gates' arithmetic
     in numpy on the same memory (a numpy call costs a fraction of a torch call on vectors
     this short).
     """
