@@ -15,7 +15,7 @@ CHROMIUM ?= chromium
 KERNEL := $(VENV)/share/jupyter/kernels/charlm/kernel.json
 
 .DEFAULT_GOAL := help
-.PHONY: help setup data test test-fast lint default_train custom_train plot_loss diff_temp best_train bench bench_threads report pdf kernel lab clean
+.PHONY: help setup data test test-fast lint default_train custom_train plot_loss diff_temp best_train bench bench_threads bench_compress mix_search report pdf kernel lab clean
 
 help: ## list the targets
 	@grep -hE '^[a-zA-Z_%-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-15s %s\n", $$1, $$2}'
@@ -68,6 +68,12 @@ bench: setup data ## time charlm.train against the leanest nn.LSTM loop (target:
 
 bench_threads: setup data ## time training with 1 and 2 torch threads, and next to a busy process (target: at most 1.5x idle)
 	$(PYTHON) benchmarks/bench_threads.py $(ARGS)
+
+bench_compress: setup data ## charlm compress with the best model on the test files: sizes against code lengths, times, round trips -> results/compress.yaml (ARGS="--round-trips")
+	$(PYTHON) benchmarks/bench_compress.py $(ARGS)
+
+mix_search: setup data ## choose the mixer's settings on the validation split with the best model -> results/mix_search.csv and .yaml
+	$(PYTHON) benchmarks/mix_search.py $(ARGS)
 
 report: setup data ## build report/report.html, re-executing only out-of-date notebooks, one per core at a time (ONLY=04: just that one; FORCE=1: all; QUICK=1: tiny budgets; JOBS=1: one at a time; PARAMS=file.yaml; ARGS="-p n_epochs 500"); a full build records its time
 	CHARLM_PROGRESS=0 $(PYTHON) -m charlm.report $(if $(QUICK),--quick) $(if $(PARAMS),-f $(PARAMS)) $(foreach n,$(ONLY),--only $(n)) $(if $(FORCE),--force) $(if $(JOBS),--jobs $(JOBS)) $(ARGS)

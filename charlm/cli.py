@@ -9,7 +9,9 @@
     python -m charlm --best_train [--save runs/best.pt]
     python -m charlm generate --checkpoint PATH --prime_str S --predict_len N --temperature T
                               [--top_k K] [--top_p P]
-    python -m charlm bpc --checkpoint PATH FILE [--dynamic [--step S --decay D --segment N]]
+    python -m charlm bpc --checkpoint PATH FILE [--dynamic [--step S --decay D --segment N]] [--mix]
+    python -m charlm compress --checkpoint PATH FILE [-o OUT] [--dynamic] [--mix] [--force]
+    python -m charlm decompress --checkpoint PATH FILE.clm [-o OUT] [--force]
     python -m charlm baselines [FILE ...] [--intervals]
 
 Only this module reads ``sys.argv``. Any user mistake ends in one line on stderr,
@@ -29,6 +31,7 @@ from typing import Sequence
 
 from . import commands, paths
 from .checkpoint import Checkpoint, load_checkpoint
+from .coding import CODER_DYNAMIC
 from .config import (TrainConfig, check_resumable, check_shape, parse_as, printing_fields,
                      shape_fields)
 from .dynamic import DynamicSettings
@@ -69,6 +72,7 @@ def _typed(kind: str):
 def _train_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="charlm", description="Character-level LSTM language model on Dickens.",
                 epilog="Subcommands: `charlm generate --help`, `charlm bpc --help`, "
+                       "`charlm compress --help`, `charlm decompress --help`, "
                        "`charlm baselines --help`.")
     mode = p.add_mutually_exclusive_group(required=True)
     mode.add_argument("--default_train", action="store_true", help="train with the defaults (part 4.1)")
@@ -144,13 +148,46 @@ def _sub_parser(name: str) -> argparse.ArgumentParser:
         p.add_argument("--dynamic", action="store_true",
                        help="dynamic evaluation: the model takes a small gradient step after "
                             "scoring each segment (the checkpoint is not changed)")
-        defaults = DynamicSettings()
-        for field_name in ("step", "decay", "segment"):
-            kind = "int" if field_name == "segment" else "float"
-            p.add_argument(f"--{field_name}", type=_typed(kind), default=None,
-                           help=f"with --dynamic (default {getattr(defaults, field_name):g}, "
-                                "chosen on the validation split)")
+        _dynamic_args(p)
+        _mix_arg(p)
+    elif name == "compress":
+        p.description = ("Compress a text file with the model (range coding of its predictions). "
+                         "Decoding needs the same checkpoint, machine and versions.")
+        p.add_argument("file", help="text file to compress (characters of string.printable only)")
+        p.add_argument("-o", "--output", default=None, help="compressed file (default FILE.clm)")
+        p.add_argument("--dynamic", action="store_true",
+                       help="dynamic evaluation (settings chosen on the validation split; the "
+                            "file records any changed below)")
+        _dynamic_args(p, coder=True)
+        _mix_arg(p)
+        p.add_argument("--force", action="store_true", help="replace an existing output file")
+    elif name == "decompress":
+        p.description = "Give back the text a `charlm compress` file holds, byte for byte."
+        p.add_argument("file", help="compressed file (.clm)")
+        p.add_argument("-o", "--output", default=None,
+                       help="text file to write (default FILE without .clm, or FILE.out)")
+        p.add_argument("--force", action="store_true", help="replace an existing output file")
     return p
+
+
+def _dynamic_args(p, coder: bool = False) -> None:
+    """``--step``, ``--decay``, ``--segment``: dynamic evaluation's settings (the coder's
+    defaults, :data:`charlm.coding.CODER_DYNAMIC`, differ in the segment)."""
+    defaults = CODER_DYNAMIC if coder else DynamicSettings()
+    for field_name in ("step", "decay", "segment"):
+        kind = "int" if field_name == "segment" else "float"
+        also = (f"; with --mix {getattr(CODER_DYNAMIC, field_name):g}, the coder's" if not coder
+                and getattr(CODER_DYNAMIC, field_name) != getattr(defaults, field_name) else "")
+        p.add_argument(f"--{field_name}", type=_typed(kind), default=None,
+                       help=f"with --dynamic (default {getattr(defaults, field_name):g}{also}; "
+                            "chosen on the validation split)")
+
+
+def _mix_arg(p) -> None:
+    p.add_argument("--mix", action="store_true",
+                   help="mix the network online with a PPM model and a match model of the "
+                        "training text and the text so far (settings chosen on the validation "
+                        "split)")
 
 
 def _baselines_parser() -> argparse.ArgumentParser:
@@ -264,7 +301,7 @@ def _main(argv: Sequence[str] | None) -> int:
     # SIGTERM behaves like Ctrl-C: finished work is kept, the current run is saved or dropped.
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        if argv and argv[0] in ("generate", "bpc"):
+        if argv and argv[0] in ("generate", "bpc", "compress", "decompress"):
             args = _sub_parser(argv[0]).parse_args(argv[1:])
             return getattr(commands, f"cmd_{argv[0]}")(args)
         if argv and argv[0] == "baselines":

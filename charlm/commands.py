@@ -13,18 +13,22 @@ import argparse
 import json
 import shlex
 import sys
+import time
 from pathlib import Path
 
 from . import paths
-from .atomic import atomic_write_text, check_destination
+from .atomic import atomic_write, atomic_write_text, check_destination
 from .checkpoint import Checkpoint, load_checkpoint, save_checkpoint_or_fallback
 from .config import TrainConfig, check_seed
 from .baselines import format_table, yardsticks
+from .codec import CodecError, check_model, compress, decompress, read_header
+from .coding import CODER_DYNAMIC, CodingSettings, code_lengths, training_text
 from .corpora import TEST_FILE, TEST_LARGE_FILE, TRAIN_FILE, corpus, corpus_text
-from .data import read_text, split_corpus
+from .data import read_text
 from .dynamic import DynamicSettings, dynamic_char_bits
 from .errors import CheckpointError, ConfigError, ModelError
 from .evaluate import bpc, bpc_interval
+from .mix import MixSettings
 from .model import check_finite
 from .studies.runner import read_log
 from .report.plots import plot_loss_curves
@@ -256,22 +260,96 @@ def cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_bpc(args: argparse.Namespace) -> int:
+def dynamic_settings(args: argparse.Namespace,
+                     base: DynamicSettings | None = None) -> DynamicSettings | None:
+    """The dynamic-evaluation settings that ``--dynamic`` and ``--step/--decay/--segment`` ask
+    for, on top of ``base`` (default :class:`DynamicSettings`' defaults); None without
+    ``--dynamic``. Checked before any work."""
     overrides = {k: getattr(args, k) for k in ("step", "decay", "segment")
                  if getattr(args, k) is not None}
     if overrides and not args.dynamic:
         raise ConfigError(f"--{next(iter(overrides))} sets dynamic evaluation: add --dynamic")
-    settings = DynamicSettings(**overrides) if args.dynamic else None  # checked before loading
+    return (base or DynamicSettings()).replace(**overrides) if args.dynamic else None
+
+
+def cmd_bpc(args: argparse.Namespace) -> int:
+    # with --mix: the coder's settings (coding.CODER_DYNAMIC), since it prints the code length
+    settings = dynamic_settings(args, CODER_DYNAMIC if args.mix else None)  # before loading
     text = read_text(args.file)
     ckpt = load_checkpoint(args.checkpoint)
     check_finite(ckpt.model, f"the model in {args.checkpoint}")
+    if args.mix:  # the code length the compressor codes (one character at a time)
+        coding = CodingSettings(settings, MixSettings())
+        bits = code_lengths(ckpt.model, text, training_text(ckpt.config), coding)
+        print(f"{bits.mean():.4f}")
+        return 0
     if settings is None:
         print(f"{bpc(ckpt.model, text, slice_len=args.slice_len):.4f}")
         return 0
-    # the gradient statistics come from the text the model learnt from (its training part)
-    train_data, _ = split_corpus(corpus(ckpt.config.corpus), ckpt.config.valid_frac)
-    print(f"{dynamic_char_bits(ckpt.model, text, train_data, settings).mean():.4f}")
+    print(f"{dynamic_char_bits(ckpt.model, text, training_text(ckpt.config), settings).mean():.4f}")
     return 0
+
+
+def check_output(path: Path, force: bool, source: Path) -> Path:
+    """``path`` can be written, is not ``source``, and exists only if ``force`` says replace it."""
+    check_destination(path, "-o")
+    if path.exists() and path.resolve() == source.resolve():
+        raise ConfigError(f"-o {path} is the input file itself; give another output")
+    if path.exists() and not force:
+        raise ConfigError(f"{path} exists; add --force to replace it, or give -o another path")
+    return path
+
+
+def cmd_compress(args: argparse.Namespace) -> int:
+    settings = CodingSettings(dynamic_settings(args, CODER_DYNAMIC),
+                              MixSettings() if args.mix else None)
+    source = Path(args.file)
+    text = read_text(source, min_len=0, transliterate=False)
+    out = check_output(Path(args.output or f"{args.file}.clm"), args.force, source)
+    ckpt = load_checkpoint(args.checkpoint)
+    check_finite(ckpt.model, f"the model in {args.checkpoint}")
+    train = training_text(ckpt.config) if settings.needs_train else None
+    start = time.perf_counter()
+    result = compress(ckpt.model, text, train, settings)
+    seconds = time.perf_counter() - start
+    with atomic_write(out) as fh:
+        fh.write(result.data)
+    n, size = len(text), len(result.data)
+    rate = f"{8 * size / n:.4f} bits per character; " if n else ""
+    print(f"{source} -> {out}: {n:,} characters in {size:,} bytes ({rate}code length "
+          f"{result.predicted_bytes:,.0f} bytes + {size - result.predicted_bytes:.0f}), "
+          f"{settings.name}, {seconds:.1f} s")
+    return 0
+
+
+def cmd_decompress(args: argparse.Namespace) -> int:
+    source = Path(args.file)
+    blob = read_compressed(source)
+    head = read_header(blob, str(source))
+    default = source.with_suffix("") if source.suffix == ".clm" else Path(f"{source}.out")
+    out = check_output(Path(args.output) if args.output else default, args.force, source)
+    ckpt = load_checkpoint(args.checkpoint)
+    check_model(head, ckpt.model, str(source))  # before any long work
+    train = training_text(ckpt.config) if head.settings.needs_train else None
+    start = time.perf_counter()
+    text = decompress(ckpt.model, blob, train, str(source))
+    seconds = time.perf_counter() - start
+    with atomic_write(out) as fh:
+        fh.write(text.encode("ascii"))
+    print(f"{source} -> {out}: {len(text):,} characters, {head.settings.name}, {seconds:.1f} s")
+    return 0
+
+
+def read_compressed(path: Path) -> bytes:
+    """The bytes of a compressed file, or :class:`~charlm.codec.CodecError` in one line."""
+    if not path.exists():
+        raise CodecError(f"{path} does not exist")
+    if not path.is_file():
+        raise CodecError(f"{path} is not a regular file")
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise CodecError(f"{path} cannot be read ({exc.strerror or exc})") from None
 
 
 def cmd_baselines(args: argparse.Namespace) -> int:

@@ -24,13 +24,15 @@ _LUT = np.full(256, -1, dtype=np.int64)  # code point -> vocabulary index (-1: n
 _LUT[[ord(ch) for ch in VOCAB]] = np.arange(VOCAB_SIZE)
 
 
-def normalise(text: str, what: str = "text") -> str:
+def normalise(text: str, what: str = "text", transliterate: bool = True) -> str:
     """Transliterate ``text`` to ASCII and check every character is in :data:`VOCAB`.
 
     Raises :class:`DataError` naming the first offending character and its 0-based position
-    (in the transliterated text) and ``what`` the text was.
+    (in the transliterated text) and ``what`` the text was. With ``transliterate=False`` the
+    text is checked as it is (what a lossless coder needs: ``compress`` must give back the
+    very characters it was given).
     """
-    return _checked(text, what)[0]
+    return _checked(text, what, transliterate)[0]
 
 
 def encode(text: str, what: str = "text") -> torch.Tensor:
@@ -38,16 +40,16 @@ def encode(text: str, what: str = "text") -> torch.Tensor:
     return torch.from_numpy(_checked(text, what)[1].astype(np.int64))
 
 
-def encode_compact(text: str, what: str = "text") -> np.ndarray:
+def encode_compact(text: str, what: str = "text", transliterate: bool = True) -> np.ndarray:
     """:func:`encode` as a numpy array of int8 (the vocabulary has 100 symbols): one byte per
     character instead of eight, for texts too long to hold as long indices (:func:`~charlm.
-    evaluate.char_bits` converts a slice at a time)."""
-    return _checked(text, what)[1]
+    evaluate.char_bits` converts a slice at a time). ``transliterate``: as for :func:`normalise`."""
+    return _checked(text, what, transliterate)[1]
 
 
-def _checked(text: str, what: str) -> tuple[str, np.ndarray]:
+def _checked(text: str, what: str, transliterate: bool = True) -> tuple[str, np.ndarray]:
     """The transliterated text and its indices (int8), or :class:`DataError` (see :func:`normalise`)."""
-    ascii_text = unidecode(text)
+    ascii_text = unidecode(text) if transliterate else text
     indices = _indices(ascii_text)
     bad = np.flatnonzero(indices < 0)
     if len(bad):
@@ -56,6 +58,8 @@ def _checked(text: str, what: str) -> tuple[str, np.ndarray]:
         raise DataError(
                 f"{what} contains character {ch!r} (code {ord(ch)}) at position {pos}, "
                 f"which is not in the vocabulary (string.printable, 100 symbols)"
+                + ("" if transliterate else "; charlm's other commands transliterate such "
+                   "text with unidecode first, but a lossless coder cannot")
             )
     return ascii_text, indices
 
@@ -85,12 +89,13 @@ def decode(indices: torch.Tensor | list[int]) -> str:
     return "".join(VOCAB[i] for i in indices)
 
 
-def read_text(path: str | Path, min_len: int = 2) -> str:
+def read_text(path: str | Path, min_len: int = 2, transliterate: bool = True) -> str:
     """Read a UTF-8 text file, transliterate and validate it.
 
     Raises :class:`DataError` when the file is missing, a directory, not UTF-8 text (e.g. a
     binary file), shorter than ``min_len`` characters, or contains out-of-vocabulary
-    characters.
+    characters. ``transliterate=False``: the text must be in the vocabulary as it is (see
+    :func:`normalise`).
     """
     path = Path(path)
     if not path.exists():
@@ -108,7 +113,7 @@ def read_text(path: str | Path, min_len: int = 2) -> str:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise DataError(f"{path} is not UTF-8 text (invalid byte at offset {exc.start})") from None
-    text = normalise(text, what=str(path))
+    text = normalise(text, what=str(path), transliterate=transliterate)
     if len(text) < min_len:
         raise DataError(f"{path} holds {len(text)} characters; at least {min_len} are needed")
     return text

@@ -115,12 +115,12 @@ def grad_rms(model: nn.Module, train: str | torch.Tensor, segment: int, stat_str
     """
     _validate(DynamicSettings(segment=segment, stat_streams=stat_streams, stat_chars=stat_chars))
     work = _working_copy(model)
-    with _threads(threads):
+    with torch_threads(threads):
         return _grad_rms(work, _data(train, "training text"), segment, stat_streams, stat_chars)
 
 
 @contextmanager
-def _threads(threads: int | None) -> Iterator[None]:
+def torch_threads(threads: int | None) -> Iterator[None]:
     """Run with ``threads`` torch threads (None: as set), restoring the setting afterwards."""
     if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int)
                                 or threads < 1):
@@ -147,7 +147,8 @@ def _grad_rms(work: nn.Module, train: torch.Tensor, segment: int, streams: int,
     sq = [torch.zeros_like(p) for p in params]
     state, n = None, 0
     for start in range(0, stream_len, segment):
-        x, y = rows[:, start:start + segment], rows[:, start + 1:start + segment + 1]
+        stop = min(start + segment, stream_len)  # the last segment may be shorter
+        x, y = rows[:, start:stop], rows[:, start + 1:stop + 1]
         logits, state = work(x, state)
         loss = F.cross_entropy(logits.reshape(-1, logits.shape[-1]).float(), y.reshape(-1))
         grads = torch.autograd.grad(loss, params, allow_unused=True)
@@ -189,29 +190,42 @@ def dynamic_char_bits(model: nn.Module, text: str | torch.Tensor, train: str | t
         raise DataError(f"BPC needs a text of at least 2 characters, got {len(data)}")
     work = _working_copy(model)
     params = list(work.parameters())
-    device = params[0].device
     keep: list[torch.Tensor] = []  # W <- keep * W + pull - gain * grad (empty: no adaptation)
     pull: list[torch.Tensor] = []
     gain: list[torch.Tensor] = []
     if s.step > 0:
         if rms is None:
-            with _threads(threads):
+            with torch_threads(threads):
                 rms = _grad_rms(work, _data(train, "training text"), s.segment, s.stat_streams,
                                 s.stat_chars)
-        if len(rms) != len(params) or any(r.shape != p.shape for r, p in zip(rms, params)):
-            raise ConfigError("the gradient statistics do not match the model's parameters")
-        mean_rms = sum(float(r.mean()) for r in rms) / len(rms)  # Krause: mean over tensors
+        rate, gain = update_terms(params, rms, s)
         with torch.no_grad():
-            rate = [torch.clamp(s.decay * r.to(device) / mean_rms, max=1.0) for r in rms]
             keep = [1 - d for d in rate]
             pull = [d * p.detach() for d, p in zip(rate, params)]
-            gain = [s.step / r.to(device) for r in rms]
-    with _threads(threads):
+    with torch_threads(threads):
         out = _score_and_adapt(work, data, s.segment, params, keep, pull, gain)
     bits = np.concatenate(out) / math.log(2)
     if not np.isfinite(bits).all():
         raise ModelError("dynamic evaluation gave non-finite scores (the step is too large)")
     return bits
+
+
+def update_terms(params: Sequence[torch.Tensor], rms: Sequence[torch.Tensor],
+                 settings: DynamicSettings) -> tuple[list[torch.Tensor], list[torch.Tensor]]:
+    """``(rate, gain)`` per parameter: one step is ``W <- W + rate * (W0 - W) - gain * grad``.
+
+    ``params`` are the trained weights W0 (in the order of ``model.parameters()``) and ``rms``
+    their gradient statistics (:func:`grad_rms`). The decay rate per weight is
+    ``decay * rms / mean_rms`` (capped at 1) and ``gain = step / rms``.
+    """
+    if len(rms) != len(params) or any(r.shape != p.shape for r, p in zip(rms, params)):
+        raise ConfigError("the gradient statistics do not match the model's parameters")
+    device = params[0].device
+    mean_rms = sum(float(r.mean()) for r in rms) / len(rms)  # Krause: mean over tensors
+    with torch.no_grad():
+        rate = [torch.clamp(settings.decay * r.to(device) / mean_rms, max=1.0) for r in rms]
+        gain = [settings.step / r.to(device) for r in rms]
+    return rate, gain
 
 
 def _score_and_adapt(work: nn.Module, data: torch.Tensor, segment: int,
@@ -279,7 +293,7 @@ def tune_dynamic(model: nn.Module, valid: str | torch.Tensor, train: str | torch
         raise ConfigError("the dynamic-evaluation grid needs at least one step, decay and segment")
     start = time.perf_counter()
     valid_data, train_data = _data(valid, "validation text"), _data(train, "training text")
-    with _threads(threads):
+    with torch_threads(threads):
         static = float(char_bits(model, valid_data).mean())
     grid: list[tuple[DynamicSettings, float]] = []
     for segment in segments:

@@ -106,3 +106,9 @@ def test_tuning_picks_the_best_validation_setting(model):
     static = [b for s, b in tuning.grid if s.step == 0]
     np.testing.assert_allclose(static, tuning.static_bpc, atol=1e-6)
     assert "valid BPC" in tuning.table()
+
+
+def test_gradient_statistics_with_a_last_shorter_segment(model):
+    # 100 characters per stream in segments of 7: the last one has 2 (it failed before)
+    rms = grad_rms(model, TRAIN, 7, stat_streams=4, stat_chars=100)
+    assert all(bool(torch.isfinite(r).all()) and bool((r > 0).all()) for r in rms)
