@@ -38,7 +38,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from .coding import (CODER_DYNAMIC, FIRST_CHAR_BITS, THREADS, CodingSettings, Predictor,
+from .coding import (CODER_DYNAMIC, FIRST_CHAR_BITS, CodingSettings, Predictor, coding_threads,
                      progress_bar, text_indices)
 from .context_model import as_indices
 from .data import VOCAB, VOCAB_SIZE
@@ -149,12 +149,15 @@ _UNIFORM = np.full(VOCAB_SIZE, 1.0 / VOCAB_SIZE)
 
 
 def compress(model: nn.Module, text, train=None, settings: CodingSettings | None = None,
-             progress: bool | None = None) -> Compressed:
+             progress: bool | None = None, threads: int | None = None) -> Compressed:
     """Compress ``text`` (a string in the vocabulary, taken as it is, or indices).
 
     ``train``: the text ``model`` learnt from (its training split), needed for dynamic
-    evaluation and mixing. Returns the file's bytes and the code length of each character.
+    evaluation and mixing. ``threads``: torch threads (default :func:`~charlm.coding.coding_threads`;
+    recorded in the file, and the decoder uses the same). Returns the file's bytes and the code
+    length of each character.
     """
+    threads = threads or coding_threads()
     settings = settings or CodingSettings()
     data = text_indices(text)
     if settings.needs_train and train is None:
@@ -163,7 +166,7 @@ def compress(model: nn.Module, text, train=None, settings: CodingSettings | None
     bits = np.empty(max(len(data) - 1, 0))
     encoder = constriction.stream.queue.RangeEncoder()
     if len(data):
-        with torch_threads(THREADS):
+        with torch_threads(threads):
             predictor = Predictor(model, train_ids, settings)
             encoder.encode(int(data[0]), _model(_UNIFORM))
             predictor.start(int(data[0]))
@@ -176,7 +179,7 @@ def compress(model: nn.Module, text, train=None, settings: CodingSettings | None
     default = _defaults(_mode(settings)).to_dict()
     changes = json.dumps(_changes(settings.to_dict(), default), sort_keys=True,
                          separators=(",", ":")).encode() if settings.to_dict() != default else b""
-    body = _HEAD.pack(MAGIC, VERSION, _mode(settings), THREADS, len(data),
+    body = _HEAD.pack(MAGIC, VERSION, _mode(settings), threads, len(data),
                       zlib.crc32(_ascii(data)), weights_digest(model), text_digest(train_ids),
                       _settings_digest(settings), len(changes))
     body += changes + _TAIL.pack(len(payload)) + payload

@@ -21,6 +21,7 @@ dynamic ones.
 from __future__ import annotations
 
 import math
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -35,6 +36,7 @@ from .corpora import corpus
 from .data import VOCAB_SIZE, encode_compact, split_corpus
 from .dynamic import DynamicSettings, grad_rms, torch_threads
 from .errors import ConfigError, DataError
+from .machine import usable_cores
 from .mix import INPUTS, Mixer, MixSettings, weight_set
 from .progress import progress_enabled
 from .stepwise import stepper
@@ -42,11 +44,6 @@ from .stepwise import stepper
 V = VOCAB_SIZE
 FLOOR = 2.0 ** -24  # the least probability of any character, before renormalising
 FIRST_CHAR_BITS = math.log2(V)  # the first character of a text is coded uniformly
-# torch threads while coding (recorded in the file: another count may round differently).
-# Two: each core multiplies half of each layer's weights, and the halves of both layers stay
-# in that core's cache (on this machine's 2 MB per core; 4 MB do not fit one), which made
-# dynamic+mix coding about 25% faster than one thread, with the same bits
-THREADS = 2
 # Dynamic evaluation when coding: the defaults of charlm.dynamic but for the segment, whose
 # gradient steps cost the most time; 50 instead of 20 was within 0.003 BPC on the validation
 # split with the mixer (benchmarks/mix_search.py, stage 6), and codes about a fifth faster.
@@ -103,8 +100,9 @@ class Predictor:
     gradient statistics of dynamic evaluation and the counts of the context models; ``rms``:
     gradient statistics already computed by :func:`~charlm.dynamic.grad_rms` for this model
     and segment. Call :meth:`start` with the first character, then alternately
-    :meth:`distribution` and :meth:`update` with the character that came. Run it with
-    :data:`THREADS` torch threads (:func:`code_lengths` and the codec do).
+    :meth:`distribution` and :meth:`update` with the character that came. Run it with a fixed
+    torch thread count (:func:`coding_threads`; the codec records it): the decoder must use the
+    encoder's.
     """
 
     def __init__(self, model: nn.Module, train, settings: CodingSettings,
@@ -119,7 +117,7 @@ class Predictor:
                                    else encode_compact(train, "training text"))
         if dyn is not None and dyn.step > 0 and rms is None:
             rms = grad_rms(model, torch.from_numpy(train_ids), dyn.segment, dyn.stat_streams,
-                           dyn.stat_chars, threads=THREADS)
+                           dyn.stat_chars, threads=torch.get_num_threads())
         network = stepper(model, dyn, rms)
         self.mixer = Mixer(mix) if mix is not None else None
         self.ppm = PPM(train_ids, mix.context) if mix is not None else None
@@ -204,26 +202,37 @@ def text_indices(text) -> np.ndarray:
 
 def code_lengths(model: nn.Module, text, train, settings: CodingSettings | None = None,
                  rms: Sequence[torch.Tensor] | None = None,
-                 progress: bool | None = None) -> np.ndarray:
+                 progress: bool | None = None, threads: int | None = None) -> np.ndarray:
     """``-log2 p(character t | characters before t)`` for t = 2..N under ``settings``.
 
     The bits the coder of :mod:`charlm.codec` codes for each character after the first (which
     costs :data:`FIRST_CHAR_BITS`). ``train``: the text the model learnt from (needed for
-    dynamic evaluation and mixing). ``model`` is not changed. Runs with :data:`THREADS` torch
-    thread(s).
+    dynamic evaluation and mixing). ``model`` is not changed. Runs with ``threads`` torch
+    threads (default :func:`coding_threads`).
     """
     settings = settings or CodingSettings()
     data = text_indices(text)
     if len(data) < 2:
         raise DataError(f"BPC needs a text of at least 2 characters, got {len(data)}")
     bits = np.empty(len(data) - 1)
-    with torch_threads(THREADS):
+    with torch_threads(threads or coding_threads()):
         predictor = Predictor(model, train, settings, rms)
         predictor.start(int(data[0]))
         for t, symbol in enumerate(progress_bar(data[1:].tolist(), progress, "bits")):
             bits[t] = -math.log2(predictor.distribution()[symbol])
             predictor.update(symbol)
     return bits
+
+
+def coding_threads() -> int:
+    """Torch threads to code with: two when two cores are free (the load average leaves them),
+    else one. Two split each layer's matrix-vector product, and each core then keeps its halves
+    of both layers' weights in its own cache (2 MB per core here; the best model's 4 MB do not
+    fit one): dynamic+mix coding ran about a quarter faster on an idle 2-core machine, with the
+    same bits. Next to a busy process a second thread would spin and wait many times over (see
+    :func:`charlm.machine.choose_threads`), so then one."""
+    cores = usable_cores()
+    return 2 if cores >= 2 and os.getloadavg()[0] <= cores - 1.5 else 1
 
 
 def progress_bar(items: list, progress: bool | None, desc: str):

@@ -25,7 +25,7 @@ Two implementations of the same interface:
 
 Both work on float32 copies of the weights; the model is never changed. Run them with a fixed
 torch thread count (:func:`~charlm.dynamic.torch_threads`; the codec's is
-:data:`charlm.coding.THREADS`): another thread count may sum in another order.
+:func:`charlm.coding.coding_threads`): another thread count may sum in another order.
 """
 
 from __future__ import annotations

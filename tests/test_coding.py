@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from charlm import codec
+from charlm import codec, coding
 from charlm.codec import CodecError, compress, decompress, read_header
 from charlm.coding import (CODER_DYNAMIC, FIRST_CHAR_BITS, FLOOR, CodingSettings, Predictor,
                            code_lengths)
@@ -154,6 +154,29 @@ def test_round_trip_is_exact(mode, name):
     packed = compress(model, text, TRAIN, MODES[mode])
     assert decompress(model, packed.data, TRAIN) == text
     assert read_header(packed.data).settings == MODES[mode]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_the_decoder_takes_the_thread_count_the_file_records(threads, monkeypatch):
+    model = tiny()
+    packed = compress(model, TEXT[:200], TRAIN, MODES["dynamic+mix"], threads=threads)
+    assert read_header(packed.data).threads == threads
+    used = []
+    real = coding.torch_threads
+    monkeypatch.setattr(codec, "torch_threads", lambda n: used.append(n) or real(n))
+    assert decompress(model, packed.data, TRAIN) == TEXT[:200]
+    assert used == [threads]
+
+
+def test_coding_takes_a_second_thread_only_when_two_cores_are_free(monkeypatch):
+    monkeypatch.setattr(coding, "usable_cores", lambda: 2)
+    monkeypatch.setattr(coding.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    assert coding.coding_threads() == 2
+    monkeypatch.setattr(coding.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # one core busy
+    assert coding.coding_threads() == 1
+    monkeypatch.setattr(coding, "usable_cores", lambda: 1)
+    monkeypatch.setattr(coding.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    assert coding.coding_threads() == 1
 
 
 @pytest.mark.parametrize("cell", ["gru", "rnn"])
