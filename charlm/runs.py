@@ -122,7 +122,8 @@ def torch_threads(n: int | None = None) -> Iterator[int]:
     """Use ``n`` torch threads inside the block (0 or None: one per CPU core), then restore.
 
     The report's kernels start with one thread (so that a study's parallel runs do not fight
-    over the cores); a single large run trains faster on all of them.
+    over the cores). More threads pay only for a large step on cores nothing else uses: next
+    to a busy process they spin while they wait (:func:`charlm.machine.choose_threads`).
     """
     before = torch.get_num_threads()
     n = n or os.cpu_count() or 1

@@ -53,8 +53,10 @@ class Rung:
     on_ladder: bool = True  # False: a yardstick setting kept for the appendix's table only
 
 
-def _with_intervals(name: str, knows: str, kind: str, bits: Mapping[str, np.ndarray],
-                    seconds: float) -> Rung:
+def bits_rung(name: str, knows: str, kind: str, bits: Mapping[str, np.ndarray],
+              seconds: float) -> Rung:
+    """A rung from the bits of each character on each test file (name -> bits), with its
+    block-bootstrap intervals."""
     cis = {t: bits_interval(b) for t, b in bits.items()}
     return Rung(name, knows, kind, {t: ci[0] for t, ci in cis.items()},
                 {t: (ci[1], ci[2]) for t, ci in cis.items()}, seconds)
@@ -84,7 +86,7 @@ def yardstick_rungs(rows: Sequence[Yardstick], keep: Iterable[str] | None = None
         if r.bits is None:
             rung = Rung(r.name, r.knows, kind, dict(r.bpc), {}, r.seconds)
         else:
-            rung = _with_intervals(r.name, r.knows, kind, r.bits, r.seconds)
+            rung = bits_rung(r.name, r.knows, kind, r.bits, r.seconds)
         rung.note, rung.on_ladder = r.note, r.on_ladder
         out.append(rung)
     return out
@@ -94,7 +96,7 @@ def model_rung(name: str, model: torch.nn.Module, tests: Mapping[str, str | torc
     """A trained model scored statically (weights fixed) on each test text."""
     start = time.perf_counter()
     bits = {t: char_bits(model, text) for t, text in tests.items()}
-    return _with_intervals(name, TRAINING, KIND_MODEL, bits, time.perf_counter() - start)
+    return bits_rung(name, TRAINING, KIND_MODEL, bits, time.perf_counter() - start)
 
 
 def dynamic_rung(name: str, model: torch.nn.Module, tests: Mapping[str, str | torch.Tensor],
@@ -104,7 +106,7 @@ def dynamic_rung(name: str, model: torch.nn.Module, tests: Mapping[str, str | to
     start = time.perf_counter()
     rms = grad_rms(model, train, settings.segment, settings.stat_streams, settings.stat_chars)
     bits = {t: dynamic_char_bits(model, text, train, settings, rms=rms) for t, text in tests.items()}
-    return _with_intervals(name, ADAPTS, KIND_MODEL, bits, time.perf_counter() - start)
+    return bits_rung(name, ADAPTS, KIND_MODEL, bits, time.perf_counter() - start)
 
 
 def training_part(train_text: str, valid_frac: float) -> torch.Tensor:
@@ -339,7 +341,7 @@ def order_facts(choice: NgramChoice, rungs: Sequence[Rung], test: str = TEST_LAR
                       bits(scores.get(choice.order, math.nan)))
 
 
-__all__ = ["BEST", "COURSEWORK", "DYNAMIC", "full_ladder", "report_yardsticks", "KIND_BASELINE", "KIND_COMPRESSOR", "KIND_MODEL", "KNOWS", "Rung", "dynamic_rung",
+__all__ = ["BEST", "COURSEWORK", "bits_rung", "DYNAMIC", "full_ladder", "report_yardsticks", "KIND_BASELINE", "KIND_COMPRESSOR", "KIND_MODEL", "KNOWS", "Rung", "dynamic_rung",
            "ladder_frame", "model_rung", "rung", "training_part", "tune_around", "yardstick_rungs",
            "LadderFacts", "Place", "ladder_facts", "lowest_order_beating", "place", "report_rungs",
            "run_rung", "strongest", "yardstick_rows", "OrderFacts", "order_facts", "listing"]

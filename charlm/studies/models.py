@@ -7,7 +7,7 @@
 - :func:`best_config`: the preset ``best`` with its training budget (notebooks 06, 07, 14, 16).
 
 :func:`report_models` gives the three trained runs from the run cache, training what it lacks
-(the best run with ``threads`` torch threads). The notebooks pass the same parameters
+(with the command line's choice of torch threads). The notebooks pass the same parameters
 (``seed``, ``n_epochs``, ``hidden_size``, ``budget_minutes``; 0 means "the preset's or the
 coursework's value"), so every notebook finds the very same runs.
 """
@@ -19,6 +19,7 @@ from typing import Any
 
 from ..checkpoint import Checkpoint
 from ..config import DEFAULTS, TrainConfig
+from ..machine import choose_threads
 from ..presets import PRESETS, preset
 from ..runs import cached_run, torch_threads
 
@@ -59,12 +60,18 @@ def report_models(seed: int = DEFAULTS.seed, n_epochs: int = 0, hidden_size: int
                   budget_minutes: float = PRESETS["best"]["budget_minutes"], threads: int = 0
                   ) -> ReportModels:
     """The runs of :func:`coursework_config`, :func:`base_config` and :func:`best_config`, from
-    the run cache, or trained here (with ``threads`` torch threads, 0: one per core) when the
-    cache lacks them."""
-    with torch_threads(threads):
-        best = cached_run(best_config(seed, budget_minutes, n_epochs, hidden_size))
-        base = cached_run(base_config(seed, n_epochs, hidden_size))
-        coursework = cached_run(coursework_config(seed, n_epochs, hidden_size))
+    the run cache, or trained here when the cache lacks them, each with ``threads`` torch
+    threads (0: the command line's choice, :func:`charlm.machine.choose_threads`: one unless
+    the step is large and two cores are free; in the report's kernels, one). A second thread
+    next to another busy notebook spins while it waits: a budget run trained with two threads
+    beside one reached 166 iterations in its ten minutes where one thread reaches thousands."""
+    runs = []
+    for cfg in (best_config(seed, budget_minutes, n_epochs, hidden_size),
+                base_config(seed, n_epochs, hidden_size),
+                coursework_config(seed, n_epochs, hidden_size)):
+        with torch_threads(threads or choose_threads(cfg)[0]):
+            runs.append(cached_run(cfg))
+    best, base, coursework = runs
     return ReportModels(coursework, base, best)
 
 
