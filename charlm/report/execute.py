@@ -37,7 +37,7 @@ from .. import paths
 from ..atomic import check_destination, file_lock
 from ..codegraph import code_digest
 from ..paths import environ as _environ
-from .errors import LockBusy, NotebookFailed, ReportError, find_errors
+from .errors import LockBusy, NotebookFailed, ReportError, find_errors, first_line
 from .myst import ENGINE, ExpressionError
 
 KERNEL_NAME = "charlm"
@@ -88,8 +88,6 @@ def private_kernel(name: str = KERNEL_NAME) -> Iterator[str]:
 
 def _cell_label(src: Path, source: str) -> str:
     """``cell 7 (`first line`)`` for the source notebook cell whose text is ``source``."""
-
-    first = next((ln for ln in source.splitlines() if ln.strip()), "").strip()
     number = None
     try:
         nb = nbformat.read(str(src), as_version=4)
@@ -97,7 +95,7 @@ def _cell_label(src: Path, source: str) -> str:
     except Exception:  # the label is best effort; the error itself is what matters
         pass
     where = f"cell {number}" if number else "a cell"
-    return f"{where} (`{first[:80]}`)"
+    return f"{where} (`{first_line(source)[:80]}`)"
 
 
 INPUTS = ("notebooks/params/*", "results/*.csv", "results/*.yaml")  # files notebooks read
@@ -199,22 +197,17 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
             str(src), tmp, parameters=parameters, kernel_name=kernel, progress_bar=False,
             cwd=str(src.parent), log_output=False, engine_name=ENGINE, km=km, **hooks,
         )
-    except PapermillExecutionError as exc:
-        os.replace(tmp, dst)
-        evalue = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
-        raise NotebookFailed(
-            f"{src.name}: {_cell_label(src, exc.source)} raised {exc.ename}: {evalue} "
-            f"(the executed copy with the traceback is {dst})"
-        ) from None
-    except ExpressionError as exc:  # a value of the prose: the cell is markdown
-        with contextlib.suppress(FileNotFoundError):
+    except Exception as exc:
+        with contextlib.suppress(FileNotFoundError):  # the executed copy is kept, as far as it got
             os.replace(tmp, dst)
-        raise NotebookFailed(f"{src.name}: {exc} (the executed copy is {dst})") from None
-    except Exception as exc:  # the kernel died, could not start, timed out, was stopped...
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(tmp, dst)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise NotebookFailed(f"{src.name}: the kernel failed ({type(exc).__name__}: {first})") from None
+        if isinstance(exc, PapermillExecutionError):
+            why = (f"{_cell_label(src, exc.source)} raised {exc.ename}: {first_line(exc.evalue)} "
+                   f"(the executed copy with the traceback is {dst})")
+        elif isinstance(exc, ExpressionError):  # a value of the prose: the cell is markdown
+            why = f"{exc} (the executed copy is {dst})"
+        else:  # the kernel died, could not start, timed out, was stopped...
+            why = f"the kernel failed ({type(exc).__name__}: {first_line(exc)})"
+        raise NotebookFailed(f"{src.name}: {why}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)

@@ -28,7 +28,7 @@ import nbformat
 
 from .. import cores
 from ..paths import environ as _environ
-from .errors import ReportError
+from .errors import ReportError, first_line
 from .execute import (NotebookRun, execution_key, executed_key, executed_seconds,
                       kernel_environment, private_kernel, read_executed,
                       remove_stale_temporaries, run_notebook, select_notebooks, stop_kernels)
@@ -117,8 +117,7 @@ class Progress:
 
         def start(cell, **_) -> None:
             count["at"] = time.time()
-            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "").strip()
-            self.live[nb][1] = f"cell {count['done'] + 1}/{n_code} `{first[:50]}`"
+            self.live[nb][1] = f"cell {count['done'] + 1}/{n_code} `{first_line(cell.source)[:50]}`"
 
         def finish(cell, **_) -> None:
             count["done"] += 1
