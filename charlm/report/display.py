@@ -30,7 +30,6 @@ def repo_path(path: str | os.PathLike) -> Path:
     return path if path.is_absolute() else paths.ROOT / path
 
 
-
 def pre(text: str, max_height: str | None = None):
     """``text`` as escaped preformatted HTML; ``max_height`` (e.g. ``"24em"``) scrolls it."""
     style = _PRE_STYLE + (f" max-height: {max_height}; overflow-y: auto;" if max_height else "")

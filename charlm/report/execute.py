@@ -181,7 +181,6 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
     The executed copy's metadata keeps ``key`` and the seconds it took (the estimate of the
     next build).
     """
-
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".ipynb")
     os.close(fd)
@@ -266,10 +265,9 @@ def kernel_environment() -> dict[str, str]:
     one thread, the threads waiting on each other instead of computing. The studies train with one thread per
     process anyway, so the 4.1 run is trained exactly as a study would train it.
     """
-    env = {"CHARLM_PROGRESS": "0"}
     threads = os.environ.get("OMP_NUM_THREADS", "1")
-    env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=os.environ.get("MKL_NUM_THREADS", threads))
-    return env
+    return {"CHARLM_PROGRESS": "0", "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", threads)}
 
 
 def select_notebooks(notebooks: Sequence[Path], only: Sequence[str]) -> set[Path]:

@@ -35,17 +35,6 @@ def latex_to_mathml(latex: str, display: bool = False) -> str:
     return convert(latex.strip(), display="block" if display else "inline")
 
 
-def _replacer(emit):
-    def replace(m: re.Match) -> str:
-        if m.group("fence") or m.group("code"):
-            return m.group(0)
-        if m.group("display") is not None:
-            # its own paragraph, so that the formula is a block of its own
-            return "\n\n" + emit(latex_to_mathml(m.group("display"), display=True)) + "\n\n"
-        return emit(latex_to_mathml(m.group("inline")))
-    return replace
-
-
 PLACEHOLDER = "charlmmath{:06d}x"  # a plain word: markdown renders it unchanged
 
 
@@ -58,7 +47,14 @@ def protect_math(markdown: str, store: dict[str, str]) -> str:
         store[key] = mathml
         return key
 
-    return _PIECES.sub(_replacer(emit), markdown)
+    def replace(m: re.Match) -> str:
+        if m.group("fence") or m.group("code"):
+            return m.group(0)
+        if m.group("display") is not None:
+            # its own paragraph, so that the formula is a block of its own
+            return "\n\n" + emit(latex_to_mathml(m.group("display"), display=True)) + "\n\n"
+        return emit(latex_to_mathml(m.group("inline")))
+    return _PIECES.sub(replace, markdown)
 
 
 def restore_math(html: str, store: dict[str, str]) -> str:

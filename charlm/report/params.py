@@ -37,7 +37,6 @@ def notebook_files(folder: str | Path = NOTEBOOKS_DIR) -> list[Path]:
 def declared_parameters(path: str | Path) -> dict[str, str]:
     """Name -> declared type (``int``, ``float``, ``str``, ``bool``...) of a notebook's
     ``parameters`` cell; exactly one such cell is required."""
-
     nb = nbformat.read(str(path), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
@@ -59,7 +58,6 @@ def declared_parameters(path: str | Path) -> dict[str, str]:
 
 def read_params_file(path: str | Path) -> dict[str, Any]:
     """A YAML mapping of parameter name -> value."""
-
     path = Path(path)
     if not path.is_file():
         raise ReportError(f"parameters file {path} does not exist")
@@ -76,7 +74,6 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
 
 def parse_value(text: str) -> Any:
     """A ``-p`` value as papermill reads it: YAML scalar (``500`` int, ``0.01`` float, else str)."""
-
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:

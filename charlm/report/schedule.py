@@ -174,12 +174,11 @@ def run_notebooks(
                         f"executing it again")
             elif chosen is None and not force and executed_key(run.executed) == keys[nb]:
                 run.reused = True
-            if run.reused:
-                if say:
-                    say(f"[{i}/{len(notebooks)}] {nb.name}: up to date"
-                        if chosen is None else f"[{i}/{len(notebooks)}] {nb.name}: kept as it is")
-            else:
+            if not run.reused:
                 todo.append(nb)
+            elif say:
+                say(f"[{i}/{len(notebooks)}] {nb.name}: "
+                    + ("up to date" if chosen is None else "kept as it is"))
     if todo:
         _execute(todo, runs, keys, per_nb, notebooks, executed_dir, stop_on_error, say,
                  jobs or cores.count())

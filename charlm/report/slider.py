@@ -64,13 +64,9 @@ def static_slider(
     start = 0 if initial is None else int(np.argmin([abs(t - initial) for t in values]))
     digest = hashlib.sha256(repr((control, prime, [(t, by_v[t]) for t in values])).encode()).hexdigest()
     uid = f"charlm-slider-{digest[:12]}"
-    pres = []
-    for i, t in enumerate(values):
-        hidden = "" if i == start else " hidden"
-        pres.append(
-            f'<pre data-value="{t:g}" data-symbol="{symbol}"{hidden}><span class="charlm-prime">'
-            f"{html.escape(prime)}</span>{html.escape(by_v[t])}</pre>"
-        )
+    pres = [f'<pre data-value="{t:g}" data-symbol="{symbol}"{"" if i == start else " hidden"}>'
+            f'<span class="charlm-prime">{html.escape(prime)}</span>{html.escape(by_v[t])}</pre>'
+            for i, t in enumerate(values)]
     small = f"from {values[0]:g} to {values[-1]:g}; " + (f"{html.escape(note)}; " if note else "")
     controls = (
         f'<div class="charlm-controls"><label for="{uid}-range">{label}</label>'
