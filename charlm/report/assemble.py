@@ -34,7 +34,6 @@ _WIDGET_MIME = ("application/vnd.jupyter.widget-view+json", "application/vnd.jup
 _TAG = re.compile(r"<[A-Za-z][^>]*>")
 _REF = re.compile(r"""\b(?:src|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
 
-
 GLANCE = "at-a-glance"  # the tag of a part's one-line answer, gathered at the top of the report
 GLANCE_TITLE = "The answers at a glance"
 _H2 = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)

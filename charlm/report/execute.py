@@ -1,16 +1,14 @@
-"""Running the report's notebooks: the lock, the kernel, what decides that an executed copy is
-up to date, and papermill runs with one line of progress per cell.
+"""Running one report notebook: the lock, the kernel, what decides that an executed copy is up
+to date, and the papermill run (which notebooks run, and when: :mod:`charlm.report.schedule`).
 
-:func:`run_notebooks` executes ``notebooks/NN_*.ipynb`` in order with papermill into
-``report/executed/`` (each written to a temporary name, renamed when done), each with the
-parameters it declares (:func:`charlm.report.params.split_params`). A notebook whose executed
-copy was made with the same :func:`execution_key` is not executed again. A cell that raises
-stops the build with the notebook, the cell number and its first line named.
-
-A lock (``report/.lock``, ``fcntl.flock``, :func:`report_lock`) makes a second concurrent build
-stop at once with a clear message instead of both writing the same files. The kernels run with
-progress bars off (``CHARLM_PROGRESS=0``), so executed notebooks hold results, not bar
-refreshes, and with one torch thread (see :func:`kernel_environment`).
+:func:`run_notebook` executes a notebook with papermill into ``report/executed/`` (written to a
+temporary name, renamed when done) with the parameters it declares; a cell that raises stops
+the build with the notebook, the cell number and its first line named. An executed copy made
+with the same :func:`execution_key` is not executed again. A lock (``report/.lock``,
+``fcntl.flock``, :func:`report_lock`) makes a second concurrent build stop at once with a clear
+message instead of both writing the same files. The kernels run with progress bars off
+(``CHARLM_PROGRESS=0``), so executed notebooks hold results, not bar refreshes, and with one
+torch thread (see :func:`kernel_environment`).
 """
 
 from __future__ import annotations

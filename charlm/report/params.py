@@ -94,16 +94,11 @@ def _coerce(name: str, value: Any, declared: str, where: str) -> Any:
 def split_params(params: dict[str, Any], notebooks: Sequence[Path]) -> dict[Path, dict[str, Any]]:
     """The parameters each notebook declares, type-checked; unknown names are an error."""
     per_nb: dict[Path, dict[str, Any]] = {}
-    used: set[str] = set()
     for nb in notebooks:
         declared = declared_parameters(nb)
-        mine = {}
-        for name, value in params.items():
-            if name in declared:
-                mine[name] = _coerce(name, value, declared[name], nb.name)
-                used.add(name)
-        per_nb[nb] = mine
-    unknown = sorted(set(params) - used)
+        per_nb[nb] = {name: _coerce(name, value, declared[name], nb.name)
+                      for name, value in params.items() if name in declared}
+    unknown = sorted(set(params) - {name for mine in per_nb.values() for name in mine})
     if unknown:
         known = sorted({n for nb in notebooks for n in declared_parameters(nb)})
         raise ReportError(f"unknown parameter(s) {', '.join(unknown)}; the notebooks take: "

@@ -385,10 +385,9 @@ def plot_default_loss(history: Sequence[float], cfg: Any, path: str | Path,
     rate; see :func:`plot_loss_curves`. ``untrained`` (nats: the untrained model's loss) is
     drawn at iteration 0 and ``uniform`` (nats: a uniform guess) as a dashed line, so the
     axis shows where training starts."""
-    out = plot_loss_curves([{"label": f"default settings (lr={cfg.lr:g})", "history": history,
-                             "plot_every": cfg.plot_every, "diverged_at": diverged_at}],
-                           path, title=title)
-    path_out, fig = out[0]
+    [(path_out, fig)] = out = plot_loss_curves(
+        [{"label": f"default settings (lr={cfg.lr:g})", "history": history,
+          "plot_every": cfg.plot_every, "diverged_at": diverged_at}], path, title=title)
     ax = fig.axes[0]
     if uniform is not None:
         ax.axhline(uniform, color="0.5", linestyle="--", linewidth=1, label="uniform guess")

@@ -18,6 +18,7 @@ in the last recorded build (``results/timings.json``).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -49,16 +50,11 @@ def expected_seconds(notebooks: Sequence[Path], executed_dir: Path) -> dict[Path
     """How long each notebook is expected to take: its executed copy's own record, else the
     last recorded build's, else None."""
     recorded = {}
-    try:
+    with contextlib.suppress(OSError, ValueError):  # no recorded build, or a damaged file
         for entry in load_timings().get("report", {}).values():
             recorded.update(entry.get("notebooks", {}) if isinstance(entry, dict) else {})
-    except (OSError, ValueError):
-        pass
-    out = {}
-    for nb in notebooks:
-        seconds = executed_seconds(executed_dir / nb.name)
-        out[nb] = seconds if seconds is not None else recorded.get(nb.stem)
-    return out
+    seen = {nb: executed_seconds(executed_dir / nb.name) for nb in notebooks}
+    return {nb: s if s is not None else recorded.get(nb.stem) for nb, s in seen.items()}
 
 
 def critical_paths(todo: Sequence[Path], needs: dict[Path, set[Path]],

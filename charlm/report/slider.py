@@ -98,16 +98,15 @@ def live_slider(
     """
     import ipywidgets as widgets
 
+    lazy = {"continuous_update": False, "style": {"description_width": "initial"}}
     slider = widgets.FloatSlider(value=value, min=temps[0], max=temps[-1], step=step,
-                                 description="temperature", continuous_update=False,
-                                 readout_format=".1f", style={"description_width": "initial"})
+                                 description="temperature", readout_format=".1f", **lazy)
     box = widgets.Text(value=prime, description="priming text", continuous_update=False)
     again = widgets.Button(description="new draw", tooltip="sample again with the next seed")
     top_k = widgets.IntSlider(value=0, min=0, max=VOCAB_SIZE, step=1, description="top-k (0 = off)",
-                              continuous_update=False, style={"description_width": "initial"})
+                              **lazy)
     top_p = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05,
-                                description="top-p (1 = off)", continuous_update=False,
-                                readout_format=".2f", style={"description_width": "initial"})
+                                description="top-p (1 = off)", readout_format=".2f", **lazy)
     out = widgets.HTML()
     state = {"seed": seed}
 
