@@ -87,11 +87,9 @@ def private_kernel(name: str = KERNEL_NAME) -> Iterator[str]:
 def _cell_label(src: Path, source: str) -> str:
     """``cell 7 (`first line`)`` for the source notebook cell whose text is ``source``."""
     number = None
-    try:
+    with contextlib.suppress(Exception):  # the label is best effort; the error itself is what matters
         nb = nbformat.read(str(src), as_version=4)
         number = next((i for i, c in enumerate(nb.cells, 1) if c.source == source), None)
-    except Exception:  # the label is best effort; the error itself is what matters
-        pass
     where = f"cell {number}" if number else "a cell"
     return f"{where} (`{first_line(source)[:80]}`)"
 

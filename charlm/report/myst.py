@@ -44,11 +44,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$])")
 def expressions(source: str) -> list[str]:
     """The expressions of the ``{eval}`` roles of a markdown cell, in order, each once
     (fenced code blocks left out)."""
-    text = _FENCE.sub("", source)
-    seen: dict[str, None] = {}
-    for m in _ROLE.finditer(text):
-        seen.setdefault(m.group(2).strip(), None)
-    return list(seen)
+    return list(dict.fromkeys(m.group(2).strip() for m in _ROLE.finditer(_FENCE.sub("", source))))
 
 
 class ExpressionError(Exception):
