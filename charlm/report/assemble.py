@@ -134,8 +134,7 @@ def assemble(executed: Sequence[Path], output: str | Path, header: str | None = 
         embed_images=True,
     )
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
-    body = restore_math(body, math)
-    body = furnish(body, strict)
+    body = furnish(restore_math(body, math), strict)
     bad = external_refs(body)
     if bad:
         raise ReportError("the report would point outside itself (only data: and # links are "

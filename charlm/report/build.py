@@ -161,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         build(args.parameters_file, overrides, args.quick, args.notebooks, args.executed,
               args.output, only=args.only, force=args.force,
               timings=TimingsFile() if default else None, jobs=args.jobs)
-    except CharlmError as exc:  # a failed notebook (1); bad parameters, lock held, missing files (2)
+    except CharlmError as exc:  # a failed notebook; bad parameters, lock held, missing files
         print(f"charlm report: error: {exc}", file=sys.stderr)
         return 1 if isinstance(exc, NotebookFailed) else 2
     except OSError as exc:  # the last net: a file that cannot be read or written, in one line

@@ -87,7 +87,7 @@ def private_kernel(name: str = KERNEL_NAME) -> Iterator[str]:
 def _cell_label(src: Path, source: str) -> str:
     """``cell 7 (`first line`)`` for the source notebook cell whose text is ``source``."""
     number = None
-    with contextlib.suppress(Exception):  # the label is best effort; the error itself is what matters
+    with contextlib.suppress(Exception):  # the label is best effort; the error is what matters
         nb = nbformat.read(str(src), as_version=4)
         number = next((i for i, c in enumerate(nb.cells, 1) if c.source == source), None)
     where = f"cell {number}" if number else "a cell"

@@ -203,11 +203,10 @@ def plot_valid_curves(runs: Sequence[dict[str, Any]], path: str | Path,
         else:
             for ax, x in zip(axes, xs):
                 ax.plot(x, values, "o-", markersize=3, label=run["label"])
-    axes[0].set_xlabel("training time (minutes)")
-    axes[1].set_xlabel("characters trained on (millions)")
-    axes[0].set_ylabel("validation BPC")
-    for ax in axes:
+    for ax, xlabel in zip(axes, ("training time (minutes)", "characters trained on (millions)")):
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation BPC")
     axes[0].legend(fontsize=8)
     return _finish(fig, path, title, fontsize=10)
 

@@ -68,13 +68,11 @@ def static_slider(
             f'<span class="charlm-prime">{html.escape(prime)}</span>{html.escape(by_v[t])}</pre>'
             for i, t in enumerate(values)]
     small = f"from {values[0]:g} to {values[-1]:g}; " + (f"{html.escape(note)}; " if note else "")
-    controls = (
-        f'<div class="charlm-controls"><label for="{uid}-range">{label}</label>'
-        f'<input type="range" id="{uid}-range" min="0" max="{len(values) - 1}" step="1" '
-        f'value="{start}" aria-valuetext="{label.lower()} {values[start]:g}"> '
-        f'{symbol} = <output for="{uid}-range">{values[start]:g}</output>'
-        f' <small>({small}priming text in blue)</small></div>'
-    )
+    controls = (f'<div class="charlm-controls"><label for="{uid}-range">{label}</label>'
+                f'<input type="range" id="{uid}-range" min="0" max="{len(values) - 1}" step="1" '
+                f'value="{start}" aria-valuetext="{label.lower()} {values[start]:g}"> '
+                f'{symbol} = <output for="{uid}-range">{values[start]:g}</output>'
+                f' <small>({small}priming text in blue)</small></div>')
     return "\n".join([_STYLE, f'<div class="charlm-slider" id="{uid}">', controls, *pres,
                       "</div>", _SCRIPT % {"uid": uid, "name": label.lower()}])
 
