@@ -96,15 +96,15 @@ def live_slider(
     """
     import ipywidgets as widgets
 
-    lazy = {"continuous_update": False, "style": {"description_width": "initial"}}
+    opts = {"continuous_update": False, "style": {"description_width": "initial"}}  # on release
     slider = widgets.FloatSlider(value=value, min=temps[0], max=temps[-1], step=step,
-                                 description="temperature", readout_format=".1f", **lazy)
+                                 description="temperature", readout_format=".1f", **opts)
     box = widgets.Text(value=prime, description="priming text", continuous_update=False)
     again = widgets.Button(description="new draw", tooltip="sample again with the next seed")
     top_k = widgets.IntSlider(value=0, min=0, max=VOCAB_SIZE, step=1, description="top-k (0 = off)",
-                              **lazy)
+                              **opts)
     top_p = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05,
-                                description="top-p (1 = off)", readout_format=".2f", **lazy)
+                                description="top-p (1 = off)", readout_format=".2f", **opts)
     out = widgets.HTML()
     state = {"seed": seed}
 
