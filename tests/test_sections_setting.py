@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from charlm.model import CharRNN
+from charlm.report.display import table
 from charlm.report.sections import setting
 from charlm.studies.data_origin import origin_facts
 from charlm.studies.setting import Example, example_chunk, model_size, vocabulary_facts
@@ -20,7 +21,7 @@ def test_files_frame_names_each_files_role():
     frame = setting.files_frame(files)
     assert list(frame.columns) == ["file", "role", "bytes", "characters", "sha256"]
     assert list(frame["role"]) == ["training", ""]
-    assert "other.txt" in setting.files_table(files).data
+    assert "other.txt" in table(frame).data
 
 
 def test_vocabulary_counts_each_class_of_symbol():
@@ -50,7 +51,7 @@ def test_parameters_table_lists_tensors_and_the_formula_counts_them(layers):
     # the formula of the notebook's text: V h + L (8 h^2 + 8 h) + (V h + V)
     assert m.parameters == m.formula == model.n_params()
     assert (m.hidden_size, m.n_layers, m.vocab_size) == (4, layers, 5)
-    assert "rnn.weight_hh_l0" in setting.parameters_table(model).data
+    assert "rnn.weight_hh_l0" in table(frame).data
 
 
 def test_environment_table_shows_items_and_values():
@@ -67,7 +68,7 @@ def test_the_origin_table_has_a_row_per_part_with_its_novel_in_the_training_file
     assert list(frame["novel"]) == ["David Copperfield", "The Mystery of Edwin Drood"]
     assert frame["in the training file"][0].startswith("1-")
     assert frame["part"][0] == f"1-{o.parts[0].chars}"
-    assert "Jasper" in setting.origin_table(o).data
+    assert "Jasper" in table(frame).data
 
 
 def test_the_note_under_the_title_says_only_what_a_build_changed():

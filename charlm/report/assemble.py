@@ -34,7 +34,6 @@ _WIDGET_MIME = ("application/vnd.jupyter.widget-view+json", "application/vnd.jup
 _TAG = re.compile(r"<[A-Za-z][^>]*>")
 _REF = re.compile(r"""\b(?:src|href)\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>"']+))""", re.IGNORECASE)
 
-
 GLANCE = "at-a-glance"  # the tag of a part's one-line answer, gathered at the top of the report
 GLANCE_TITLE = "The answers at a glance"
 _H2 = re.compile(r"^##\s+(.+?)\s*$", re.MULTILINE)
@@ -50,7 +49,6 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None,
     part (the notebook's first level-2 heading). LaTeX formulas in markdown become placeholders,
     their MathML kept in ``math`` (see :func:`charlm.report.mathml.protect_math`)."""
     math = {} if math is None else math
-
     merged = None
     glance: list[str] = []
     for path in executed:
@@ -84,7 +82,9 @@ def merge_notebooks(executed: Sequence[Path], header: str | None = None,
             cell.metadata = {}
             cell.id = f"{Path(path).stem[:40]}-{n}"
             if cell.cell_type == "code":
-                cell.outputs = [o for o in (_strip_widgets(o) for o in cell.outputs) if o]
+                # a widget has no meaning without a kernel; its text/plain is "VBox(...)"
+                cell.outputs = [o for o in cell.outputs
+                                if not any(m in o.get("data", {}) for m in _WIDGET_MIME)]
                 if not cell.outputs:
                     continue
             merged.cells.append(cell)
@@ -120,18 +120,10 @@ def myst_captions(source: str) -> str:
                        + f" {{#{m.group(1)}}}: ", source)
 
 
-def _strip_widgets(output):
-    data = output.get("data")
-    if not data or not any(m in data for m in _WIDGET_MIME):
-        return output
-    return None  # a widget has no meaning without a kernel; its text/plain is "VBox(...)"
-
-
 def assemble(executed: Sequence[Path], output: str | Path, header: str | None = None,
              title: str = "charlm: a character-level LSTM on Dickens", strict: bool = True) -> Path:
     """Write the self-contained HTML report of ``executed`` notebooks to ``output`` (not
     ``strict``: references to figures of notebooks left out are allowed)."""
-
     math: dict[str, str] = {}
     merged = merge_notebooks(executed, header, math)
     merged.metadata["title"] = title
@@ -142,8 +134,7 @@ def assemble(executed: Sequence[Path], output: str | Path, header: str | None = 
         embed_images=True,
     )
     body, _ = exporter.from_notebook_node(merged, resources={"metadata": {"name": title}})
-    body = restore_math(body, math)
-    body = furnish(body, strict)
+    body = furnish(restore_math(body, math), strict)
     bad = external_refs(body)
     if bad:
         raise ReportError("the report would point outside itself (only data: and # links are "

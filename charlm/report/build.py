@@ -85,9 +85,8 @@ def build(
     cached_before = cache_entries() if timings else None
     output = Path(output) if output else REPORT_DIR / "report.html"
     executed_dir = Path(executed_dir) if executed_dir else output.parent / "executed"
-    files = ([QUICK_PARAMS] if quick else []) + [Path(f) for f in params_files]
     params: dict[str, Any] = {}
-    for f in files:
+    for f in ([QUICK_PARAMS] if quick else []) + [Path(f) for f in params_files]:
         params.update(read_params_file(f))
     params.update(overrides or {})
     notebooks = notebook_files(notebooks_dir)
@@ -162,12 +161,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         build(args.parameters_file, overrides, args.quick, args.notebooks, args.executed,
               args.output, only=args.only, force=args.force,
               timings=TimingsFile() if default else None, jobs=args.jobs)
-    except NotebookFailed as exc:
+    except CharlmError as exc:  # a failed notebook; bad parameters, lock held, missing files
         print(f"charlm report: error: {exc}", file=sys.stderr)
-        return 1
-    except CharlmError as exc:  # bad parameters, lock held, missing files
-        print(f"charlm report: error: {exc}", file=sys.stderr)
-        return 2
+        return 1 if isinstance(exc, NotebookFailed) else 2
     except OSError as exc:  # the last net: a file that cannot be read or written, in one line
         print(f"charlm report: error: {os_error_message(exc)}", file=sys.stderr)
         return 2

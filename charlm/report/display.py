@@ -1,7 +1,7 @@
 """How the notebooks show things: escaped text and samples, and tables.
 
-Everything that shows generated or file text goes through :func:`html.escape` (via
-:func:`pre_html`), so a sample holding ``<script>`` is shown as text.
+Everything that shows generated or file text goes through :func:`html.escape` (:func:`pre`,
+:func:`sample`), so a sample holding ``<script>`` is shown as text.
 """
 
 from __future__ import annotations
@@ -17,12 +17,6 @@ from IPython.display import HTML
 from .. import paths
 
 
-def pre_html(text: str, css_class: str = "charlm-text", style: str = "") -> str:
-    """``text`` as an HTML-escaped, wrapping ``<pre>`` block."""
-    style_attr = f' style="{html.escape(style)}"' if style else ""
-    return f'<pre class="{html.escape(css_class)}"{style_attr}>{html.escape(text)}</pre>'
-
-
 def repo_path(path: str | os.PathLike) -> Path:
     """A notebook parameter's path: absolute as given, relative to the repository root
     otherwise (so the notebooks find the same files from JupyterLab, papermill or a test)."""
@@ -30,11 +24,11 @@ def repo_path(path: str | os.PathLike) -> Path:
     return path if path.is_absolute() else paths.ROOT / path
 
 
-
 def pre(text: str, max_height: str | None = None):
-    """``text`` as escaped preformatted HTML; ``max_height`` (e.g. ``"24em"``) scrolls it."""
+    """``text`` as an escaped, wrapping ``<pre>`` block; ``max_height`` (e.g. ``"24em"``)
+    scrolls it."""
     style = _PRE_STYLE + (f" max-height: {max_height}; overflow-y: auto;" if max_height else "")
-    return HTML(pre_html(text, style=style))
+    return HTML(f'<pre class="charlm-text" style="{html.escape(style)}">{html.escape(text)}</pre>')
 
 
 def sample(prime: str, continuation: str):
@@ -88,4 +82,4 @@ def table(df, formats: dict[str, str] | None = None, floatfmt: str = "{:.4f}",
     return HTML(style + table_html(df, formats, floatfmt, caption))
 
 
-__all__ = ["pre", "pre_html", "repo_path", "sample", "table", "table_html"]
+__all__ = ["pre", "repo_path", "sample", "table", "table_html"]

@@ -18,13 +18,16 @@ class NotebookFailed(ReportError):
 
 
 def find_errors(nb) -> list[tuple[int, str, str]]:
-    """(cell number, ename, evalue) of every error output in a notebook."""
-    out = []
-    for i, cell in enumerate(nb.cells, 1):
-        for o in cell.get("outputs", []):
-            if o.get("output_type") == "error":
-                out.append((i, o.get("ename", "?"), str(o.get("evalue", "")).splitlines()[0:1]))
-    return [(i, e, v[0] if v else "") for i, e, v in out]
+    """(cell number, ename, evalue's first line) of every error output in a notebook."""
+    return [(i, o.get("ename", "?"), (str(o.get("evalue", "")).splitlines() or [""])[0])
+            for i, cell in enumerate(nb.cells, 1) for o in cell.get("outputs", [])
+            if o.get("output_type") == "error"]
 
 
-__all__ = ["LockBusy", "NotebookFailed", "ReportError", "find_errors"]
+def first_line(text: object) -> str:
+    """The first line of ``str(text)`` that is not blank, stripped ("" when there is none):
+    what a one-line message quotes of a cell's source or of an exception."""
+    return next((ln.strip() for ln in str(text).splitlines() if ln.strip()), "")
+
+
+__all__ = ["LockBusy", "NotebookFailed", "ReportError", "find_errors", "first_line"]

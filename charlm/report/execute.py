@@ -1,16 +1,14 @@
-"""Running the report's notebooks: the lock, the kernel, what decides that an executed copy is
-up to date, and papermill runs with one line of progress per cell.
+"""Running one report notebook: the lock, the kernel, what decides that an executed copy is up
+to date, and the papermill run (which notebooks run, and when: :mod:`charlm.report.schedule`).
 
-:func:`run_notebooks` executes ``notebooks/NN_*.ipynb`` in order with papermill into
-``report/executed/`` (each written to a temporary name, renamed when done), each with the
-parameters it declares (:func:`charlm.report.params.split_params`). A notebook whose executed
-copy was made with the same :func:`execution_key` is not executed again. A cell that raises
-stops the build with the notebook, the cell number and its first line named.
-
-A lock (``report/.lock``, ``fcntl.flock``, :func:`report_lock`) makes a second concurrent build
-stop at once with a clear message instead of both writing the same files. The kernels run with
-progress bars off (``CHARLM_PROGRESS=0``), so executed notebooks hold results, not bar
-refreshes, and with one torch thread (see :func:`kernel_environment`).
+:func:`run_notebook` executes a notebook with papermill into ``report/executed/`` (written to a
+temporary name, renamed when done) with the parameters it declares; a cell that raises stops
+the build with the notebook, the cell number and its first line named. An executed copy made
+with the same :func:`execution_key` is not executed again. A lock (``report/.lock``,
+``fcntl.flock``, :func:`report_lock`) makes a second concurrent build stop at once with a clear
+message instead of both writing the same files. The kernels run with progress bars off
+(``CHARLM_PROGRESS=0``), so executed notebooks hold results, not bar refreshes, and with one
+torch thread (see :func:`kernel_environment`).
 """
 
 from __future__ import annotations
@@ -37,7 +35,7 @@ from .. import paths
 from ..atomic import check_destination, file_lock
 from ..codegraph import code_digest
 from ..paths import environ as _environ
-from .errors import LockBusy, NotebookFailed, ReportError, find_errors
+from .errors import LockBusy, NotebookFailed, ReportError, find_errors, first_line
 from .myst import ENGINE, ExpressionError
 
 KERNEL_NAME = "charlm"
@@ -88,16 +86,12 @@ def private_kernel(name: str = KERNEL_NAME) -> Iterator[str]:
 
 def _cell_label(src: Path, source: str) -> str:
     """``cell 7 (`first line`)`` for the source notebook cell whose text is ``source``."""
-
-    first = next((ln for ln in source.splitlines() if ln.strip()), "").strip()
     number = None
-    try:
+    with contextlib.suppress(Exception):  # the label is best effort; the error is what matters
         nb = nbformat.read(str(src), as_version=4)
         number = next((i for i, c in enumerate(nb.cells, 1) if c.source == source), None)
-    except Exception:  # the label is best effort; the error itself is what matters
-        pass
     where = f"cell {number}" if number else "a cell"
-    return f"{where} (`{first[:80]}`)"
+    return f"{where} (`{first_line(source)[:80]}`)"
 
 
 INPUTS = ("notebooks/params/*", "results/*.csv", "results/*.yaml")  # files notebooks read
@@ -183,7 +177,6 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
     The executed copy's metadata keeps ``key`` and the seconds it took (the estimate of the
     next build).
     """
-
     dst.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=dst.parent, prefix=f".{dst.name}.", suffix=".ipynb")
     os.close(fd)
@@ -199,22 +192,17 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
             str(src), tmp, parameters=parameters, kernel_name=kernel, progress_bar=False,
             cwd=str(src.parent), log_output=False, engine_name=ENGINE, km=km, **hooks,
         )
-    except PapermillExecutionError as exc:
-        os.replace(tmp, dst)
-        evalue = str(exc.evalue).strip().splitlines()[0] if str(exc.evalue).strip() else ""
-        raise NotebookFailed(
-            f"{src.name}: {_cell_label(src, exc.source)} raised {exc.ename}: {evalue} "
-            f"(the executed copy with the traceback is {dst})"
-        ) from None
-    except ExpressionError as exc:  # a value of the prose: the cell is markdown
-        with contextlib.suppress(FileNotFoundError):
+    except Exception as exc:
+        with contextlib.suppress(FileNotFoundError):  # the executed copy is kept, as far as it got
             os.replace(tmp, dst)
-        raise NotebookFailed(f"{src.name}: {exc} (the executed copy is {dst})") from None
-    except Exception as exc:  # the kernel died, could not start, timed out, was stopped...
-        with contextlib.suppress(FileNotFoundError):
-            os.replace(tmp, dst)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
-        raise NotebookFailed(f"{src.name}: the kernel failed ({type(exc).__name__}: {first})") from None
+        if isinstance(exc, PapermillExecutionError):
+            why = (f"{_cell_label(src, exc.source)} raised {exc.ename}: {first_line(exc.evalue)} "
+                   f"(the executed copy with the traceback is {dst})")
+        elif isinstance(exc, ExpressionError):  # a value of the prose: the cell is markdown
+            why = f"{exc} (the executed copy is {dst})"
+        else:  # the kernel died, could not start, timed out, was stopped...
+            why = f"the kernel failed ({type(exc).__name__}: {first_line(exc)})"
+        raise NotebookFailed(f"{src.name}: {why}") from None
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -273,10 +261,9 @@ def kernel_environment() -> dict[str, str]:
     one thread, the threads waiting on each other instead of computing. The studies train with one thread per
     process anyway, so the 4.1 run is trained exactly as a study would train it.
     """
-    env = {"CHARLM_PROGRESS": "0"}
     threads = os.environ.get("OMP_NUM_THREADS", "1")
-    env.update(OMP_NUM_THREADS=threads, MKL_NUM_THREADS=os.environ.get("MKL_NUM_THREADS", threads))
-    return env
+    return {"CHARLM_PROGRESS": "0", "OMP_NUM_THREADS": threads,
+            "MKL_NUM_THREADS": os.environ.get("MKL_NUM_THREADS", threads)}
 
 
 def select_notebooks(notebooks: Sequence[Path], only: Sequence[str]) -> set[Path]:

@@ -68,13 +68,12 @@ def number_captions(body: str) -> tuple[str, dict[str, str]]:
         counts[kind] += 1
         return f"{kind} {counts[kind]}"
 
-    def number_title(m: re.Match) -> None:
-        edits.append((m.start(1), m.start(1), f"<strong>{number('Table')}.</strong> "))
+    def number_title(m: re.Match | None) -> None:  # a table's title, when it numbers it
+        if m is not None:
+            edits.append((m.start(1), m.start(1), f"<strong>{number('Table')}.</strong> "))
 
-    events = sorted([(m.start(), "caption", m) for m in _CAPTION.finditer(body)]
-                    + [(m.start(), "title", m) for m in _TITLE.finditer(body)]
-                    + [(m.start(), "table", m) for m in _TABLE.finditer(body)]
-                    + [(m.start(), "heading", m) for m in _HEADING.finditer(body)],
+    kinds = {"caption": _CAPTION, "title": _TITLE, "table": _TABLE, "heading": _HEADING}
+    events = sorted(((m.start(), what, m) for what, rx in kinds.items() for m in rx.finditer(body)),
                     key=lambda e: e[0])
     waiting = above = None  # a title waiting for its table; the title of the last table
     figures_from = 0  # where the images of the next figure start
@@ -82,13 +81,11 @@ def number_captions(body: str) -> tuple[str, dict[str, str]]:
         if what == "heading":
             figures_from = m.end()  # a figure's images follow its section's heading
         elif what == "title":
-            if above is not None:
-                number_title(above)
+            number_title(above)
             waiting, above = m, None
         elif what == "table":
             figures_from = m.start()
-            if above is not None:
-                number_title(above)
+            number_title(above)
             above, waiting = waiting, None
         else:
             kind, cid, text = m.groups()
@@ -104,8 +101,7 @@ def number_captions(body: str) -> tuple[str, dict[str, str]]:
             figures_from = m.end()
             edits.append((m.start(), m.end(), f'<p class="caption" id="{cid}"><strong>'
                                               f"{labels[cid]}.</strong> {text}</p>"))
-    if above is not None:
-        number_title(above)
+    number_title(above)
     out, last = [], 0
     for start, end, text in sorted(edits, key=lambda e: e[0]):
         out += [body[last:start], text]
@@ -205,12 +201,6 @@ def word_count(body: str) -> WordCount:
     return WordCount(words(text[:cut]), words(text[cut:]))
 
 
-def missing_alt(body: str) -> int:
-    """How many images still carry nbconvert's placeholder alt text (figures without a
-    caption)."""
-    return len(_IMG_ALT.findall(body))
-
-
 def furnish(body: str, strict: bool = True) -> str:
     """All of the above, in order: unique anchors, numbered captions and alt text, filled
     references, then the contents list. Figures left without a caption are an error, since
@@ -218,7 +208,7 @@ def furnish(body: str, strict: bool = True) -> str:
     body = unique_anchors(body)
     body, labels = number_captions(body)
     body = fill_references(body, labels, strict)
-    bare = missing_alt(body)
+    bare = len(_IMG_ALT.findall(body))  # images still with nbconvert's placeholder alt text
     if bare:
         raise FurnitureError(
             f"{bare} image(s) have no caption: put a caption after each figure, its paragraph "

@@ -30,35 +30,25 @@ _PIECES = re.compile(
 )
 
 
-def latex_to_mathml(latex: str, display: bool = False) -> str:
-    """One formula as a ``<math>`` element (``display="block"`` for a displayed formula)."""
-    return convert(latex.strip(), display="block" if display else "inline")
-
-
-def _replacer(emit):
-    def replace(m: re.Match) -> str:
-        if m.group("fence") or m.group("code"):
-            return m.group(0)
-        if m.group("display") is not None:
-            # its own paragraph, so that the formula is a block of its own
-            return "\n\n" + emit(latex_to_mathml(m.group("display"), display=True)) + "\n\n"
-        return emit(latex_to_mathml(m.group("inline")))
-    return replace
-
-
 PLACEHOLDER = "charlmmath{:06d}x"  # a plain word: markdown renders it unchanged
 
 
 def protect_math(markdown: str, store: dict[str, str]) -> str:
     """``markdown`` with every formula replaced by a placeholder word; ``store`` gets
     placeholder -> MathML, for :func:`restore_math` after the markdown is rendered."""
-
     def emit(mathml: str) -> str:
         key = PLACEHOLDER.format(len(store))
         store[key] = mathml
         return key
 
-    return _PIECES.sub(_replacer(emit), markdown)
+    def replace(m: re.Match) -> str:
+        if m.group("fence") or m.group("code"):
+            return m.group(0)
+        if m.group("display") is not None:
+            # its own paragraph, so that the formula is a block of its own
+            return "\n\n" + emit(convert(m.group("display").strip(), display="block")) + "\n\n"
+        return emit(convert(m.group("inline").strip(), display="inline"))
+    return _PIECES.sub(replace, markdown)
 
 
 def restore_math(html: str, store: dict[str, str]) -> str:
@@ -69,4 +59,4 @@ def restore_math(html: str, store: dict[str, str]) -> str:
     return html
 
 
-__all__ = ["PLACEHOLDER", "latex_to_mathml", "protect_math", "restore_math"]
+__all__ = ["PLACEHOLDER", "protect_math", "restore_math"]

@@ -31,6 +31,8 @@ from nbclient.util import run_sync
 from papermill.clientwrap import PapermillNotebookClient
 from papermill.engines import NBClientEngine, papermill_engines, remove_args
 
+from .errors import first_line
+
 ENGINE = "charlm"
 METADATA = "user_expressions"
 # {eval}`expr` or {eval}``expr with ` inside``; not inside inline code (`{eval}`)
@@ -42,11 +44,7 @@ _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>#|~$])")
 def expressions(source: str) -> list[str]:
     """The expressions of the ``{eval}`` roles of a markdown cell, in order, each once
     (fenced code blocks left out)."""
-    text = _FENCE.sub("", source)
-    seen: dict[str, None] = {}
-    for m in _ROLE.finditer(text):
-        seen.setdefault(m.group(2).strip(), None)
-    return list(seen)
+    return list(dict.fromkeys(m.group(2).strip() for m in _ROLE.finditer(_FENCE.sub("", source))))
 
 
 class ExpressionError(Exception):
@@ -55,9 +53,8 @@ class ExpressionError(Exception):
 
     def __init__(self, cell_index: int, expression: str, ename: str, evalue: str) -> None:
         self.cell_index, self.expression = cell_index, expression
-        evalue = (evalue.strip().splitlines() or [""])[0]
         super().__init__(f"markdown cell {cell_index + 1}: {{eval}}`{expression}` raised "
-                         f"{ename}: {evalue}")
+                         f"{ename}: {first_line(evalue)}")
 
 
 class MystClient(PapermillNotebookClient):
@@ -131,23 +128,17 @@ def render_expressions(source: str, stored: list[dict[str, Any]] | None, where: 
     A role whose value was not stored (the notebook was not executed by the build's engine, or
     was edited since) is a ``ValueError`` naming ``where`` and the expression."""
     values = {item["expression"]: item["result"] for item in stored or []}
+    fences = [(m.start(), m.end()) for m in _FENCE.finditer(source)]
 
     def value(m: re.Match) -> str:
+        if any(a <= m.start() < b for a, b in fences):  # a role inside fenced code is code
+            return m.group(0)
         expr = m.group(2).strip()
         if expr not in values:
             raise ValueError(f"{where}: {{eval}}`{expr}` has no stored value; execute the "
                              f"notebook again (make report)")
         return shown(values[expr])
-
-    fences = [(m.start(), m.end()) for m in _FENCE.finditer(source)]
-    out, last = [], 0
-    for m in _ROLE.finditer(source):
-        if any(a <= m.start() < b for a, b in fences):
-            continue
-        out += [source[last:m.start()], value(m)]
-        last = m.end()
-    out.append(source[last:])
-    return "".join(out)
+    return _ROLE.sub(value, source)
 
 
 __all__ = ["ENGINE", "METADATA", "ExpressionError", "MystClient", "MystEngine", "expressions",

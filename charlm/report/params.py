@@ -37,7 +37,6 @@ def notebook_files(folder: str | Path = NOTEBOOKS_DIR) -> list[Path]:
 def declared_parameters(path: str | Path) -> dict[str, str]:
     """Name -> declared type (``int``, ``float``, ``str``, ``bool``...) of a notebook's
     ``parameters`` cell; exactly one such cell is required."""
-
     nb = nbformat.read(str(path), as_version=4)
     tagged = [c for c in nb.cells if "parameters" in c.get("metadata", {}).get("tags", [])]
     if len(tagged) != 1:
@@ -59,7 +58,6 @@ def declared_parameters(path: str | Path) -> dict[str, str]:
 
 def read_params_file(path: str | Path) -> dict[str, Any]:
     """A YAML mapping of parameter name -> value."""
-
     path = Path(path)
     if not path.is_file():
         raise ReportError(f"parameters file {path} does not exist")
@@ -76,7 +74,6 @@ def read_params_file(path: str | Path) -> dict[str, Any]:
 
 def parse_value(text: str) -> Any:
     """A ``-p`` value as papermill reads it: YAML scalar (``500`` int, ``0.01`` float, else str)."""
-
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError:
@@ -97,16 +94,11 @@ def _coerce(name: str, value: Any, declared: str, where: str) -> Any:
 def split_params(params: dict[str, Any], notebooks: Sequence[Path]) -> dict[Path, dict[str, Any]]:
     """The parameters each notebook declares, type-checked; unknown names are an error."""
     per_nb: dict[Path, dict[str, Any]] = {}
-    used: set[str] = set()
     for nb in notebooks:
         declared = declared_parameters(nb)
-        mine = {}
-        for name, value in params.items():
-            if name in declared:
-                mine[name] = _coerce(name, value, declared[name], nb.name)
-                used.add(name)
-        per_nb[nb] = mine
-    unknown = sorted(set(params) - used)
+        per_nb[nb] = {name: _coerce(name, value, declared[name], nb.name)
+                      for name, value in params.items() if name in declared}
+    unknown = sorted(set(params) - {name for mine in per_nb.values() for name in mine})
     if unknown:
         known = sorted({n for nb in notebooks for n in declared_parameters(nb)})
         raise ReportError(f"unknown parameter(s) {', '.join(unknown)}; the notebooks take: "

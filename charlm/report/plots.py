@@ -36,6 +36,34 @@ def save_figure(fig, path: str | Path, dpi: int = 110) -> Path:
     return Path(path)
 
 
+def _finish(fig, path: str | Path | None, title: str | None = None, legend: tuple | None = None,
+            below: float = 0.0, **title_kw):
+    """The steps a figure of panels ends with: ``legend`` (``(handles, labels, y)``: one legend
+    for all the panels, centred at height ``y`` under them), the ``title`` (``title_kw``: its
+    font), the layout (leaving the bottom ``below`` of the figure to the legend) and
+    :func:`save_figure` when ``path`` is given. Returns the figure."""
+    if legend:
+        handles, labels, y = legend
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+                   bbox_to_anchor=(0.5, y))
+    if title:
+        fig.suptitle(title, **title_kw)
+    fig.tight_layout(rect=(0, below, 1, 1))
+    if path is not None:
+        save_figure(fig, path)
+    return fig
+
+
+def _loss_axes(ax, xlabel: str, title: str, legend: bool) -> None:
+    """A loss chart's labels, title and grid, and its legend when it has lines to name."""
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("cross-entropy (nats per character)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    if legend:
+        ax.legend(fontsize=8)
+
+
 def plot_loss_curves(
     runs: Sequence[dict[str, Any]],
     path: str | Path,
@@ -63,15 +91,10 @@ def plot_loss_curves(
             if run.get("diverged_at"):
                 label += f" (diverged at {run['diverged_at']})"
             ax.plot(x, hist, label=label, linewidth=1.2)
-        ax.set_xlabel("iteration (one random chunk each)")
-        ax.set_ylabel("cross-entropy (nats per character)")
         suffix = f" ({n}/{len(groups)})" if len(groups) > 1 else ""
-        ax.set_title(title + suffix)
+        _loss_axes(ax, "iteration (one random chunk each)", title + suffix, bool(group))
         if ylim:
             ax.set_ylim(*ylim)
-        ax.grid(alpha=0.3)
-        if group:
-            ax.legend(fontsize=8)
         target = path if len(groups) == 1 else path.with_name(f"{path.stem}_{n}{path.suffix}")
         save_figure(fig, target)
         out.append((target, fig))
@@ -94,12 +117,7 @@ def plot_loss_by_time(runs: Sequence[dict], path: str | Path,
         x = np.arange(1, len(hist) + 1) * run["plot_every"] * run["seconds_per_iteration"]
         ax.plot(x, hist, label=run["label"], linewidth=1.2,
                 marker="o" if len(hist) < 4 else None, markersize=4)  # a lone point shows too
-    ax.set_xlabel("training time (seconds, one torch thread)")
-    ax.set_ylabel("cross-entropy (nats per character)")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    if runs:
-        ax.legend(fontsize=8)
+    _loss_axes(ax, "training time (seconds, one torch thread)", title, bool(runs))
     save_figure(fig, path)
     return fig
 
@@ -148,9 +166,7 @@ def plot_bpc_by_param(df, base: dict[str, Any], params: Sequence[str], path: str
             best = sub.loc[finite.idxmin()]
             ax.set_title(f"best {name} by {METRIC_LABELS[metric]}: {best[name]} "
                          f"({best[metric]:.3f})", fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path)
 
 
 def plot_valid_curves(runs: Sequence[dict[str, Any]], path: str | Path,
@@ -187,16 +203,12 @@ def plot_valid_curves(runs: Sequence[dict[str, Any]], path: str | Path,
         else:
             for ax, x in zip(axes, xs):
                 ax.plot(x, values, "o-", markersize=3, label=run["label"])
-    axes[0].set_xlabel("training time (minutes)")
-    axes[1].set_xlabel("characters trained on (millions)")
-    axes[0].set_ylabel("validation BPC")
-    for ax in axes:
+    for ax, xlabel in zip(axes, ("training time (minutes)", "characters trained on (millions)")):
+        ax.set_xlabel(xlabel)
         ax.grid(alpha=0.3)
+    axes[0].set_ylabel("validation BPC")
     axes[0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title, fontsize=10)
 
 
 def plot_temperature_distribution(probs: dict[float, np.ndarray], labels: Sequence[str], path):
@@ -253,20 +265,13 @@ def plot_temperature_metrics(df, path: str | Path | None = None, title: str | No
     for ax in axes.flat[max(0, len(METRICS) - ncols):len(METRICS)]:
         ax.set_xlabel("temperature T")
         ax.xaxis.set_tick_params(labelbottom=True)
-    handles, labels = [], []
+    named: dict[str, Any] = {}  # each label once, with the first handle that has it
     for ax in axes.flat[:len(METRICS)]:
         for h, lab in zip(*ax.get_legend_handles_labels()):
-            if lab not in labels:
-                handles.append(h)
-                labels.append(lab)
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
-               bbox_to_anchor=(0.5, -0.02))
+            named.setdefault(lab, h)
     n_seeds = df[df.decoding == "sample"].seed.nunique()
-    fig.suptitle(title or f"Generated text against temperature ({n_seeds} seeds each)")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title or f"Generated text against temperature ({n_seeds} seeds each)",
+                   (list(named.values()), list(named), -0.02), below=0.04)
 
 
 CUT_METRICS = ("in_vocab", "repeat_4gram", "bpc")
@@ -310,15 +315,9 @@ def plot_cut_metrics(df, path: str | Path | None = None, title: str | None = Non
         if metric in FROM_ZERO:  # from 0, and not a sliver of axis around a constant 0
             top = np.nanmax([0.0, *df[df.decoding.isin(list(CUT_AXES))][metric]])
             axes[row, 0].set_ylim(0, max(0.1, 1.1 * top))
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
-               bbox_to_anchor=(0.5, -0.01))
     n_seeds = df[df.decoding.isin(list(CUT_AXES))].seed.nunique()
-    fig.suptitle(title or f"Cutting the tail at T = 1 ({n_seeds} seeds each)")
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title or f"Cutting the tail at T = 1 ({n_seeds} seeds each)",
+                   (*axes[0, 0].get_legend_handles_labels(), -0.01), below=0.04)
 
 
 # One colour per class of what a model knows (charlm.studies.ladder.KNOWS, in that order).
@@ -354,13 +353,8 @@ def plot_ladder(frame, tests: Sequence[str], path: str | Path | None = None,
             label.set_fontweight("bold")
     shown = [k for k in LADDER_COLOURS if k in set(frame.knows)]  # the classes present, in order
     handles = [plt.Rectangle((0, 0), 1, 1, color=LADDER_COLOURS[k]) for k in shown]
-    fig.legend(handles, [f"knows: {KNOWS_SHORT[k]}" for k in shown],
-               loc="lower center", ncol=len(shown), fontsize=8, bbox_to_anchor=(0.5, -0.01))
-    fig.suptitle(title or "The ladder: every model and yardstick on the same files")
-    fig.tight_layout(rect=(0, 0.05, 1, 1))
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title or "The ladder: every model and yardstick on the same files",
+                   (handles, [f"knows: {KNOWS_SHORT[k]}" for k in shown], -0.01), below=0.05)
 
 
 def plot_sample_measures(measures, path: str | Path | None = None, title: str | None = None,
@@ -377,12 +371,8 @@ def plot_sample_measures(measures, path: str | Path | None = None, title: str | 
         ax.set_xlabel("temperature")
         ax.set_title(TEMPERATURE_LABELS.get(key, key).replace("\n", " "), fontsize=9)
         ax.grid(alpha=0.3)
-    fig.suptitle(title or f"The same measures for the {len(rows)} samples of the slider below "
-                 "(one sample each, same seed)", fontsize=10)
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title or f"The same measures for the {len(rows)} samples of the "
+                   "slider below (one sample each, same seed)", fontsize=10)
 
 
 def plot_default_loss(history: Sequence[float], cfg: Any, path: str | Path,
@@ -394,10 +384,9 @@ def plot_default_loss(history: Sequence[float], cfg: Any, path: str | Path,
     rate; see :func:`plot_loss_curves`. ``untrained`` (nats: the untrained model's loss) is
     drawn at iteration 0 and ``uniform`` (nats: a uniform guess) as a dashed line, so the
     axis shows where training starts."""
-    out = plot_loss_curves([{"label": f"default settings (lr={cfg.lr:g})", "history": history,
-                             "plot_every": cfg.plot_every, "diverged_at": diverged_at}],
-                           path, title=title)
-    path_out, fig = out[0]
+    [(path_out, fig)] = out = plot_loss_curves(
+        [{"label": f"default settings (lr={cfg.lr:g})", "history": history,
+          "plot_every": cfg.plot_every, "diverged_at": diverged_at}], path, title=title)
     ax = fig.axes[0]
     if uniform is not None:
         ax.axhline(uniform, color="0.5", linestyle="--", linewidth=1, label="uniform guess")
@@ -490,8 +479,4 @@ def plot_bits_by_kind(df, path: str | Path | None = None, title: str | None = No
     left.legend(loc="lower right", fontsize=8)
     for ax in (left, right):
         ax.grid(axis="x", alpha=0.3)
-    fig.suptitle(title or "Where the bits go: dickens_test_large.txt by kind of character")
-    fig.tight_layout()
-    if path is not None:
-        save_figure(fig, path)
-    return fig
+    return _finish(fig, path, title or "Where the bits go: dickens_test_large.txt by kind of character")

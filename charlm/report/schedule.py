@@ -18,6 +18,7 @@ in the last recorded build (``results/timings.json``).
 from __future__ import annotations
 
 import concurrent.futures as cf
+import contextlib
 import sys
 import time
 from dataclasses import dataclass, field
@@ -28,7 +29,7 @@ import nbformat
 
 from .. import cores
 from ..paths import environ as _environ
-from .errors import ReportError
+from .errors import ReportError, first_line
 from .execute import (NotebookRun, execution_key, executed_key, executed_seconds,
                       kernel_environment, private_kernel, read_executed,
                       remove_stale_temporaries, run_notebook, select_notebooks, stop_kernels)
@@ -49,16 +50,11 @@ def expected_seconds(notebooks: Sequence[Path], executed_dir: Path) -> dict[Path
     """How long each notebook is expected to take: its executed copy's own record, else the
     last recorded build's, else None."""
     recorded = {}
-    try:
+    with contextlib.suppress(OSError, ValueError):  # no recorded build, or a damaged file
         for entry in load_timings().get("report", {}).values():
             recorded.update(entry.get("notebooks", {}) if isinstance(entry, dict) else {})
-    except (OSError, ValueError):
-        pass
-    out = {}
-    for nb in notebooks:
-        seconds = executed_seconds(executed_dir / nb.name)
-        out[nb] = seconds if seconds is not None else recorded.get(nb.stem)
-    return out
+    seen = {nb: executed_seconds(executed_dir / nb.name) for nb in notebooks}
+    return {nb: s if s is not None else recorded.get(nb.stem) for nb, s in seen.items()}
 
 
 def critical_paths(todo: Sequence[Path], needs: dict[Path, set[Path]],
@@ -117,8 +113,7 @@ class Progress:
 
         def start(cell, **_) -> None:
             count["at"] = time.time()
-            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "").strip()
-            self.live[nb][1] = f"cell {count['done'] + 1}/{n_code} `{first[:50]}`"
+            self.live[nb][1] = f"cell {count['done'] + 1}/{n_code} `{first_line(cell.source)[:50]}`"
 
         def finish(cell, **_) -> None:
             count["done"] += 1
@@ -175,12 +170,11 @@ def run_notebooks(
                         f"executing it again")
             elif chosen is None and not force and executed_key(run.executed) == keys[nb]:
                 run.reused = True
-            if run.reused:
-                if say:
-                    say(f"[{i}/{len(notebooks)}] {nb.name}: up to date"
-                        if chosen is None else f"[{i}/{len(notebooks)}] {nb.name}: kept as it is")
-            else:
+            if not run.reused:
                 todo.append(nb)
+            elif say:
+                say(f"[{i}/{len(notebooks)}] {nb.name}: "
+                    + ("up to date" if chosen is None else "kept as it is"))
     if todo:
         _execute(todo, runs, keys, per_nb, notebooks, executed_dir, stop_on_error, say,
                  jobs or cores.count())

@@ -64,21 +64,15 @@ def static_slider(
     start = 0 if initial is None else int(np.argmin([abs(t - initial) for t in values]))
     digest = hashlib.sha256(repr((control, prime, [(t, by_v[t]) for t in values])).encode()).hexdigest()
     uid = f"charlm-slider-{digest[:12]}"
-    pres = []
-    for i, t in enumerate(values):
-        hidden = "" if i == start else " hidden"
-        pres.append(
-            f'<pre data-value="{t:g}" data-symbol="{symbol}"{hidden}><span class="charlm-prime">'
-            f"{html.escape(prime)}</span>{html.escape(by_v[t])}</pre>"
-        )
+    pres = [f'<pre data-value="{t:g}" data-symbol="{symbol}"{"" if i == start else " hidden"}>'
+            f'<span class="charlm-prime">{html.escape(prime)}</span>{html.escape(by_v[t])}</pre>'
+            for i, t in enumerate(values)]
     small = f"from {values[0]:g} to {values[-1]:g}; " + (f"{html.escape(note)}; " if note else "")
-    controls = (
-        f'<div class="charlm-controls"><label for="{uid}-range">{label}</label>'
-        f'<input type="range" id="{uid}-range" min="0" max="{len(values) - 1}" step="1" '
-        f'value="{start}" aria-valuetext="{label.lower()} {values[start]:g}"> '
-        f'{symbol} = <output for="{uid}-range">{values[start]:g}</output>'
-        f' <small>({small}priming text in blue)</small></div>'
-    )
+    controls = (f'<div class="charlm-controls"><label for="{uid}-range">{label}</label>'
+                f'<input type="range" id="{uid}-range" min="0" max="{len(values) - 1}" step="1" '
+                f'value="{start}" aria-valuetext="{label.lower()} {values[start]:g}"> '
+                f'{symbol} = <output for="{uid}-range">{values[start]:g}</output>'
+                f' <small>({small}priming text in blue)</small></div>')
     return "\n".join([_STYLE, f'<div class="charlm-slider" id="{uid}">', controls, *pres,
                       "</div>", _SCRIPT % {"uid": uid, "name": label.lower()}])
 
@@ -102,16 +96,15 @@ def live_slider(
     """
     import ipywidgets as widgets
 
+    opts = {"continuous_update": False, "style": {"description_width": "initial"}}  # on release
     slider = widgets.FloatSlider(value=value, min=temps[0], max=temps[-1], step=step,
-                                 description="temperature", continuous_update=False,
-                                 readout_format=".1f", style={"description_width": "initial"})
+                                 description="temperature", readout_format=".1f", **opts)
     box = widgets.Text(value=prime, description="priming text", continuous_update=False)
     again = widgets.Button(description="new draw", tooltip="sample again with the next seed")
     top_k = widgets.IntSlider(value=0, min=0, max=VOCAB_SIZE, step=1, description="top-k (0 = off)",
-                              continuous_update=False, style={"description_width": "initial"})
+                              **opts)
     top_p = widgets.FloatSlider(value=1.0, min=0.05, max=1.0, step=0.05,
-                                description="top-p (1 = off)", continuous_update=False,
-                                readout_format=".2f", style={"description_width": "initial"})
+                                description="top-p (1 = off)", readout_format=".2f", **opts)
     out = widgets.HTML()
     state = {"seed": seed}
 

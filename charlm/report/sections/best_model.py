@@ -30,7 +30,7 @@ def search_table(results: pd.DataFrame):
     """The recorded search (:func:`charlm.presets.search_results`), one row per run: its
     setting in words, the budget, the minutes, iterations and validation BPC it reached, its
     derailed samples where measured, and the one chosen."""
-    shown = pd.DataFrame({
+    return table(pd.DataFrame({
         "setting": [setting_label(row) for _, row in results.iterrows()],
         "budget (min)": results["budget_minutes"].map("{:g}".format),
         "minutes": results["train_minutes"], "iterations": results["iterations"],
@@ -38,8 +38,7 @@ def search_table(results: pd.DataFrame):
         "derailed samples": results["derailed"].map(
             lambda d: "not measured" if pd.isna(d) else f"{int(d)} of {SANITY_SAMPLES}"),
         "chosen": results["chosen"].map({True: "chosen", False: ""}),
-    })
-    return table(shown, floatfmt="{:.3f}", formats={"minutes": "{:.1f}", "iterations": "{:,}"})
+    }), floatfmt="{:.3f}", formats={"minutes": "{:.1f}", "iterations": "{:,}"})
 
 
 def results_table(scores: Scores):
@@ -60,7 +59,7 @@ def rails_table(summary: pd.DataFrame):
     """One row per model, kind of prime and temperature of
     :func:`charlm.studies.sanity.sanity_summary`: derailed samples, capital runs and the share
     of words the training text never uses."""
-    shown = pd.DataFrame({
+    return table(pd.DataFrame({
         "model": summary.model,
         "prime": [repr(ONE_CHAR_PRIME) if k == "one character" else "test text"
                   for k in summary.prime_kind],
@@ -68,8 +67,7 @@ def rails_table(summary: pd.DataFrame):
         "derailed": [f"{d} of {n}" for d, n in zip(summary.derailed, summary.samples)],
         "capital run": [f"{c} of {n}" for c, n in zip(summary.capital_runs, summary.samples)],
         "unknown words": summary.unknown_share,
-    })
-    return table(shown, formats={"unknown words": "{:.0%}"})
+    }), formats={"unknown words": "{:.0%}"})
 
 
 __all__ = ["changes_table", "curve_runs", "rails_table", "results_table", "search_table"]

@@ -1,7 +1,8 @@
 """The setting's tables (notebook 00 and Appendix A): the corpus files, where the test file's
-parts come from, one training example, the model's parameters and the environment. The
-facts and the prose are in :mod:`charlm.studies.setting`, :mod:`charlm.studies.data_origin`
-and the notebooks' markdown; the captions are the notebooks' too."""
+parts come from, one training example, the model's parameters and the environment (a frame
+is shown with :func:`~charlm.report.display.table`). The facts and the prose are in
+:mod:`charlm.studies.setting`, :mod:`charlm.studies.data_origin` and the notebooks' markdown;
+the captions are the notebooks' too."""
 
 from __future__ import annotations
 
@@ -27,11 +28,6 @@ def files_frame(files: Sequence[Mapping[str, Any]], roles: Mapping[str, str] = F
     return frame
 
 
-def files_table(files: Sequence[Mapping[str, Any]]):
-    """:func:`files_frame` as a table."""
-    return table(files_frame(files))
-
-
 def origin_frame(origin: DataOrigin) -> pd.DataFrame:
     """One row per part of the large test file: its novel, the characters that novel spans in
     the training file and the part in the test file (first to last, counting from 1), the
@@ -50,11 +46,6 @@ def origin_frame(origin: DataOrigin) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def origin_table(origin: DataOrigin):
-    """:func:`origin_frame` as a table."""
-    return table(origin_frame(origin))
-
-
 def example_text(example: Example) -> str:
     """The first ``example.shown`` characters of input and target as Python literals, one
     above the other."""
@@ -69,15 +60,10 @@ def parameters_frame(model: nn.Module) -> pd.DataFrame:
                         columns=["tensor", "shape", "parameters"])
 
 
-def parameters_table(model: nn.Module):
-    """:func:`parameters_frame` as a table."""
-    return table(parameters_frame(model))
-
-
 def environment_table(env: Mapping[str, str]):
     """:func:`charlm.machine.environment` as a two-column table."""
     return table(pd.DataFrame({"item": list(env), "value": list(env.values())}))
 
 
-__all__ = ["FILE_ROLES", "environment_table", "example_text", "files_frame", "files_table",
-           "origin_frame", "origin_table", "parameters_frame", "parameters_table"]
+__all__ = ["FILE_ROLES", "environment_table", "example_text", "files_frame", "origin_frame",
+           "parameters_frame"]

@@ -3,7 +3,7 @@ the notebooks' markdown). Every generated character is escaped."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -37,20 +37,20 @@ def samples_table(measures: pd.DataFrame):
                                  "repeated 4-grams": "{:.0%}"})
 
 
-def _mean_sd(r, m: str) -> str:
-    return f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}"
+def _mean_sd_table(rows: pd.DataFrame, lead: Callable[[pd.Series], dict[str, str]]):
+    """One line per row of a summary: the columns ``lead`` names it by, then mean ± standard
+    deviation of each measure of :data:`MEASURE_COLUMNS`."""
+    return table(pd.DataFrame([lead(r) | {name: f"{r[m + '_mean']:.3f} ± {r[m + '_std']:.3f}"
+                                          for m, name in MEASURE_COLUMNS.items()}
+                               for _, r in rows.iterrows()]))
 
 
 def summary_table(summary: pd.DataFrame):
     """Mean ± standard deviation of each measure per (decoding, temperature) of a
     :func:`~charlm.studies.temperature.summarise` table (the cuts: :func:`cut_table`)."""
-    rows = []
-    for _, r in summary[summary.decoding.isin(list(DECODING_LABELS))].iterrows():
-        row = {"decoding": DECODING_LABELS[r["decoding"]],
-               "T": "" if r["decoding"] == "reference" else f"{r['temperature']:g}"}
-        row.update({name: _mean_sd(r, m) for m, name in MEASURE_COLUMNS.items()})
-        rows.append(row)
-    return table(pd.DataFrame(rows))
+    return _mean_sd_table(summary[summary.decoding.isin(list(DECODING_LABELS))], lambda r: {
+        "decoding": DECODING_LABELS[r["decoding"]],
+        "T": "" if r["decoding"] == "reference" else f"{r['temperature']:g}"})
 
 
 def cut_rows(summary: pd.DataFrame) -> pd.DataFrame:
@@ -63,13 +63,9 @@ def cut_rows(summary: pd.DataFrame) -> pd.DataFrame:
 
 def cut_table(summary: pd.DataFrame):
     """Mean ± standard deviation of each measure for uncut sampling at T = 1 and each cut."""
-    rows = []
-    for _, r in cut_rows(summary).iterrows():
-        row = {"sampling at T = 1": "no cut" if r["decoding"] == "sample"
-               else f"{CUT_LABELS[r['decoding']]} = {r['cut']:g}"}
-        row.update({name: _mean_sd(r, m) for m, name in MEASURE_COLUMNS.items()})
-        rows.append(row)
-    return table(pd.DataFrame(rows))
+    return _mean_sd_table(cut_rows(summary), lambda r: {
+        "sampling at T = 1": "no cut" if r["decoding"] == "sample"
+        else f"{CUT_LABELS[r['decoding']]} = {r['cut']:g}"})
 
 
 __all__ = ["cut_rows", "cut_table", "samples_table", "show_samples", "summary_table"]

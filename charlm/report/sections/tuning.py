@@ -37,7 +37,7 @@ def full_runs_table(r: TuningResults):
 def effects_table(r: TuningResults):
     """One row per varied parameter: its values, the best, and the gap that makes it best."""
     on = "valid" if r.metric == "bpc_valid" else "test"
-    frame = pd.DataFrame({
+    return table(pd.DataFrame({
         "parameter": [e.param for e in r.effects],
         "values tried": [", ".join(map(format_value, e.values)) for e in r.effects],
         "BPC": [e.trend for e in r.effects],
@@ -46,8 +46,7 @@ def effects_table(r: TuningResults):
         f"gap ({on})": [e.gap for e in r.effects],
         "gap (large test)": [e.gap_large for e in r.effects],
         "verdict": [e.verdict for e in r.effects],
-    })
-    return table(frame, floatfmt="{:.3f}")
+    }), floatfmt="{:.3f}")
 
 
 def seeds_table(r: TuningResults):
@@ -58,13 +57,12 @@ def seeds_table(r: TuningResults):
 def scores_table(r: TuningResults):
     """Every finished run's BPC, with intervals, on the validation split and the two test texts."""
     s, level = r.selection.scores, f"{r.selection.level:.0%}"
-    frame = pd.DataFrame({
+    return table(pd.DataFrame({
         "setting": s["setting"], "BPC (valid)": s["bpc_valid"], "BPC (test)": s["bpc_test"],
         f"{level} interval (test)": [f"{lo:.3f} - {hi:.3f}" for lo, hi in zip(s["test_low"], s["test_high"])],
         "BPC (large test)": s["bpc_large"],
         f"{level} interval (large)": [f"{lo:.3f} - {hi:.3f}" for lo, hi in zip(s["large_low"], s["large_high"])],
-    })
-    return table(frame, floatfmt="{:.3f}")
+    }), floatfmt="{:.3f}")
 
 
 __all__ = ["MAIN_COLUMNS", "RUN_FORMATS", "effects_table", "full_runs_table", "runs_table",

@@ -41,9 +41,8 @@ def tuning_table(tuning: DynamicTuning, top: int = 6):
     """The validation grid of the dynamic evaluation, best first (``top`` rows) and the static
     score."""
     rows = [{"segment": "static", "step": "", "decay": "", "validation BPC": tuning.static_bpc}]
-    for st, b in sorted(tuning.grid, key=lambda r: r[1])[:top]:
-        rows.append({"segment": st.segment, "step": f"{st.step:g}", "decay": f"{st.decay:g}",
-                     "validation BPC": b})
+    rows += [{"segment": st.segment, "step": f"{st.step:g}", "decay": f"{st.decay:g}",
+              "validation BPC": b} for st, b in sorted(tuning.grid, key=lambda r: r[1])[:top]]
     return table(pd.DataFrame(rows), floatfmt="{:.4f}")
 
 
