@@ -5,6 +5,7 @@ most 1,000 words, and the package ``charlm/report/`` at most 3,000 lines."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,9 +22,12 @@ def _docstrings(tree: ast.AST) -> set[int]:
     return ids
 
 
+MARKUP = re.compile(r"<[a-z/]|[\w-]+:\s*[^;]+;")  # an HTML tag, a CSS declaration
+
+
 def literal_words(source: str) -> int:
     """Words in the sentence-like string literals of ``source`` (f-strings: their text parts
-    joined), docstrings left out."""
+    joined): three words or more, not markup (HTML, CSS); docstrings left out."""
     tree = ast.parse(source)
     skip = _docstrings(tree)
     inner = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
@@ -38,13 +42,13 @@ def literal_words(source: str) -> int:
         else:
             continue
         n = len(text.split())
-        words += n if n >= 3 else 0
+        words += n if n >= 3 and not MARKUP.search(text) else 0
     return words
 
 
 def test_the_counter_counts_sentences_not_names_or_docstrings():
     source = '"""A docstring of many words here."""\nx = "one two"\ny = f"three {x} four five"\n' \
-             'z = "a sentence of six words"'
+             'z = "a sentence of six words"\nw = "<p class=caption>a b c</p>"\nv = "td { padding: 2px 10px; }"'
     assert literal_words(source) == 3 + 5
 
 
