@@ -358,7 +358,7 @@ def test_only_names_notebooks_by_number_or_name(tmp_path):
 
 def _executed(lines: list[str]) -> list[str]:
     """The notebooks a build's lines say it started."""
-    return sorted(m.group(1) for ln in lines if (m := re.match(r"\[ *\d+:\d\d\] (\w+) \.\.\. \(about", ln)))
+    return sorted(m.group(1) for ln in lines if (m := re.match(r"\[ *\d+:\d\d\] (\w+) \.\.\.( \(about|$)", ln)))
 
 
 @pytest.mark.slow
@@ -392,8 +392,8 @@ def test_a_build_runs_notebooks_side_by_side_showing_progress_and_keeps_it_out_o
     out = tmp_path / "out" / "report.html"
     result = report.build(notebooks_dir=nbs[0].parent, output=out, say=print, overrides={"n": 2})
     lines = capsys.readouterr().out.splitlines()
-    starts = [i for i, ln in enumerate(lines) if " ... (about" in ln]
-    dones = [i for i, ln in enumerate(lines) if re.search(r"\] \w+ done in \d+ s; \d/2 done; about", ln)]
+    starts = [i for i, ln in enumerate(lines) if re.search(r"\] \w+ \.\.\.( \(about|$)", ln)]
+    dones = [i for i, ln in enumerate(lines) if re.search(r"\] \w+ done in \d+ s; \d/2 done; ", ln)]
     assert len(starts) == 2 and len(dones) == 2 and max(starts) < min(dones), lines  # both ran at once
     cells = [ln for ln in lines if re.search(r"\]     0[01] cell \d/4 ", ln)]
     assert len(cells) == 2 * 4, lines  # per notebook: parameters, injected parameters, `n + 1`, sleep

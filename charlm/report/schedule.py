@@ -89,6 +89,7 @@ class Progress:
     total: int
     expect: dict[Path, float]
     jobs: int
+    timed: bool = True  # whether any notebook's time was recorded: else no estimate is given
     start: float = field(default_factory=time.time)
     done: int = 0
     live: dict[Path, list] = field(default_factory=dict)
@@ -102,6 +103,8 @@ class Progress:
                 sys.stdout.flush()
 
     def left(self, pending: Sequence[Path]) -> str:
+        if not self.timed:
+            return "no earlier build recorded to estimate the time left"
         now = time.time()
         running = [max(0.0, self.expect[nb] - (now - started)) for nb, (started, _) in self.live.items()]
         seconds = makespan(running, [self.expect[nb] for nb in pending], self.jobs)
@@ -191,10 +194,11 @@ def _execute(todo: list[Path], runs: dict[Path, NotebookRun], keys: dict[Path, s
     fallback = sorted(known)[len(known) // 2] if known else UNKNOWN
     expect = {nb: s if s is not None else fallback for nb, s in seen.items()}
     priority = critical_paths(todo, needs, expect)
-    progress = Progress(say, len(todo), expect, jobs)
+    progress = Progress(say, len(todo), expect, jobs, timed=bool(known))
     total = makespan([], list(expect.values()), jobs)
-    progress.line(f"{len(todo)} notebook(s) to execute, {min(jobs, len(todo))} at a time; "
-                  f"about {total / 60:.0f} min by the last time each took")
+    progress.line(f"{len(todo)} notebook(s) to execute, {min(jobs, len(todo))} at a time; " +
+                  (f"about {total / 60:.0f} min by the last time each took" if known
+                   else "no earlier build recorded to estimate the time"))
     pending, failed = list(todo), set()
     kernels: dict[Path, Any] = {}
 
@@ -213,7 +217,8 @@ def _execute(todo: list[Path], runs: dict[Path, NotebookRun], keys: dict[Path, s
                                 and not needs[nb] & failed), key=lambda nb: -priority[nb])
                 for nb in ready[:max(0, jobs - len(running))]:
                     pending.remove(nb)
-                    progress.line(f"{nb.stem} ... (about {expect[nb] / 60:.1f} min)")
+                    progress.line(f"{nb.stem} ..." + (f" (about {expect[nb] / 60:.1f} min)"
+                                                      if seen[nb] is not None else ""))
                     running[pool.submit(execute, nb)] = nb
                 blocked = [nb for nb in pending if needs[nb] & failed]
                 for nb in blocked:  # what waits for a failed notebook cannot run
