@@ -55,12 +55,18 @@ def _notebook(path, cells):
     nbformat.write(nb, str(path))
 
 
-@pytest.mark.slow
-def test_the_build_evaluates_roles_where_they_stand_and_the_page_shows_them(tmp_path):
+def _start(tmp_path):
+    """A notebooks folder and a parameters cell declaring ``n``."""
     nbs = tmp_path / "notebooks"
     nbs.mkdir()
     params = new_code_cell("n: int = 1  # a parameter")
     params.metadata["tags"] = ["parameters"]
+    return nbs, params
+
+
+@pytest.mark.slow
+def test_the_build_evaluates_roles_where_they_stand_and_the_page_shows_them(tmp_path):
+    nbs, params = _start(tmp_path)
     _notebook(nbs / "00_a.ipynb", [
         new_markdown_cell("# T"), params,
         new_code_cell("from charlm.facts import bits\nx = bits(n / 3)"),
@@ -80,10 +86,7 @@ def test_the_build_evaluates_roles_where_they_stand_and_the_page_shows_them(tmp_
 
 @pytest.mark.slow
 def test_a_failing_role_stops_the_build_naming_the_expression(tmp_path):
-    nbs = tmp_path / "notebooks"
-    nbs.mkdir()
-    params = new_code_cell("n: int = 1  # a parameter")
-    params.metadata["tags"] = ["parameters"]
+    nbs, params = _start(tmp_path)
     _notebook(nbs / "00_a.ipynb", [new_markdown_cell("# T"), params,
                                    new_markdown_cell("Bad: {eval}`missing + n`.")])
     proc = subprocess.run([sys.executable, "-m", "charlm.report", "--notebooks", str(nbs),

@@ -387,10 +387,12 @@ def test_a_build_runs_notebooks_side_by_side_showing_progress_and_keeps_it_out_o
     nbs = tiny_notebooks(tmp_path / "notebooks")
     for nb_path in nbs:  # each waits 3 s: side by side the two take about 3 s, not 6
         nb = nbformat.read(str(nb_path), as_version=4)
-        nb.cells.append(new_code_cell("import time\ntime.sleep(3)"))
+        nb.cells.append(new_code_cell("import os, time\ntime.sleep(3)\nprint(os.getcwd())"))
         nbformat.write(nb, str(nb_path))
     out = tmp_path / "out" / "report.html"
+    here = os.getcwd()
     result = report.build(notebooks_dir=nbs[0].parent, output=out, say=print, overrides={"n": 2})
+    assert os.getcwd() == here  # side by side, no notebook moved this process elsewhere
     lines = capsys.readouterr().out.splitlines()
     starts = [i for i, ln in enumerate(lines) if re.search(r"\] \w+ \.\.\.( \(about|$)", ln)]
     dones = [i for i, ln in enumerate(lines) if re.search(r"\] \w+ done in \d+ s; \d/2 done; ", ln)]
@@ -398,6 +400,9 @@ def test_a_build_runs_notebooks_side_by_side_showing_progress_and_keeps_it_out_o
     cells = [ln for ln in lines if re.search(r"\]     0[01] cell \d/4 ", ln)]
     assert len(cells) == 2 * 4, lines  # per notebook: parameters, injected parameters, `n + 1`, sleep
     assert all(r.seconds >= 3 for r in result.runs)
+    for nb_path in nbs:  # each kernel ran in the notebooks' folder
+        done = nbformat.read(str(out.parent / "executed" / nb_path.name), as_version=4)
+        assert done.cells[-1].outputs[0]["text"].strip() == str(nb_path.parent)
     executed = (tmp_path / "out" / "executed" / "00_a.ipynb").read_text()
     assert "cell 3/4" not in executed and "\r" not in executed
     meta = nbformat.read(str(tmp_path / "out" / "executed" / "00_a.ipynb"), as_version=4).metadata

@@ -190,7 +190,11 @@ def run_notebook(src: Path, dst: Path, parameters: dict[str, Any], kernel: str =
     try:
         papermill.execute_notebook(
             str(src), tmp, parameters=parameters, kernel_name=kernel, progress_bar=False,
-            cwd=str(src.parent), log_output=False, engine_name=ENGINE, km=km, **hooks,
+            log_output=False, engine_name=ENGINE, km=km, **hooks,
+            # the kernel starts in the notebook's folder (nbclient's resources path), not
+            # papermill's cwd=, which changes this process's working directory: two notebooks
+            # side by side raced on it and left the build (and the tests) in the wrong folder
+            resources={"metadata": {"path": str(src.parent)}},
         )
     except Exception as exc:
         with contextlib.suppress(FileNotFoundError):  # the executed copy is kept, as far as it got
