@@ -21,7 +21,6 @@ dynamic ones.
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -36,7 +35,7 @@ from .corpora import corpus
 from .data import VOCAB_SIZE, encode_compact, split_corpus
 from .dynamic import DynamicSettings, grad_rms, torch_threads
 from .errors import ConfigError, DataError
-from .machine import usable_cores
+from .machine import two_cores_free
 from .mix import INPUTS, Mixer, MixSettings, weight_set
 from .progress import progress_enabled
 from .stepwise import stepper
@@ -231,8 +230,7 @@ def coding_threads() -> int:
     fit one): dynamic+mix coding ran about a quarter faster on an idle 2-core machine, with the
     same bits. Next to a busy process a second thread would spin and wait many times over (see
     :func:`charlm.machine.choose_threads`), so then one."""
-    cores = usable_cores()
-    return 2 if cores >= 2 and os.getloadavg()[0] <= cores - 1.5 else 1
+    return 2 if two_cores_free() else 1
 
 
 def progress_bar(items: list, progress: bool | None, desc: str):

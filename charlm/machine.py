@@ -148,6 +148,12 @@ def usable_cores() -> int:
         return os.cpu_count() or 1
 
 
+def two_cores_free() -> bool:
+    """Whether two usable cores are free: the load average leaves them (at most cores - 1.5)."""
+    cores = usable_cores()
+    return cores >= 2 and os.getloadavg()[0] <= cores - 1.5
+
+
 def choose_threads(cfg, given: int | None = None, resumed: int | None = None) -> tuple[int, str]:
     """The number of torch threads to train ``cfg`` with, and why (for one printed line).
 
@@ -175,8 +181,8 @@ def choose_threads(cfg, given: int | None = None, resumed: int | None = None) ->
         return 1, (f"a step of this model ({work / 1e9:.2g} G multiply-adds) is too small to "
                    f"gain from a second thread, which would slow it down next to any busy "
                    f"process; --threads N overrides" if cores > 1 else "one core")
-    load = os.getloadavg()[0]
-    if load > cores - 1.5:
+    if not two_cores_free():
+        load = os.getloadavg()[0]
         return 1, (f"a step of this model ({work / 1e9:.2g} G multiply-adds) could use a second "
                    f"thread, but the cores are busy (load average {load:.1f} on {cores}) and "
                    f"waiting threads would spin; --threads N overrides")
@@ -188,6 +194,6 @@ def _gb(n: int) -> str:
     return f"{n / 1e9:,.1f} GB" if n < 1e15 else f"{n / 1e9:.2e} GB"
 
 
-__all__ = ["available_memory", "check_memory", "check_trainable", "choose_threads", "cpu_model",
+__all__ = ["two_cores_free", "available_memory", "check_memory", "check_trainable", "choose_threads", "cpu_model",
            "environment", "git_commit", "parameter_count", "step_work", "training_bytes",
            "usable_cores"]

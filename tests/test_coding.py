@@ -10,7 +10,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from charlm import codec, coding
+from charlm import codec, coding, machine
 from charlm.codec import CodecError, compress, decompress, read_header
 from charlm.coding import (CODER_DYNAMIC, FIRST_CHAR_BITS, FLOOR, CodingSettings, Predictor,
                            code_lengths)
@@ -169,13 +169,13 @@ def test_the_decoder_takes_the_thread_count_the_file_records(threads, monkeypatc
 
 
 def test_coding_takes_a_second_thread_only_when_two_cores_are_free(monkeypatch):
-    monkeypatch.setattr(coding, "usable_cores", lambda: 2)
-    monkeypatch.setattr(coding.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
+    monkeypatch.setattr(machine, "usable_cores", lambda: 2)
+    monkeypatch.setattr(machine.os, "getloadavg", lambda: (0.2, 0.2, 0.2))
     assert coding.coding_threads() == 2
-    monkeypatch.setattr(coding.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # one core busy
+    monkeypatch.setattr(machine.os, "getloadavg", lambda: (1.0, 1.0, 1.0))  # one core busy
     assert coding.coding_threads() == 1
-    monkeypatch.setattr(coding, "usable_cores", lambda: 1)
-    monkeypatch.setattr(coding.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
+    monkeypatch.setattr(machine, "usable_cores", lambda: 1)
+    monkeypatch.setattr(machine.os, "getloadavg", lambda: (0.0, 0.0, 0.0))
     assert coding.coding_threads() == 1
 
 
